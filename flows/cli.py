@@ -1,0 +1,136 @@
+"""The ``ehrlm`` command line: ``synth``, ``preprocess``, ``demo``.
+
+Output is counts, ids, fingerprints and paths only; no command prints note text.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="ehrlm: clinical notes -> de-identified Arrow shards -> a clinical language model.", no_args_is_help=True)
+console = Console()
+
+DEMO_NOTES = 1500
+DEMO_SEED = 0
+
+
+def _quiet_prefect_defaults() -> None:
+    """Sensible offline defaults: no telemetry, patient server start-up on 2 cores."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _load_config(config_file: Optional[Path], data_root: Optional[Path], workers: Optional[int]):
+    from pipeline.config import PreprocessConfig
+
+    cfg = PreprocessConfig.from_yaml(config_file) if config_file else PreprocessConfig()
+    updates: dict[str, Any] = {}
+    if data_root is not None:
+        updates["data_root"] = data_root
+    if workers is not None:
+        updates["workers"] = workers
+    cfg = cfg.model_copy(update=updates)
+    return cfg.model_copy(update={"data_root": Path(cfg.data_root).resolve()})
+
+
+def _run_preprocess(input_path: Path, cfg, force: list[str], from_stage: Optional[str]) -> dict[str, dict]:
+    _quiet_prefect_defaults()
+    from flows.preprocess import preprocess
+    from tasks import progress as progress_mod
+
+    with Progress(
+        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        ids: dict[str, Any] = {}
+
+        def sink(stage: str, done: int, total: int) -> None:
+            if stage not in ids:
+                ids[stage] = bar.add_task(stage, total=total)
+            bar.update(ids[stage], completed=done, total=total)
+
+        progress_mod.set_sink(sink)
+        try:
+            return preprocess(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage)
+        finally:
+            progress_mod.set_sink(None)
+
+
+def _summary(results: dict[str, dict], seconds: float) -> None:
+    table = Table(title=f"ehrlm preprocess ({seconds:.1f} s)")
+    for col in ("stage", "status", "fingerprint", "rows in", "rows out", "dropped (by reason)", "seconds", "dataset"):
+        table.add_column(col)
+    for name, r in results.items():
+        dropped = ", ".join(f"{k}={v}" for k, v in r["dropped"].items() if v) or "-"
+        table.add_row(
+            name, r["status"], r["fingerprint"], str(r["rows_in"]), str(r["rows_out"]), dropped, f"{r['wall_seconds']:.2f}", r["path"]
+        )
+    console.print(table)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="folder to write the synthetic corpus into")] = Path("synthetic"),
+    notes: Annotated[int, typer.Option(help="number of notes")] = DEMO_NOTES,
+    seed: Annotated[int, typer.Option(help="random seed (same seed => same corpus)")] = DEMO_SEED,
+    profile: Annotated[str, typer.Option(help="'dev' or 'heldout' template set")] = "dev",
+    fmt: Annotated[str, typer.Option("--format", help="parquet | csv | jsonl | txt")] = "parquet",
+) -> None:
+    """Generate synthetic clinical notes with planted PHI labels, duplicates and dirty bytes."""
+    from pipeline import synth as synth_mod
+
+    corpus = synth_mod.generate(notes, seed=seed, profile=profile)
+    path = synth_mod.write(corpus, out, fmt=fmt)
+    console.print(f"wrote {len(corpus.notes)} synthetic notes to {path}")
+    console.print(corpus.planted())
+
+
+@app.command()
+def preprocess(
+    input: Annotated[Path, typer.Option("--input", help="notes file (csv/parquet/jsonl) or folder (also .txt files)")],
+    config: Annotated[Optional[Path], typer.Option("--config", help="YAML settings (see configs/demo.yaml)")] = None,
+    force: Annotated[Optional[list[str]], typer.Option("--force", help="recompute this stage and its descendants")] = None,
+    from_stage: Annotated[Optional[str], typer.Option("--from", help="recompute this stage and everything after it")] = None,
+    data_root: Annotated[Optional[Path], typer.Option(help="where datasets go (overrides the config)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="processes for row-parallel stages")] = None,
+) -> None:
+    """Run the preprocessing DAG on your notes."""
+    cfg = _load_config(config, data_root, workers)
+    t0 = time.perf_counter()
+    results = _run_preprocess(input, cfg, force or [], from_stage)
+    _summary(results, time.perf_counter() - t0)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="folder for the synthetic corpus and all datasets")] = Path("ehrlm-demo"),
+    notes: Annotated[int, typer.Option(help="number of synthetic notes")] = DEMO_NOTES,
+    workers: Annotated[int, typer.Option(help="processes for row-parallel stages")] = 2,
+) -> None:
+    """Generate a synthetic corpus and run the whole preprocessing DAG on it (embedded defaults)."""
+    from pipeline import synth as synth_mod
+    from pipeline.config import PreprocessConfig
+
+    workdir = workdir.resolve()
+    corpus = synth_mod.generate(notes, seed=DEMO_SEED, profile="dev")
+    raw = synth_mod.write(corpus, workdir / "raw", fmt="parquet")
+    console.print(f"synthetic corpus: {len(corpus.notes)} notes -> {raw}")
+    cfg = PreprocessConfig(data_root=workdir / "data", workers=workers)
+    t0 = time.perf_counter()
+    results = _run_preprocess(raw, cfg, [], None)
+    _summary(results, time.perf_counter() - t0)
+    console.print(f"tokenizer: {Path(results['vocab']['path']) / 'tokenizer.json'}")
+    console.print(f"shards:    {results['shards']['path']}")
+    console.print(f"manifests: {cfg.data_root}/<stage>/<fingerprint>/_manifest.json")
+
+
+if __name__ == "__main__":
+    app()

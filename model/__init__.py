@@ -1,0 +1,1 @@
+"""The network and its training (pretraining and fine-tuning); no Prefect."""

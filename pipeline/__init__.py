@@ -1,0 +1,1 @@
+"""The data library: one module per preprocessing stage, pure functions over Arrow/Polars data, no Prefect."""

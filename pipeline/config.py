@@ -1,0 +1,96 @@
+"""Preprocessing settings: one validated model per stage, loadable from YAML.
+
+Each stage's parameters go into its fingerprint, so only fields that change a stage's *output* belong in
+its params model. Execution knobs (worker count, data root) live on ``PreprocessConfig`` itself and never
+enter a fingerprint: running on 1 or 8 workers must give the same dataset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fingerprint_params(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class IngestParams(_Params):
+    """How to read raw notes: which columns hold what (for tabular inputs)."""
+
+    id_column: str = "note_id"
+    text_column: str = "text"
+    patient_column: str | None = "patient_id"
+    note_type_column: str | None = "note_type"
+    date_column: str | None = "note_date"
+    formats: list[str] = Field(default_factory=lambda: ["csv", "parquet", "jsonl", "txt"])
+
+
+class CleanParams(_Params):
+    repair_mojibake: bool = True
+    unescape_html: bool = True
+    max_replacement_ratio: float = Field(
+        0.05, ge=0, le=1, description="drop a note if more than this share of its characters were undecodable"
+    )
+
+
+class DedupParams(_Params):
+    near: bool = True
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity of word shingles to call a near-duplicate")
+    shingle_size: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=16)
+    num_bands: int = Field(16, ge=1)
+    seed: int = 42
+
+
+class DeidParams(_Params):
+    keep_year: bool = Field(False, description="keep the year of dates (safe harbor allows it)")
+    score_threshold: float = Field(0.3, ge=0, le=1)
+
+
+class SentenceParams(_Params):
+    splitter: Literal["clinical", "blingfire", "lines"] = "clinical"
+    wrap_ratio: float = Field(0.6, gt=0, le=1, description="a line at least this share of the widest line is a soft wrap")
+    min_chars: int = Field(1, ge=1)
+
+
+class VocabParams(_Params):
+    vocab_size: int = Field(8000, ge=100)
+    min_frequency: int = Field(2, ge=1)
+    lowercase: bool = False
+
+
+class ShardParams(_Params):
+    tokens_per_shard: int = Field(1_000_000, ge=1000)
+
+
+class PreprocessConfig(BaseModel):
+    """Everything the preprocessing DAG needs; the defaults are the demo's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_root: Path = Path("data")
+    workers: int = Field(2, ge=1, description="processes for row-parallel stages; never changes outputs")
+    ingest: IngestParams = IngestParams()
+    clean: CleanParams = CleanParams()
+    dedup: DedupParams = DedupParams()
+    deid: DeidParams = DeidParams()
+    sentences: SentenceParams = SentenceParams()
+    vocab: VocabParams = VocabParams()
+    shards: ShardParams = ShardParams()
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> "PreprocessConfig":
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: expected a mapping of settings at the top level, got {type(raw).__name__}")
+        return cls.model_validate(raw.get("preprocess", raw))
+
+    def stage_params(self, stage: str) -> _Params:
+        return getattr(self, stage)

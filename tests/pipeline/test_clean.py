@@ -1,0 +1,49 @@
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import clean
+from pipeline.config import CleanParams
+from pipeline.dataset import Dataset
+
+P = CleanParams()
+
+
+def test_repairs_each_kind():
+    text, counts, reason = clean.clean_text("Temp 38.2°C, pt’s".encode().decode("latin-1").encode(), P)
+    assert text == "Temp 38.2°C, pt’s" and counts["mojibake"] == 1 and reason is None
+    text, counts, _ = clean.clean_text(b"BP < 140 &amp; HR > 100 &#47; &lt;x&gt;", P)
+    assert text == "BP < 140 & HR > 100 / <x>" and counts["html_entities"] == 4
+    text, counts, _ = clean.clean_text("a\u00a0b\u200bc\x07d\r\ne   f\t\tg \n\n\n\n  h".encode(), P)
+    assert text == "a bcd\ne f g\n\nh"
+    assert counts["unicode_spaces"] == 1 and counts["zero_width"] == 1 and counts["control_chars"] == 1
+
+
+def test_invalid_utf8_is_counted_and_removed():
+    raw = ("x" * 200 + " ok ").encode() + b"\xff" + b" end"
+    text, counts, reason = clean.clean_text(raw, P)
+    assert reason is None and "\ufffd" not in text and text.endswith("ok end")
+    assert counts["invalid_utf8"] == 1 and counts["replacement_chars"] == 1
+
+
+def test_mostly_garbage_and_empty_are_dropped():
+    assert clean.clean_text(b"\xff\xfe\xfa ab", P)[2] == "undecodable"
+    assert clean.clean_text(b" \n\t \xc2\xa0", P)[2] == "empty"
+
+
+def test_unicode_is_kept_and_lines_survive():
+    text, counts, _ = clean.clean_text("Müller, José\nHISTORY:\n  1. aspirin 81 mg".encode(), P)
+    assert text == "Müller, José\nHISTORY:\n1. aspirin 81 mg" and not counts
+
+
+def test_run_accounts_for_every_note(tmp_path):
+    raws = [b"good note", b"", b"\xff\xfe", "caf\u00e9".encode(), None]
+    table = pa.table({"note_id": [f"n{i}" for i in range(5)], "text": pa.array(raws, pa.large_binary())})
+    pq.write_table(table, tmp_path / "notes.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = clean.run({"ingest": Dataset("ingest", "x", tmp_path)}, out, P, workers=1)
+    assert r.rows_in == 5 and r.rows_out + sum(r.dropped.values()) == 5
+    assert r.dropped == {"empty": 2, "undecodable": 1}
+    kept = pq.read_table(out / "notes.parquet")
+    assert kept.column("note_id").to_pylist() == ["n0", "n3"]
+    assert pq.read_table(out / "dropped.parquet").column("reason").to_pylist() == ["empty", "undecodable", "empty"]
