@@ -64,14 +64,14 @@ def _run_preprocess(input_path: Path, cfg, force: list[str], from_stage: Optiona
             progress_mod.set_sink(None)
 
 
-def _summary(results: dict[str, dict], seconds: float) -> None:
-    table = Table(title=f"ehrlm preprocess ({seconds:.1f} s)")
-    for col in ("stage", "status", "fingerprint", "rows in", "rows out", "dropped (by reason)", "seconds", "dataset"):
-        table.add_column(col)
+def _summary(results: dict[str, dict], seconds: float, data_root: Path) -> None:
+    table = Table(title=f"ehrlm preprocess ({seconds:.1f} s) -> {data_root}/<stage>/<fingerprint>")
+    for col in ("stage", "status", "fingerprint", "rows in", "rows out", "dropped (by reason)", "seconds"):
+        table.add_column(col, no_wrap=col in ("fingerprint", "stage"))
     for name, r in results.items():
         dropped = ", ".join(f"{k}={v}" for k, v in r["dropped"].items() if v) or "-"
         table.add_row(
-            name, r["status"], r["fingerprint"], str(r["rows_in"]), str(r["rows_out"]), dropped, f"{r['wall_seconds']:.2f}", r["path"]
+            name, r["status"], r["fingerprint"], str(r["rows_in"]), str(r["rows_out"]), dropped, f"{r['wall_seconds']:.2f}"
         )
     console.print(table)
 
@@ -106,7 +106,7 @@ def preprocess(
     cfg = _load_config(config, data_root, workers)
     t0 = time.perf_counter()
     results = _run_preprocess(input, cfg, force or [], from_stage)
-    _summary(results, time.perf_counter() - t0)
+    _summary(results, time.perf_counter() - t0, cfg.data_root)
 
 
 @app.command()
@@ -126,10 +126,29 @@ def demo(
     cfg = PreprocessConfig(data_root=workdir / "data", workers=workers)
     t0 = time.perf_counter()
     results = _run_preprocess(raw, cfg, [], None)
-    _summary(results, time.perf_counter() - t0)
+    _summary(results, time.perf_counter() - t0, cfg.data_root)
     console.print(f"tokenizer: {Path(results['vocab']['path']) / 'tokenizer.json'}")
     console.print(f"shards:    {results['shards']['path']}")
     console.print(f"manifests: {cfg.data_root}/<stage>/<fingerprint>/_manifest.json")
+    _phi_table(corpus, Path(results["deid"]["path"]))
+
+
+def _phi_table(corpus, deid_path: Path) -> None:
+    """PHI spans planted in the notes that reached deid, next to the spans deid replaced (counts only)."""
+    import json
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    kept = set(pq.read_table(deid_path / "notes.parquet", columns=["note_id"]).column("note_id").to_pylist())
+    planted = Counter(label.category for label in corpus.labels if label.note_id in kept)
+    found = json.loads((deid_path / "_manifest.json").read_text())["counts"].get("phi_by_category", {})
+    table = Table(title="PHI spans in the de-identified notes: planted vs replaced")
+    for col in ("category", "planted", "replaced"):
+        table.add_column(col)
+    for cat, n in planted.items():
+        table.add_row(cat, str(n), str(found.get(cat, 0)))
+    console.print(table)
 
 
 if __name__ == "__main__":

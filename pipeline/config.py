@@ -67,7 +67,10 @@ class VocabParams(_Params):
 
 
 class ShardParams(_Params):
-    tokens_per_shard: int = Field(1_000_000, ge=1000)
+    tokens_per_shard: int = Field(
+        1_000_000, ge=1000, description="a shard closes at the first document boundary at or past this many tokens"
+    )
+    batch_rows: int = Field(4096, ge=1, description="sentences per Arrow record batch inside a shard")
 
 
 class PreprocessConfig(BaseModel):

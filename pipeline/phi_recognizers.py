@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -136,6 +137,11 @@ AMBIGUOUS_WORDS: frozenset[str] = frozenset(
     love fair major minor short tall sweet good power ward case bass root wood woods stone field fields
     bush price river rain storm sky north south east west street avenue road drive court way centre
     center lake lakes bay beach spring springs valley ridge mountain port fort mount saint
+    alpha angle brain chance chi clay desire don dot echo german hang kitty man manual max meta min nan
+    numbers sage sal shin soon star sun tiny winter val del von mac len lang autumn august candy charity
+    cherry cliff constance coral destiny dusty earl easter eve gale genesis golden grant harmony hazel
+    honey ivory jasmine liberty lily mercy merry misty moon noel nova patience precious prince princess
+    prudence rocky rod royal rusty sterling stormy sunny temple trinity wade son
     """.split()
 )
 
@@ -181,24 +187,35 @@ def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)
 
 
+# Notes are often hard-wrapped, so any space in a PHI phrase may be a line break ("Dr. Grant\nLeahy",
+# "serial\nno. SN5574741"). Every "[ \t]*" / "[ \t]+" in our patterns therefore also crosses one newline.
+_WS0 = r"[ \t]*(?:\r?\n[ \t]*)?"
+_WS1 = r"(?:[ \t]+(?:\r?\n[ \t]*)?|\r?\n[ \t]*)"
+
+
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile with soft line wraps allowed wherever the pattern allows horizontal space."""
+    return re.compile(pattern.replace("[ \\t]*", _WS0).replace("[ \\t]+", _WS1), flags)
+
+
 class GroupRegexRecognizer(EntityRecognizer):
     """Reports the named group ``phi`` of each match (or the whole match), optionally validated.
 
-    ``patterns`` are ``(name, regex, score)``; regexes are compiled with no flags (case-sensitive, ``.`` not
-    crossing lines). ``validate`` sees only the reported span and returns False to drop it.
+    ``patterns`` are ``(name, regex, score[, validator])``; regexes are compiled with no flags (case-sensitive,
+    ``.`` not crossing lines). A validator (the pattern's own, else ``validate``) sees only the reported
+    span and returns False to drop it.
     ``trim_leading`` (lower-case words) are cut from the front of a span ("Transferred From Shands Hospital").
     """
 
     def __init__(
         self,
         entity: str,
-        patterns: Iterable[tuple[str, str, float]],
+        patterns: Iterable[tuple[str, str, float] | tuple[str, str, float, Validator]],
         validate: Validator | None = None,
         name: str | None = None,
         trim_leading: frozenset[str] = frozenset(),
     ) -> None:
-        self._patterns = [(pname, re.compile(rx), score) for pname, rx, score in patterns]
-        self._validate = validate
+        self._patterns = [(p[0], _compile(p[1]), p[2], p[3] if len(p) > 3 else validate) for p in patterns]
         self._trim = trim_leading
         super().__init__(supported_entities=[entity], name=name or f"{entity.title()}Recognizer")
 
@@ -209,15 +226,19 @@ class GroupRegexRecognizer(EntityRecognizer):
         entity = self.supported_entities[0]
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
-        for _, rx, score in self._patterns:
+        for _, rx, score, validate in self._patterns:
             has_group = "phi" in rx.groupindex
-            for m in rx.finditer(text):
+            pos = 0
+            while (m := rx.search(text, pos)) is not None:
                 start, end = m.span("phi") if has_group and m.group("phi") is not None else m.span()
                 if self._trim:
                     start = self._trim_start(text, start, end)
-                if end <= start or (self._validate is not None and not self._validate(text[start:end])):
+                if end <= start or (validate is not None and not validate(text[start:end])):
+                    # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
+                    pos = m.start() + 1
                     continue
                 results.append(RecognizerResult(entity, start, end, score, recognition_metadata=dict(meta)))
+                pos = max(m.end(), m.start() + 1)
         return results
 
     def _trim_start(self, text: str, start: int, end: int) -> int:
@@ -234,14 +255,52 @@ _RX_WORD = re.compile(r"[^\s]+")
 # ---------------------------------------------------------------------------------------------------------
 
 # An identifier value after a label: 3-40 letters/digits with inner - / . separators (validated to hold a digit).
-_ID = r"(?P<phi>[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])){2,39})"
+_ID = r"(?P<phi>[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])){1,39}(?: \d[A-Za-z0-9]{2,}){0,3})"
 # What may sit between a label and its value: "#", "No.", "Number", ":", "=".
 _SEP = r"[ \t]*(?i:(?:#|no\.?|num(?:ber)?\.?|id|code)[ \t]*)?[:#=.]?[ \t]*(?:#[ \t]*)?"
 
 
+def _initials(alternation: str) -> str:
+    """A look-ahead for the possible first letters (either case) of a regex alternation of words.
+
+    Python's ``re`` scans fast only for a pattern whose first item is a character set; a leading
+    look-behind defeats that, so patterns here start with a look-ahead such as ``(?=[MmUu])``
+    (about 2-3x faster per pattern, same matches).
+    """
+
+    def firsts(alt: str) -> set[str]:
+        out: set[str] = set()
+        depth, begin = 0, 0
+        parts = []
+        for i, ch in enumerate(alt):
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "|" and depth == 0:
+                parts.append(alt[begin:i])
+                begin = i + 1
+        parts.append(alt[begin:])
+        for part in parts:
+            if part.startswith("(?:"):
+                depth = 0
+                for i, ch in enumerate(part):
+                    depth += ch == "("
+                    depth -= ch == ")"
+                    if depth == 0:
+                        out |= firsts(part[3:i])
+                        break
+            else:
+                out.add(part[0])
+        return out
+
+    letters = sorted({c for ch in firsts(alternation) for c in (ch.lower(), ch.upper())})
+    return "(?=[" + "".join(letters) + "])"
+
+
 def _labelled(labels: str) -> str:
     """A case-insensitive label (alternation), a separator and an identifier value in group ``phi``."""
-    return rf"(?<![A-Za-z])(?i:{labels})(?![a-z]){_SEP}{_ID}"
+    return rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z]){_SEP}{_ID}"
 
 
 _PHONE = (
@@ -250,10 +309,10 @@ _PHONE = (
 )
 _PHONE7 = r"\d{3}-\d{4}"
 
+# Month names in any case (notes may be all lower case), except "may", which must be "May" or "MAY".
 _MONTH = (
-    r"(?:J(?i:an(?:uary)?)|F(?i:eb(?:ruary)?)|M(?i:ar(?:ch)?)|A(?i:pr(?:il)?)|M(?:ay|AY)|J(?i:une?)|"
-    r"J(?i:uly?)|A(?i:ug(?:ust)?)|S(?i:ep(?:t(?:ember)?)?)|O(?i:ct(?:ober)?)|N(?i:ov(?:ember)?)|D(?i:ec(?:ember)?))"
-    r"(?![A-Za-z])\.?"
+    r"(?:(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)|May|MAY)(?![A-Za-z])\.?"
 )
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
 _MM = r"(?:0?[1-9]|1[0-2])"
@@ -280,19 +339,54 @@ _STREET_SUFFIX = (
     r"Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Path|Row|Alley|Plaza|Crossing|Point|Ridge|"
     r"Run|Walk|Cove|Creek|Commons|Heights|Hollow|Park|Pass|Glen|Bend|Way"
 )
-_CAPWORD = r"[A-Z][A-Za-z0-9'’.&-]*"  # a capitalized word in a place name ("St.", "Mary's", "O'Hare")
+_CAPWORD = r"[A-Z][A-Za-z'’.&-]*"  # a capitalized word in a place name ("St.", "Mary's", "O'Hare")
 _FACILITY_SUFFIX = (
     r"Hospital|Medical Center|Med Ctr|Medical Centre|Health Center|Health Centre|Health System|Healthcare|"
     r"Health Care|Clinic|Clinics|Rehabilitation Center|Rehabilitation Hospital|Rehab Center|Nursing Home|"
     r"Nursing Facility|Nursing Center|Care Center|Skilled Nursing|Infirmary|Hospice|Urgent Care|"
-    r"Surgery Center|Surgical Center|Cancer Center|Heart Institute|Medical Group|Medical Associates|"
+    r"Nursing and Rehab(?:ilitation)?(?: Center)?|Rehab|Hospice House|Surgery Center|Surgical Center|Cancer Center|Heart Institute|Medical Group|Medical Associates|"
     r"Physicians Group|Family Practice|Pharmacy|Memorial|University|College|Institute|Assisted Living|"
     r"Senior Living|Retirement Home|Retirement Community|Correctional Facility|Prison|Jail|Shelter|VA"
 )
+# The unambiguous facility nouns, for all-lower-case notes ("clinic", "center" alone are too common there).
+_FACILITY_SUFFIX_LOWER = (
+    r"hospital|medical center|regional medical center|health center|rehabilitation center|rehab center|"
+    r"nursing home|nursing and rehab|hospice house|heart institute|memorial hospital|va medical center"
+)
+_FACILITY_NOUNS = frozenset(w.lower() for w in re.split(r"[|\s]+", _FACILITY_SUFFIX) if w)
+# Words of a department or service name: "Heart Failure Clinic" or "Internal Medicine Clinic" identify nobody.
+_GENERIC_FACILITY_WORDS = frozenset(
+    """heart failure wound diabetes diabetic memory sleep anticoagulation coumadin infusion dialysis transplant
+    fertility women's womens children's childrens men's mens health mental behavioral walk-in walk express
+    specialty outpatient inpatient ambulatory day same main community county state city regional general
+    medical surgical family primary urgent pain spine joint bone liver kidney lung breast eye vision hearing
+    dental oral weight bariatric travel vaccine immunization lipid hypertension stroke epilepsy movement
+    headache allergy asthma cough geriatric geriatrics pediatric adult senior teaching academic university
+    outside another local nearby other same different prior previous this that our their your new old""".split()
+)
+
+
+def _named_facility(span: str) -> bool:
+    """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
+    words = (w.lower().strip(".,") for w in span.replace("&", " ").split())
+    return any(
+        w not in _GENERIC_FACILITY_WORDS and w not in CLINICAL_WORDS and w not in _FACILITY_NOUNS
+        and w not in {"of", "the", "and", "for"}
+        for w in words
+    )
+
+
+def _named_facility_lower(span: str) -> bool:
+    """A lower-case facility needs name words that are neither function, noise, clinical nor generic words."""
+    words = [w for w in span.split() if w not in {"of", "the", "and", "for", "&"} and w not in _FACILITY_NOUNS]
+    return bool(words) and _named_facility(span) and not any(w in STOP_WORDS or w in _PLACE_LEADING_NOISE for w in words)
+
+
 # Leading words that are not part of a facility/place name ("seen at The Shands Hospital").
 _PLACE_LEADING_NOISE = frozenset(
     "the at to from in a an of and or seen admitted transferred discharged followed by with for per via "
-    "presented went sent was is".split()
+    "presented went sent was is lives living resides residing alone home moved back here now near called going "
+    "go came returned return discharge transfer possible plan note she he they his her patient pt".split()
 )
 
 
@@ -303,41 +397,60 @@ _PLACE_LEADING_NOISE = frozenset(
 
 def date_recognizer() -> GroupRegexRecognizer:
     """DATE: numeric, textual and holiday dates; a bare ``m/d`` only after a date word (``5/5`` is strength)."""
-    ctx = (
-        r"(?<![A-Za-z])(?i:on|since|dated?|as of|starting|started|effective|until|till|thru|through|due|"
+    ctx_words = (
+        r"on|since|dated?|as of|starting|started|effective|until|till|thru|through|due|"
         r"seen|admitted|admission|discharged?|d/c(?:'?d)?|dos|dob|visit|f/u|follow[- ]?up|s/p|status post|"
-        r"last|next|surgery|performed|done|drawn|collected|obtained|returns?|scheduled|appt|appointment)"
-        r"[ \t]*:?[ \t]*(?:on[ \t]+)?"
+        r"last|next|surgery|performed|done|drawn|collected|received|obtained|returns?|scheduled|appt|appointment|"
+        r"birth|born|service|in|from|signed|shift|cultures?|comparison|imaging|study|exam|cxr|xr|ct|cta|mri|"
+        r"echo|ekg|ecg|us|egd|colonoscopy|d(?=:)|t(?=:)"
     )
+    ctx = rf"{_initials(ctx_words)}(?<![A-Za-z])(?i:{ctx_words})[ \t]*:?[ \t]*(?:on[ \t]+)?"
     return GroupRegexRecognizer(
         "DATE",
         [
-            ("mdy", rf"(?<![\d/.-]){_DD}([/.-]){_DD}\1(?:\d{{4}}|\d{{2}})(?![\d/-]|\.\d)", 0.9),
-            ("ymd", rf"(?<![\d/-]){_YEAR}([/.-]){_MM}\1{_DD}(?![\d/-]|\.\d)", 0.9),
-            ("ymd_compact", rf"(?<![\d])(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![\d])", 0.4),
-            ("m_yyyy", rf"(?<![\d/.-]){_MM}[/-]{_YEAR}(?![\d/-])", 0.8),
-            ("month_day_year", rf"(?<![A-Za-z]){_MONTH}[ \t]*{_DAY}(?![\d:])(?:,?[ \t]*(?:{_YEAR}|'\d\d)(?!\d))?", 0.85),
-            ("day_month_year", rf"(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d))?", 0.85),
-            ("dd_mon_yy", rf"(?<![\d]){_DD}[-/ ]{_MONTH}[-/ ](?:{_YEAR}|\d\d)(?!\d)", 0.9),
-            ("month_year", rf"(?<![A-Za-z]){_MONTH}[ \t,/-]*(?:{_YEAR}|'\d\d)(?!\d)", 0.85),
+            ("mdy", rf"(?=\d)(?<![\d/.-]){_DD}([/.-]){_DD}\1(?:\d{{4}}|\d{{2}})(?![\d/-]|\.\d)", 0.9),
+            ("ymd", rf"(?=\d)(?<![\d/-]){_YEAR}([/.-]){_MM}\1{_DD}(?![\d/-]|\.\d)", 0.9),
+            ("ymd_compact", rf"(?=\d)(?<![\d])(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![\d])", 0.4),
+            ("m_yyyy", rf"(?=\d)(?<![\d/.-]){_MM}[/-]{_YEAR}(?![\d/-])", 0.8),
+            ("month_day_year", rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}(?:[ \t]*|-){_DAY}(?![\d:])(?:,?[ \t]*(?:{_YEAR}|'\d\d)(?!\d))?", 0.85),
+            ("day_month_year", rf"(?=\d)(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d))?", 0.85),
+            ("dd_mon_yy", rf"(?=\d)(?<![\d]){_DD}[-/ ]{_MONTH}[-/ ](?:{_YEAR}|\d\d)(?!\d)", 0.9),
+            ("month_year", rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}[ \t,/-]*(?:{_YEAR}|'\d\d)(?!\d)", 0.85),
             (
                 "month_alone",
-                r"(?<![A-Za-z])(?:January|February|March|April|June|July|August|September|October|November|December|"
+                r"(?=[JFMASOND])(?<![A-Za-z])(?:January|February|March|April|June|July|August|September|October|November|December|"
                 r"JANUARY|FEBRUARY|MARCH|APRIL|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER)(?![A-Za-z])",
                 0.5,
             ),
             (
                 "may_alone",
-                r"(?<![A-Za-z])(?i:in|since|of|early|late|mid|during|until|by|last|next|this|before|after|through|"
-                r"from)[ \t]+(?:-[ \t]*)?(?P<phi>May)(?![A-Za-z])",
+                r"(?=[IiSsOoEeLlMmDdUuBbNnTtAaFf])(?<![A-Za-z])(?i:in|since|of|early|late|mid|during|until|by|last|next|this|before|after|through|"
+                r"from)[ \t]+(?:-[ \t]*)?(?P<phi>May|MAY)(?![A-Za-z])",
                 0.6,
             ),
-            ("m_d_context", rf"{ctx}(?P<phi>(?<![\d/.]){_MM}/{_DD}(?:/\d{{2}})?)(?![\d/]|\.\d)", 0.6),
-            ("m_d_range", rf"(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)", 0.6),
-            ("m_d_bare", rf"(?<![\d/.]){_MM}/{_DD}(?![\d/]|\.\d)(?![ \t]*(?i:pain|strength|murmur|scale))", 0.2),
+            # after a date word: m/d, m/d/yy or m/yy ("diagnosed in 3/87"), but not a pain score range
+            # ("from 8/10 to 4/10")
+            (
+                "m_d_context",
+                rf"{ctx}(?P<phi>(?<![\d/.]){_MM}/\d{{1,2}}(?:/\d{{2}})?)(?![\d/]|\.\d)"
+                r"(?!(?<=/10)[ \t]*(?:to|-)[ \t]*\d{1,2}/10)",
+                0.6,
+            ),
+            # m/d before a clock time or a shift ("11/7 19:00-07:00", "3/29 9:44 a.m.")
+            (
+                "m_d_time",
+                rf"(?=\d)(?<![\d/.:]){_MM}/{_DD}(?=[ \t]+(?:[012]?\d:[0-5]\d|[012]\d[0-5]\d(?:-[012]\d[0-5]\d)?(?!\d)|"
+                r"1?\d[ \t]*(?i:a\.?m|p\.?m)\b))",
+                0.6,
+            ),
+            # m/d alone on a line (note header)
+            ("m_d_line", rf"(?=\d)(?:(?<=\n)|(?<!.)){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
+            ("ordinal", r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])", 0.6),
+            ("m_d_range", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)", 0.6),
+            ("m_d_bare", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}(?![\d/]|\.\d)(?![ \t]*(?i:pain|strength|murmur|scale))", 0.2),
             (
                 "holiday",
-                r"(?<![A-Za-z])(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
+                r"(?=[CTENHIFMLVPRYK])(?<![A-Za-z])(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
                 r"New Year['’]?s(?: Eve| Day)?|Halloween|Independence Day|Fourth of July|Memorial Day|Labor Day|"
                 r"Veterans Day|Valentine['’]?s Day|Mother['’]?s Day|Father['’]?s Day|Hanukkah|Passover|Ramadan|"
                 r"Yom Kippur|Rosh Hashanah|Kwanzaa|Martin Luther King Day|MLK Day)(?![A-Za-z])",
@@ -358,11 +471,16 @@ def age_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "AGE",
         [
-            ("num_year_old", rf"(?<![\d.,/]){num}{unit}", 0.85),
-            ("words_year_old", rf"(?<![A-Za-z]){words}{unit}", 0.85),
-            ("age_label", rf"(?<![A-Za-z])(?i:age[ds]?|aged|age of)[ \t]*:?[ \t]*{num}(?![\d.])", 0.85),
-            ("age_gender", rf"(?<![A-Za-z])(?i:an?)[ \t]+{num}[ \t]*(?:M|F|yM|yF|(?i:male|female|man|woman|gentleman|lady))(?![A-Za-z])", 0.8),
-            ("decade", r"(?<![A-Za-z])(?i:in[ \t]+(?:his|her|their)[ \t]+(?:early[ \t]+|mid[ \t]+|late[ \t]+|mid-)?)(?P<phi>(?:9\d|1[01]\d)['’]?s|(?i:nineties))", 0.7),
+            ("num_year_old", rf"(?=\d)(?<![\d.,/]){num}{unit}", 0.85),
+            ("words_year_old", rf"(?=[NnOo])(?<![A-Za-z]){words}{unit}", 0.85),
+            ("age_label", rf"(?=[Aa])(?<![A-Za-z])(?i:age[ds]?|aged|age of)[ \t]*:?[ \t]*{num}(?!\d|\.\d)", 0.85),
+            ("age_gender", rf"(?=[Aa])(?<![A-Za-z])(?i:an?)[ \t]+{num}[ \t]*(?:M|F|yM|yF|(?i:male|female|man|woman|gentleman|lady))(?![A-Za-z])", 0.8),
+            (
+                "alive_at",
+                rf"(?=[AaDdPp])(?<![A-Za-z])(?i:alive|died|dead|deceased|passed away|death)[ \t]+(?i:at|aged?)[ \t]+(?i:age[ \t]+)?{num}(?!\d|\.\d)",
+                0.8,
+            ),
+            ("decade", r"(?=[Ii])(?<![A-Za-z])(?i:in[ \t]+(?:his|her|their)[ \t]+(?:early[ \t]+|mid[ \t]+|late[ \t]+|mid-)?)(?P<phi>(?:9\d|1[01]\d)['’]?s|(?i:nineties))", 0.7),
         ],
     )
 
@@ -372,22 +490,22 @@ def phone_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "PHONE",
         [
-            ("us", rf"(?<![\w-]){_PHONE}(?![\w-]|-\d)", 0.7),
-            ("seven", rf"(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
-            ("pager", r"(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])", 0.6),
-            ("labelled_digits", r"(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph)[ \t]*[#:.]?[ \t]*(?P<phi>\d{10})(?!\d)", 0.7),
+            ("us", rf"(?=[+(\d])(?<![\w-]){_PHONE}(?![\w-]|-\d)", 0.7),
+            ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
+            ("pager", r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])", 0.6),
+            ("labelled_digits", r"(?=[PpTtCcMm])(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph)[ \t]*[#:.]?[ \t]*(?P<phi>\d{10})(?!\d)", 0.7),
         ],
     )
 
 
 def fax_recognizer() -> GroupRegexRecognizer:
     """FAX: a phone number labelled as a fax (scored above PHONE so the same span resolves to FAX)."""
-    label = r"(?:(?i:fax|facsimile|telefax)(?:[ \t]*(?i:#|no\.?|number|line))?[ \t]*[:#.]?|F:)"
+    label = r"(?:(?i:fax(?:ed)?|facsimile|telefax)(?:[ \t]*(?i:#|no\.?|number|line|to))?[ \t]*[:#.]?|F:)"
     return GroupRegexRecognizer(
         "FAX",
         [
-            ("labelled", rf"(?<![A-Za-z]){label}[ \t]*(?P<phi>{_PHONE}|{_PHONE7})(?![\w-])", 0.9),
-            ("suffix", rf"(?<![\w-])(?P<phi>{_PHONE})[ \t]*\(?(?i:fax)(?![A-Za-z])", 0.9),
+            ("labelled", rf"(?=[FfTt])(?<![A-Za-z]){label}[ \t]*(?P<phi>{_PHONE}|{_PHONE7})(?![\w-])", 0.9),
+            ("suffix", rf"(?=[+(\d])(?<![\w-])(?P<phi>{_PHONE})[ \t]*\(?(?i:fax)(?![A-Za-z])", 0.9),
         ],
     )
 
@@ -396,18 +514,18 @@ def email_recognizer() -> GroupRegexRecognizer:
     """EMAIL: a plain regex (presidio's EmailRecognizer calls tldextract, which fetches over the network)."""
     return GroupRegexRecognizer(
         "EMAIL",
-        [("email", r"(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])", 0.95)],
+        [("email", r"(?=[A-Za-z0-9._%+-])(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])", 0.95)],
     )
 
 
 def ssn_recognizer() -> GroupRegexRecognizer:
     """SSN: any ``ddd-dd-dddd`` (synthetic and test SSNs fail presidio's validity check) and labelled 9 digits."""
-    label = r"(?<![A-Za-z])(?i:ssn|ss#|ss[ \t]*no\.?|soc(?:ial)?[ \t]*sec(?:urity)?(?:[ \t]*(?:no\.?|number|#))?)"
+    label = r"(?=[Ss])(?<![A-Za-z])(?i:ssn|ss#|ss[ \t]*no\.?|soc(?:ial)?[ \t]*sec(?:urity)?(?:[ \t]*(?:no\.?|number|#))?)"
     return GroupRegexRecognizer(
         "SSN",
         [
             ("labelled", rf"{label}[ \t]*[:#]?[ \t]*(?P<phi>\d{{3}}[- ]?\d{{2}}[- ]?\d{{4}})(?![\d-])", 0.95),
-            ("dashed", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", 0.6),
+            ("dashed", r"(?=\d)(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", 0.6),
         ],
     )
 
@@ -441,7 +559,7 @@ def account_recognizer() -> GroupRegexRecognizer:
         "ACCOUNT",
         [
             ("labelled", _labelled(labels), 0.85),
-            ("card", r"(?<![\d-])\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}(?![\d-])", 0.6),
+            ("card", r"(?=\d)(?<![\d-])\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}(?![\d-])", 0.6),
         ],
         validate=_has_digit,
     )
@@ -449,14 +567,19 @@ def account_recognizer() -> GroupRegexRecognizer:
 
 def license_recognizer() -> GroupRegexRecognizer:
     labels = (
-        r"dea|licen[cs]e|lic\.?|certificate|cert\.?|npi|driver['’]?s?[ \t]*licen[cs]e|dl(?=[ \t]*[#:])|"
+        r"dea|clia|licen[cs]e|lic\.?|certificate|cert\.?|npi|driver['’]?s?[ \t]*licen[cs]e|dl(?=[ \t]*[#:])|"
         r"board[ \t]*cert(?:ification)?|medical[ \t]*licen[cs]e|state[ \t]*licen[cs]e"
     )
     return GroupRegexRecognizer(
         "LICENSE",
         [
             ("labelled", _labelled(labels), 0.85),
-            ("dea_format", r"(?<![A-Za-z0-9])[A-Z]{2}\d{7}(?![A-Za-z0-9])", 0.5),
+            (
+                "license_phrase",
+                rf"(?=[Ll])(?<![A-Za-z])(?i:licen[cs]e)(?:[ \t]+[a-z'’]+){{1,5}}[ \t]*:[ \t]*{_ID}",
+                0.8,
+            ),
+            ("dea_format", r"(?=[A-Z])(?<![A-Za-z0-9])[A-Z]{2}\d{7}(?![A-Za-z0-9])", 0.5),
         ],
         validate=_has_digit,
     )
@@ -475,8 +598,8 @@ def vehicle_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "VEHICLE",
         [
-            ("labelled", rf"(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}", 0.85),
-            ("vin", r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", 0.6),
+            ("labelled", rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}", 0.85),
+            ("vin", r"(?=[A-Z0-9])(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", 0.6),
         ],
         validate=_vin_ok,
     )
@@ -497,10 +620,10 @@ def url_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "URL",
         [
-            ("scheme", rf"(?<![\w])(?i:https?://|ftp://|www\.){tail}", 0.9),
+            ("scheme", rf"(?=[HhFfWw])(?<![\w])(?i:https?://|ftp://|www\.){tail}", 0.9),
             (
                 "domain",
-                rf"(?<![@\w.-])(?:[A-Za-z0-9-]+\.)+(?i:com|org|net|edu|gov|io|us|info|biz|health|care|me|co)"
+                rf"(?=[A-Za-z0-9-])(?<![@\w.-])(?:[A-Za-z0-9-]+\.)+(?i:com|org|net|edu|gov|io|us|info|biz|health|care|me|co)"
                 rf"(?![\w@-])(?:/{tail})?",
                 0.6,
             ),
@@ -514,9 +637,9 @@ def ip_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "IP",
         [
-            ("ipv4", rf"(?<![\d.]){octet}(?:\.{octet}){{3}}(?!\.?\d)", 0.8),
-            ("ipv6_full", rf"(?<![\w:])(?:{h}:){{7}}{h}(?![\w:])", 0.8),
-            ("ipv6_short", rf"(?<![\w:])(?:{h}:){{2,6}}:(?:{h}(?::{h}){{0,5}})?(?![\w:])", 0.6),
+            ("ipv4", rf"(?=\d)(?<![\d.]){octet}(?:\.{octet}){{3}}(?!\.?\d)", 0.8),
+            ("ipv6_full", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{7}}{h}(?![\w:])", 0.8),
+            ("ipv6_short", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{2,6}}:(?:{h}(?::{h}){{0,5}})?(?![\w:])", 0.6),
         ],
         validate=_has_digit,
     )
@@ -532,7 +655,7 @@ def biometric_recognizer() -> GroupRegexRecognizer:
         [
             (
                 "labelled",
-                rf"(?<![A-Za-z])(?i:{kinds})(?:[ \t]+(?i:id|identifier|template|hash|code|record|sample|on file))*{_SEP}{_ID}",
+                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?:[ \t]+(?i:id|identifier|template|hash|code|record|sample|on file|enrollment|enrolment))*{_SEP}{_ID}",
                 0.85,
             )
         ],
@@ -544,10 +667,10 @@ def photo_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "PHOTO",
         [
-            ("file", r"(?<![\w.-])[\w-]+\.(?i:jpe?g|png|gif|bmp|tiff?|heic|dcm|webp)(?![\w])", 0.8),
+            ("file", r"(?=[\w-])(?<![\w.-])[\w-]+\.(?i:jpe?g|png|gif|bmp|tiff?|heic|dcm|webp)(?![\w])", 0.8),
             (
                 "labelled",
-                rf"(?<![A-Za-z])(?i:photo(?:graph)?s?|image|picture|headshot|mugshot)"
+                rf"(?=[PpIiHhMm])(?<![A-Za-z])(?i:photo(?:graph)?s?|image|picture|headshot|mugshot)"
                 rf"(?:[ \t]+(?i:id|file|ref(?:erence)?|on file))*{_SEP}{_ID}",
                 0.8,
             ),
@@ -561,61 +684,111 @@ def id_recognizer() -> GroupRegexRecognizer:
     labels = (
         r"(?:patient|pt|encounter|enc|visit|case|accession|acc|specimen|study|subject|employee|badge|claim|"
         r"order|requisition|req|reference|ref|confirmation|tracking|sample|lab|path(?:ology)?|report|document|"
-        r"doc|csn|har|episode|admission|registration|member)[ \t]*(?:id|#|no\.?|number)|"
+        r"doc|csn|har|episode|admission|registration|member|job|transcription|dictation)[ \t]*(?:id|#|no\.?|number)|"
         r"id|identifier|uid|csn|accession"
     )
     return GroupRegexRecognizer(
         "ID",
         [
             ("labelled", _labelled(labels), 0.75),
-            ("long_number", r"(?<![\w.,/-])\d{7,}(?![\w/-]|[.,]\d)", 0.35),
-            ("code", r"(?<![A-Za-z0-9-])[A-Z]{1,4}-?\d{5,}(?:-\d+)*(?![A-Za-z0-9-])", 0.35),
-            ("dashed", r"(?<![\w.-])\d{3,}(?:-\d+){2,}(?![\w-])", 0.35),
+            (
+                "username",
+                r"(?=[PpUuLl])(?<![A-Za-z])(?i:portal[ \t]+account|user[ \t]*(?:name|id)|login|screen[ \t]*name)"
+                r"[ \t]*[:#]?[ \t]*(?P<phi>[A-Za-z0-9][A-Za-z0-9._-]{2,40}[A-Za-z0-9])",
+                0.9,
+                lambda s: s.lower() not in CLINICAL_WORDS | STOP_WORDS,
+            ),
+            ("accession", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,3}-?\d{2}-\d{3,6}(?=-[A-Z]\d|(?![A-Za-z0-9-]))", 0.5),
+            ("long_number", r"(?=\d)(?<![\w.,/-])\d{7,}(?![\w/-]|[.,]\d)", 0.35),
+            ("code", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,4}-?\d{5,}(?:-\d+)*(?![A-Za-z0-9-])", 0.35),
+            ("dashed", r"(?=\d)(?<![\w.-])\d{3,}(?:-\d+){2,}(?![\w-])", 0.35),
         ],
         validate=_has_digit,
     )
 
 
+def _street_ok(span: str) -> bool:
+    """Reject dose-like "street" matches in capitals ("40 MG PO ST")."""
+    return not any(w.lower().strip(".,#") in _DOSE_WORDS for w in span.split()[1:])
+
+
+_DOSE_WORDS = frozenset(
+    "a.m. p.m. am pm mg mcg g gm ml l tab tabs cap caps po iv im sq sc pr sl bid tid qid qd qhs prn x mmhg bpm cm mm kg "
+    "lb lbs meq hr hrs min sec times".split()
+)
+
+
+def _place_word_ok(span: str) -> bool:
+    """A place is not a clinical abbreviation or function word ("Abd: soft, NT, ND" is not North Dakota)."""
+    return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
+
+
 def location_recognizer() -> GroupRegexRecognizer:
-    """LOCATION: street addresses, PO boxes, city before a state, ZIPs, facilities, labelled places.
+    """LOCATION: street addresses, PO boxes, city before a state or ZIP, ZIPs, facilities, labelled places.
 
     States themselves are kept (safe harbor allows them), so "Gainesville, FL 32601" becomes
     "[**LOCATION**], FL [**LOCATION**]".
     """
-    city = r"(?P<phi>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|del|la|of))*(?:[ -][A-Z][a-z]+)?)"
+    word = r"(?:[A-Z][a-z]+|[A-Z]{3,})"
+    city = rf"(?P<phi>{word}(?:[ -](?:{word}|de|del|la|of)){{0,2}})"
+    low = r"[a-z][a-z'’&-]*"
     return GroupRegexRecognizer(
         "LOCATION",
         [
             (
                 "street",
-                rf"(?<![\w-])\d{{1,6}}(?:-\d+)?[A-Z]?[ \t]+(?:[NSEW]\.?[ \t]+|(?:North|South|East|West)[ \t]+)?"
-                rf"(?:{_CAPWORD}|\d+(?:st|nd|rd|th))(?:[ \t]+{_CAPWORD}){{0,3}}[ \t]+(?:{_STREET_SUFFIX})\.?(?![A-Za-z])"
+                rf"(?=\d)(?<![\w-])\d{{1,6}}(?:-\d+)?[A-Z]?[ \t]+(?:(?:[NS][EW]|[NSEW])\.?[ \t]+|(?i:north|south|east|west)[ \t]+)?"
+                rf"(?:{_CAPWORD}|\d+(?:st|nd|rd|th))(?:[ \t]+{_CAPWORD}){{0,3}}[ \t]+(?i:{_STREET_SUFFIX})\.?(?![A-Za-z])"
                 rf"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\.?(?![A-Za-z]))?"
-                rf"(?:[ \t]*,?[ \t]*(?i:apt|apartment|unit|suite|ste|#|bldg|building|fl|floor|room|rm)\.?[ \t]*#?[ \t]*[A-Za-z0-9-]+)?",
+                rf"(?:[ \t]*,?[ \t]*(?i:apt|apartment|unit|suite|ste|#|bldg|building|fl|floor|room|rm|lot|space|trlr|trailer)"
+                rf"\.?[ \t]*#?[ \t]*[A-Za-z0-9-]+)?",
                 0.85,
+                _street_ok,
             ),
-            ("po_box", r"(?<![A-Za-z])(?i:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box)[ \t]*#?[ \t]*\d+", 0.85),
-            ("city_state_zip", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}(?:-\d{{4}})?(?!\d)", 0.8),
-            ("city_state", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR_SAFE}|{_STATE_NAME})(?![A-Za-z0-9-])", 0.55),
-            ("zip_after_state", rf"(?<![A-Za-z])(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)", 0.8),
+            ("po_box", r"(?=[PpOo])(?<![A-Za-z])(?i:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box)[ \t]*#?[ \t]*\d+", 0.85),
+            ("city_state_zip", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}(?:-\d{{4}})?(?!\d)", 0.8, _place_word_ok),
+            ("city_state", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR_SAFE}|{_STATE_NAME})(?![A-Za-z0-9-])", 0.55, _place_word_ok),
+            # the end of an address line without a state: "..., Durham 83785"
+            ("city_zip", rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}}[ \t]+\d{{5}}(?:-\d{{4}})?)(?![\d-])", 0.6, _place_word_ok),
+            ("zip_after_state", rf"(?=[A-Z])(?<![A-Za-z])(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)", 0.8),
             (
                 "facility",
-                rf"(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?:of|the|and|for|&)[ \t]+)?){{1,5}}(?:{_FACILITY_SUFFIX}))(?![A-Za-z])",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
+                rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?)(?![A-Za-z])",
                 0.6,
+                _named_facility,
             ),
-            ("county", r"(?<![A-Za-z])[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]+(?:County|Parish|Township|Borough)(?![A-Za-z])", 0.7),
+            # all-lower-case notes: "willow brook rehabilitation center", only with a non-generic name word
+            (
+                "facility_lower",
+                rf"(?=[a-z])(?<![A-Za-z])(?P<phi>(?:{low}[ \t]+(?:(?:of|the|and|for|&)[ \t]+)?){{1,3}}(?:{_FACILITY_SUFFIX_LOWER}))(?![A-Za-z])",
+                0.5,
+                _named_facility_lower,
+            ),
+            ("county", rf"(?=[A-Z])(?<![A-Za-z]){word}(?:[ \t]{word})?[ \t]+(?i:county|parish|township|borough)(?![A-Za-z])", 0.7),
             (
                 "labelled",
-                r"(?<![A-Za-z])(?i:address|addr|home address|city|town|county|zip(?:[ \t]*code)?|zipcode|postal code|"
-                r"neighborhood|hometown|birthplace|place of birth)[ \t]*:[ \t]*(?P<phi>[A-Za-z0-9#][^\n;|]{1,80}?)(?=[ \t]*(?:\n|$|;|\||\.[ \t]|[ \t]{2}))",
+                r"(?=[AaCcTtZzPpNnHhBbLlFf])(?<![A-Za-z])(?i:address|addr|home address|city|town|county|zip(?:[ \t]*code)?|"
+                r"zipcode|postal code|neighborhood|hometown|birthplace|place of birth|location|facility)[ \t]*:[ \t]*"
+                r"(?P<phi>[A-Za-z0-9#][^\n;|]{1,80}?)(?=[ \t]*(?:\n|$|;|\||\.[ \t]|[ \t]{2}))",
                 0.7,
             ),
             (
-                "lives_in",
-                r"(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|raised|grew up|originally|"
-                r"visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed)[ \t]+(?i:in|at|to|near|from)[ \t]+"
-                r"(?P<phi>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})",
+                "lives_with_in",
+                r"(?=[LlRr])(?<![A-Za-z])(?i:lives|living|resides|residing)(?:[^.\n]|\n(?!\n)|(?<=Dr|Mr|Ms|St)\.|(?<=Mrs)\.)"
+                rf"{{0,80}}?[ \t\n](?i:in)[ \t]+{city}",
                 0.6,
+                _place_word_ok,
+            ),
+            (
+                "lives_in",
+                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHh])(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
+                r"raised|grew up|originally|visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed|called|"
+                r"came|arrived|transferred|relocating|moving|going|go|went|return(?:ed|ing|s)?|headed|driving|drove)"
+                r"(?:[ \t]+(?i:here|back|down|up|over|in|home))?[ \t]+(?i:in|at|to|near|from)[ \t]+"
+                rf"{city}",
+                0.6,
+                _place_word_ok,
             ),
         ],
         trim_leading=_PLACE_LEADING_NOISE,
@@ -626,260 +799,383 @@ def location_recognizer() -> GroupRegexRecognizer:
 # Names
 # ---------------------------------------------------------------------------------------------------------
 
+# Latin-1 letters, so "Peña", "José", "Müller" are one token (ASCII classes would cut them in two and
+# leave half a name in the text).
+_UP = "A-ZÀ-ÖØ-Þ"
+_LO = "a-zß-öø-ÿ"
+_END = r"(?![^\W_])"  # not followed by a letter or digit
+
 # A name token: Title ("Smith", "McDonald", "O'Brien", "Smith-Jones") or ALL CAPS ("SMITH"); a following
-# "'s" is not part of it.
+# "'s" is not part of it. Lower-case tokens are used only next to a lower-case anchor ("dr. potvin").
 _TOKEN = (
-    r"(?:[A-Z]['’][A-Z](?:[a-z]+|[A-Z]+)|[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:['’][A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
-    r"|[A-Z]{2,}(?:['’-][A-Z]{2,})?)(?![A-Za-z0-9])"
+    rf"(?:(?:[{_UP}]['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:['’][{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"|(?:[{_UP}]['’])?[{_UP}]{{2,}}(?:['’-][{_UP}]{{2,}})?){_END}"
 )
-_INITIAL = r"[A-Z]\.?(?![A-Za-z0-9])"
+_INITIAL = rf"[{_UP}]\.?{_END}"
+_LTOKEN = rf"(?:[{_LO}]['’])?[{_LO}]{{2,}}(?:-[{_LO}]{{2,}})?{_END}"
+_LINITIAL = rf"[{_LO}]\.(?![^\W_])"
 _PARTICLE = r"(?:van|von|de|del|della|der|den|da|di|du|la|le|dos|das|st\.?|bin|ibn|al|el|mac|ter)"
-_SUFFIX = r",?[ \t]+(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])"
 
 _RX_TOKEN = re.compile(_TOKEN)
 _RX_INITIAL = re.compile(_INITIAL)
-_RX_GAP = re.compile(r"[ \t]+")
-_RX_PARTICLE = re.compile(rf"[ \t]+{_PARTICLE}[ \t]+(?=[A-Z])")
-_RX_COMMA = re.compile(r"[ \t]*,[ \t]*")
-_RX_SUFFIX = re.compile(_SUFFIX)
-_RX_EPONYM_NEXT = re.compile(_EPONYM_NEXT)
-_RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)])|[ \t]{2,}")
+_RX_LTOKEN = re.compile(_LTOKEN)
+_RX_LINITIAL = re.compile(_LINITIAL)
+_RX_LOWER_WORD = re.compile(rf"(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
+_RX_GAP = _compile(r"[ \t]+")
+_RX_SPACE = re.compile(r"[ \t]+")
+_RX_PARTICLE = _compile(rf"[ \t]+{_PARTICLE}[ \t]+(?=[{_UP}])")
+_RX_COMMA = _compile(r"[ \t]*,[ \t]*")
+_RX_SUFFIX = _compile(r",?[ \t]+(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
+_RX_EPONYM_NEXT = _compile(_EPONYM_NEXT)
+_RX_MONTH_DATE = _compile(rf"{_MONTH}[ \t]*\d")  # "Dr. Jay Raza August 3, 2010": the name stops at the date
+_RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)\"”])|[ \t]{2,}")
 
 # Caps honorifics need their period: "MR" is mitral regurgitation, "DR" diabetic retinopathy, "MS" sclerosis.
-_RX_HONORIFIC = re.compile(
-    r"(?<![A-Za-z])(?:(?:Dr|Drs|Mr|Mrs|Ms|Mx|Prof)(?:\.[ \t]*|[ \t]+)|(?:DR|DRS|MR|MRS|MS|PROF)\.[ \t]*|"
-    r"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[A-Z])"
+_RX_HONORIFIC = _compile(
+    r"(?=[DMPN])(?<![A-Za-z])(?:(?:Dr|Drs|Mr|Mrs|Ms|Mx|Prof)(?:\.[ \t]*|[ \t]+)|(?:DR|DRS|MR|MRS|MS|PROF)\.[ \t]*|"
+    rf"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[{_UP}])"
 )
+_RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
+# Header labels followed by ":" ("CC:" is the chief complaint, "cc:" a copy).
 _LABELS = (
-    r"patient(?:[ \t]+name)?|pt(?:[ \t]+name)?|name|full[ \t]+name|patient[ \t]+full[ \t]+name|"
-    r"attending(?:[ \t]+(?:physician|md|surgeon|of[ \t]+record))?|pcp|primary[ \t]+care(?:[ \t]+(?:physician|provider|doctor))?|"
-    r"referring(?:[ \t]+(?:physician|provider|md|doctor))?|resident|fellow|intern|surgeon|assistant|"
-    r"anesthesiologist|anesthesia|nurse|rn|np|provider|physician|clinician|therapist|case[ \t]+manager|"
-    r"social[ \t]+worker|sw|cm|contact|emergency[ \t]+contact|nok|next[ \t]+of[ \t]+kin|"
-    r"health[ \t]*care[ \t]+proxy|hcp|poa|guardian|caregiver|informant|interpreter|chaplain|"
-    r"dictated[ \t]+by|dictating|signed(?:[ \t]+by)?|electronically[ \t]+signed(?:[ \t]+by)?|"
-    r"transcribed[ \t]+by|reviewed[ \t]+by|authenticated[ \t]+by|cosigned(?:[ \t]+by)?|co-signed(?:[ \t]+by)?|"
-    r"verified[ \t]+by|approved[ \t]+by|prepared[ \t]+by|entered[ \t]+by|author|from|to|re|attn"
+    r"patient(?:[ \t]+name)?|pt(?:[ \t]+name)?|name|full[ \t]+name|"
+    r"(?:attending|ordering|submitting|referring|admitting|consulting|covering|treating|primary|performing)"
+    r"(?:[ \t]+(?:physician|provider|md|doctor|surgeon|of[ \t]+record|care[ \t]+(?:physician|provider)))?|"
+    r"pcp|resident|fellow|intern|surgeon|assistant|anesthesiologist|anesthesia|pathologist|radiologist|"
+    r"nurse|rn|np|provider|physician|clinician|therapist|case[ \t]+manager|social[ \t]+worker|sw|cm|"
+    r"contact|emergency[ \t]+contact|nok|next[ \t]+of[ \t]+kin|health[ \t]*care[ \t]+proxy|hcp|poa|guardian|"
+    r"caregiver|informant|interpreter|chaplain|dictated[ \t]+by|dictating|signed(?:[ \t]+(?:out[ \t]+)?by)?|"
+    r"electronically[ \t]+signed(?:[ \t]+(?:out[ \t]+)?by)?|transcribed[ \t]+by|reviewed[ \t]+by|authenticated[ \t]+by|"
+    r"cosigned(?:[ \t]+by)?|co-signed(?:[ \t]+by)?|verified[ \t]+by|approved[ \t]+by|prepared[ \t]+by|"
+    r"entered[ \t]+by|author|from|to|re|attn"
 )
-# A label followed by ":" (or "by" forms without a colon), then the name; "CC:" is chief complaint, "cc:" is a copy.
-_RX_LABEL = re.compile(
-    rf"(?:^|(?<=[\s(\[;,|]))(?:(?i:{_LABELS})[ \t]*:|cc[ \t]*:|Cc[ \t]*:|"
-    r"(?i:dictated|signed|transcribed|reviewed|seen|examined|evaluated|discussed|referred|accompanied|"
-    r"authenticated|cosigned|co-signed|verified|approved|prepared|entered|performed|interpreted|read|"
-    r"staffed|called|paged|notified|covered)[ \t]+(?i:by|with|to)(?:[ \t]+(?i:the[ \t]+)?(?i:patient['’]?s[ \t]+)?)?)"
-    r"[ \t]*(?=[A-Z])",
+# "<verb> by/with/to <Name>" without a colon.
+_BY_VERBS = (
+    r"dictated|signed|signed[ \t]+out|transcribed|reviewed|seen|examined|evaluated|discussed|referred|"
+    r"accompanied|authenticated|cosigned|co-signed|verified|approved|prepared|entered|performed|interpreted|"
+    r"read|staffed|called|paged|notified|covered|followed|managed|treated|operated|consulted|spoke|talked|"
+    r"shared(?:[ \t]+only)?"
+)
+_RX_LABEL = _compile(
+    rf"{_initials(_LABELS + '|cc|labeled|' + _BY_VERBS)}(?:^|(?<=[\s(\[;,|]))"
+    rf"(?:(?i:{_LABELS})[ \t]*:|cc[ \t]*:|Cc[ \t]*:|"
+    rf"(?i:{_BY_VERBS})[ \t]+(?i:by|with|to)(?:[ \t]+(?i:the[ \t]+)?(?i:patient['’]?s[ \t]+)?)?|"
+    r"(?i:labell?ed)(?:[ \t]+(?i:with[ \t]+the[ \t]+(?:patient['’]s[ \t]+)?name))?[ \t]*[(\"“]?)"
+    rf"[ \t]*(?=[{_UP}])",
     re.MULTILINE,
 )
-_RX_RELATION = re.compile(
-    r"(?<![A-Za-z])(?i:wife|husband|spouse|partner|daughter|son|mother|father|mom|dad|sister|brother|niece|"
-    r"nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|friend|neighbor|neighbour|"
-    r"caregiver|fianc[eé]e?|boyfriend|girlfriend|proxy|guardian|roommate|stepson|stepdaughter|"
-    r"son-in-law|daughter-in-law)(?:[ \t]*[,(:]|[ \t]+(?i:is|named|was))?[ \t]+(?=[A-Z])"
+_RX_LABEL_LOWER = _compile(
+    rf"(?:^|(?<=[\s(\[;,|]))(?:(?:{_LABELS})[ \t]*:|(?:{_BY_VERBS})[ \t]+(?:by|with|to))[ \t]*(?=[{_LO}])",
+    re.MULTILINE,
 )
-_CREDENTIALS = r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PhD|MSN|APRN|CRNA|DPM|PharmD|LCSW|FNP|FNP-C|ARNP|DDS|MBBS|LPN|CNA|RD|PT|OT|DPT|MSW|FACP|FACC|FACS"
-_RX_CREDENTIAL_NAME = re.compile(
-    rf"(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:[ \t]+(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]+(?:{_CREDENTIALS})(?![A-Za-z])"
+_RELATIONS = (
+    r"wife|husband|spouse|partner|daughter|son|mother|father|mom|dad|sister|brother|niece|nephew|grandson|"
+    r"granddaughter|grandmother|grandfather|aunt|uncle|cousin|friend|neighbor|neighbour|caregiver|fianc[eé]e?|"
+    r"boyfriend|girlfriend|proxy|guardian|roommate|stepson|stepdaughter|son-in-law|daughter-in-law|contact"
 )
-_RX_LAST_FIRST_CAPS = re.compile(r"(?<![A-Za-z,])(?P<phi>[A-Z]{2,}(?:['’-][A-Z]+)?,[A-Z]{2,}(?:[ \t][A-Z]\.?)?)(?![A-Za-z])")
+_RX_RELATION = _compile(
+    rf"{_initials(_RELATIONS)}(?<![A-Za-z])(?i:{_RELATIONS})"
+    rf"(?:[ \t]*[,(:][ \t]*|[ \t]+(?i:is|named|was)[ \t]+|[ \t]+)(?=[{_UP}{_LO}])"
+)
+_CREDENTIALS = (
+    r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PhD|MSN|APRN|CRNA|DPM|PharmD|LCSW|FNP|FNP-C|ARNP|DDS|MBBS|LPN|CNA|"
+    r"RD|PT|OT|DPT|MSW|FACP|FACC|FACS"
+)
+# Triggers that end a name: a credential ("John Smith, MD"), "is a 67 year old" or ", age 56," after the
+# patient's name.
+_RX_AFTER_NAME = _compile(
+    rf"(?=[ACDFLMNOPRIi,])(?:(?:(?<=[^\W\d_][ \t,])|(?<=\.[ \t,])|(?<=[^\W\d_],[ \t])|(?<=\.,[ \t]))(?:{_CREDENTIALS}){_END}|"
+    r"(?<=[^\W\d_][ \t])(?i:is)[ \t]+(?i:an?)[ \t]+(?=\d{1,3}[ -]?(?i:y))|"
+    r"(?<=[^\W\d_.]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
+)
+_RX_AFTER_NAME_LOWER = _compile(r"(?=[mrnp])(?<=[a-z][ ,])(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ ,])[ \t]*md(?![^\W_])")
+# Up to four name tokens/initials (comma allowed: "SMITH, JOHN MD") ending right before such a trigger.
+_RX_NAME_BEFORE = _compile(
+    rf"(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]*\Z"
+)
+_RX_LNAME_BEFORE = _compile(
+    rf"(?P<phi>(?:{_LTOKEN}|{_LINITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_LTOKEN}|{_LINITIAL})){{0,3}}),?[ \t]*\Z"
+)
+# "SMITH,JOHN" / "SMITH, JOHN" / "Smith, John" (anywhere if census-backed, else alone on a header line).
+_RX_LAST_FIRST = _compile(rf"(?=[{_UP}])(?<![^\W\d_],)(?P<phi>{_TOKEN}[ \t]*,[ \t]*{_TOKEN}(?:[ \t]+{_INITIAL})?)")
+# A name at the start of a header line, before the MRN/DOB: "Zoren Chanoine  (MRN 1222897)".
+_RX_HEADER_NAME = re.compile(
+    rf"^(?P<phi>{_TOKEN}(?:[ \t]+(?:{_TOKEN}|{_INITIAL})){{1,3}})(?=[ \t]*,?[ \t]*\(?[ \t]*(?i:mrn|mr#|dob|acct|ssn)\b)",
+    re.MULTILINE,
+)
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents, for census lookups ("Peña" -> "pena")."""
+    low = word.lower()
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
 
 class NameRecognizer(EntityRecognizer):
-    """NAME without NER: anchors (honorific, label, relation, credential) plus census-list lookups.
+    """NAME without NER: anchors (honorific, label, relation, credential, age) plus census-list lookups.
 
-    Scores: honorific 0.85, label/relation 0.8, before credentials 0.75, ``LAST,FIRST`` 0.7,
-    census ``First Last`` 0.65, census ``First Unknown`` 0.5, lone census first name 0.4.
+    Scores: honorific 0.85, label/relation 0.8, before a credential / "is a NN year old" / ", age NN" and
+    a header-line name before its MRN 0.75, ``Last, First`` 0.7 (census) / 0.6 (header line), census
+    ``First Last`` 0.65, lower-case names next to a lower-case anchor 0.6, census ``First Unknown`` 0.5,
+    lower-case census ``first last`` 0.45, lone census first name 0.4.
     """
 
     def __init__(self) -> None:
         self._first, self._last = census_names()
         self._never = CLINICAL_WORDS | STOP_WORDS
         self._not_first = self._never | AMBIGUOUS_WORDS
+        self._strong_first = self._first - self._not_first
+        self._strong_last = self._last - self._not_first
         super().__init__(supported_entities=["NAME"], name="NameRecognizer")
 
     def load(self) -> None:  # census sets are loaded (and cached) in __init__
         pass
 
-    # -- token classification ------------------------------------------------------------------------
-    def _is_census(self, tok: str) -> bool:
-        low = tok.lower()
-        return low in self._first or low in self._last
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        spans: list[tuple[int, int, float]] = []
+        for m in _RX_HONORIFIC.finditer(text):
+            mode = "caps" if m.group()[:2].isupper() else "honorific"
+            if (span := self._anchored(text, m.end(), mode)) is not None:
+                spans.append((*span, 0.85))
+        for rx, mode in ((_RX_LABEL, "label"), (_RX_RELATION, "relation")):
+            for m in rx.finditer(text):
+                if (span := self._anchored(text, m.end(), mode)) is not None:
+                    spans.append((*span, 0.8))
+        for m in _RX_AFTER_NAME.finditer(text):
+            if (span := self._name_before(text, m.start())) is not None:
+                spans.append((*span, 0.75))
+        for m in _RX_HEADER_NAME.finditer(text):
+            if _fold(m.group("phi").split()[0]) not in self._never:
+                spans.append((m.start("phi"), m.end("phi"), 0.75))
+        spans.extend(self._lower_case(text))
+        spans.extend(self._last_first(text))
+        spans.extend(self._dictionary(text))
+        return [RecognizerResult("NAME", s, e, score, recognition_metadata=dict(meta)) for s, e, score in spans if e > s]
 
-    def _plain_name(self, tok: str) -> bool:
-        """A census name that is neither clinical vocabulary, a function word nor an English word."""
-        low = tok.lower()
-        return (low in self._first or low in self._last) and low not in self._never and low not in AMBIGUOUS_WORDS
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _census(self, word: str) -> bool:
+        key = _fold(word)
+        return key in self._first or key in self._last
 
-    def _name_position_ok(self, tok: str) -> bool:
-        """May this token continue a name already started (``John Hill``, ``J. Park``)?"""
-        low = tok.lower()
-        if low in self._never:
-            return False
-        return low in self._first or low in self._last or low in AMBIGUOUS_WORDS
-
-    # -- scanning --------------------------------------------------------------------------------------
-    def _token_at(self, text: str, pos: int) -> re.Match[str] | None:
-        return _RX_TOKEN.match(text, pos)
+    def _continues(self, word: str) -> bool:
+        """May this token continue a name already started ("John Hill", "J. Park")?"""
+        key = _fold(word)
+        return key not in self._never and (key in self._first or key in self._last or key in AMBIGUOUS_WORDS)
 
     def _name_follows(self, text: str, pos: int, allow_end: bool) -> bool:
-        """Is ``pos`` followed by another name token, ", Name", a credential, or (``allow_end``) line end?"""
+        """Is ``pos`` followed by another name token, ", Name", a credential, or (``allow_end``) a line end?"""
         comma = _RX_COMMA.match(text, pos)
         gap = comma or _RX_GAP.match(text, pos)
         if gap is not None:
             nxt = _RX_TOKEN.match(text, gap.end()) or (_RX_INITIAL.match(text, gap.end()) if comma is None else None)
-            if nxt is not None and nxt.group().lower() not in self._never:
-                return True
-            if nxt is not None and re.match(rf"(?:{_CREDENTIALS})(?![A-Za-z])", nxt.group()):
+            if nxt is not None and (_fold(nxt.group()) not in self._never or re.fullmatch(_CREDENTIALS, nxt.group())):
                 return True
         return allow_end and _RX_LINE_END.match(text, pos) is not None
 
-    def _extend(self, text: str, end: int, first_tok_end: int, allow_unknown: bool) -> int:
-        """Extend a name from ``end`` over initials, particles, census tokens and a Jr/Sr suffix."""
+    def _not_a_name_next(self, text: str, pos: int) -> bool:
+        """Does a capitalized non-name word follow on the same line ("Dr. Fangmann, Savannah Community")?"""
+        gap = _RX_SPACE.match(text, pos)
+        nxt = _RX_TOKEN.match(text, gap.end()) if gap else None
+        if nxt is None:
+            return False
+        key = _fold(nxt.group())
+        return key in _FACILITY_NOUNS or key in _GENERIC_FACILITY_WORDS or not (self._census(nxt.group()) or re.fullmatch(_CREDENTIALS, nxt.group()))
+
+    def _extend(self, text: str, end: int, allow_unknown: bool) -> int:
+        """Extend a name from ``end`` over initials, particles, name tokens and a Jr/Sr suffix."""
         prev_initial = False
-        count = 1
-        while count < 5:
+        for _ in range(4):
             gap = _RX_GAP.match(text, end)
             if gap is None:
                 break
             pos = gap.end()
-            ini = _RX_INITIAL.match(text, pos)
-            if ini and not _RX_TOKEN.match(text, pos):
-                end, prev_initial, count = ini.end(), True, count + 1
-                continue
-            part = _RX_PARTICLE.match(text, end)
-            if part:
-                tok = _RX_TOKEN.match(text, part.end())
-                if tok:
-                    end, prev_initial, count = tok.end(), False, count + 1
-                    continue
             tok = _RX_TOKEN.match(text, pos)
+            if tok is None and (ini := _RX_INITIAL.match(text, pos)):
+                end, prev_initial = ini.end(), True
+                continue
+            if (part := _RX_PARTICLE.match(text, end)) and (ptok := _RX_TOKEN.match(text, part.end())):
+                end, prev_initial = ptok.end(), False
+                continue
             if tok is None:
                 break
-            word = tok.group()
-            low = word.lower()
-            unknown_ok = allow_unknown and low not in self._never and low not in AMBIGUOUS_WORDS and not self._is_census(word)
-            if self._name_position_ok(word) or ((prev_initial or unknown_ok) and low not in self._never):
-                if _RX_EPONYM_NEXT.match(text, tok.end()):
-                    break
-                end, prev_initial, count = tok.end(), False, count + 1
-                continue
-            break
+            key = _fold(tok.group())
+            unknown_ok = (prev_initial or allow_unknown) and key not in self._not_first and not self._census(tok.group())
+            if (
+                not (self._continues(tok.group()) or unknown_ok)
+                or _RX_EPONYM_NEXT.match(text, tok.end())
+                or _RX_MONTH_DATE.match(text, pos)
+            ):
+                break
+            end, prev_initial = tok.end(), False
         suf = _RX_SUFFIX.match(text, end)
         return suf.end() if suf else end
 
-    def _anchored(self, text: str, pos: int, strict: bool) -> tuple[int, int] | None:
-        """A name starting at ``pos`` after an anchor; ``strict`` (labels) refuses clinical/stop words."""
+    def _anchored(self, text: str, pos: int, mode: str) -> tuple[int, int] | None:
+        """A name starting at ``pos`` after an anchor.
+
+        ``mode``: "honorific" (Dr./Mrs.: any capitalized word but a function word), "caps" (MR./DR.: an
+        ALL-CAPS or census word, since "moderate MR. He was..." ends a sentence), "relation" (his wife
+        Rirrah: any word but clinical/function words), "label" (Patient:, seen by: a census word, or an
+        unknown word followed by another name word or the end of the line).
+        """
         start = pos
-        ini = _RX_INITIAL.match(text, pos)
-        if ini and not _RX_TOKEN.match(text, pos):  # "Dr. J. Smith"
+        after_initial = False
+        if _RX_TOKEN.match(text, pos) is None and (ini := _RX_INITIAL.match(text, pos)):  # "Dr. J. Smith"
             gap = _RX_GAP.match(text, ini.end())
-            nxt = _RX_TOKEN.match(text, gap.end()) if gap else None
-            if nxt is None:
-                return (start, ini.end()) if not strict else None
-            pos = gap.end()
+            if gap is None or _RX_TOKEN.match(text, gap.end()) is None:
+                return (start, ini.end()) if mode == "honorific" else None
+            pos, after_initial = gap.end(), True
         tok = _RX_TOKEN.match(text, pos)
         if tok is None:
-            return None
-        word = tok.group()
-        low = word.lower()
-        if strict:
-            if low in self._never:
+            return self._lower_name(text, pos, require_census=True) if mode == "relation" else None
+        word, key = tok.group(), _fold(tok.group())
+        if not after_initial:
+            if mode == "honorific" and key in STOP_WORDS:
                 return None
-            if low in AMBIGUOUS_WORDS or not self._is_census(word):
+            if mode == "caps" and (key in self._never or not (word.isupper() or key in self._strong_last)):
+                return None
+            if mode == "relation" and key in self._never:
+                return None
+            if mode == "label":
+                if key in self._never:
+                    return None
                 # "Pt: Will return", "Mother: Breast cancer" are not names; "Pt: Will Smith", "Patient:
                 # Kowalczyk, Jadwiga" and a lone unknown word ending the line are.
-                if not self._name_follows(text, tok.end(), allow_end=low not in AMBIGUOUS_WORDS):
+                if (key in AMBIGUOUS_WORDS or not self._census(word)) and not self._name_follows(
+                    text, tok.end(), allow_end=key not in AMBIGUOUS_WORDS
+                ):
                     return None
-        end = tok.end()
-        # "Last, First [M.]" directly after the anchor
-        comma = _RX_COMMA.match(text, end)
-        if comma:
-            nxt = _RX_TOKEN.match(text, comma.end())
-            if nxt and nxt.group().lower() not in self._never and (nxt.group().lower() in self._first or strict):
-                if not _RX_EPONYM_NEXT.match(text, nxt.end()):
-                    return start, self._extend(text, nxt.end(), nxt.end(), allow_unknown=False)
-        return start, self._extend(text, end, end, allow_unknown=strict)
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
-        spans: list[tuple[int, int, float]] = []
-
-        for m in _RX_HONORIFIC.finditer(text):
-            if (span := self._anchored(text, m.end(), strict=False)) is not None:
-                spans.append((*span, 0.85))
-        for rx, score in ((_RX_LABEL, 0.8), (_RX_RELATION, 0.8)):
-            for m in rx.finditer(text):
-                if (span := self._anchored(text, m.end(), strict=True)) is not None:
-                    spans.append((*span, score))
-        for m in _RX_CREDENTIAL_NAME.finditer(text):
-            spans.extend(self._credential_name(text, m))
-        for m in _RX_LAST_FIRST_CAPS.finditer(text):
-            last, first = m.group("phi").split(",", 1)
-            first = first.split()[0] if first.split() else first
-            if (self._is_census(last) or first.lower() in self._first) and not (
-                last.lower() in self._never or first.lower() in self._never
+        comma = _RX_COMMA.match(text, tok.end())  # "Last, First [M.]"
+        if comma and (nxt := _RX_TOKEN.match(text, comma.end())):
+            nkey = _fold(nxt.group())
+            if (
+                nkey not in self._never
+                and (nkey in self._first or mode in ("label", "relation"))
+                and not _RX_EPONYM_NEXT.match(text, nxt.end())
+                and not self._not_a_name_next(text, nxt.end())
             ):
-                spans.append((m.start("phi"), m.end("phi"), 0.7))
-        spans.extend(self._dictionary(text))
-        return [RecognizerResult("NAME", s, e, score, recognition_metadata=dict(meta)) for s, e, score in spans if e > s]
+                return start, self._extend(text, nxt.end(), allow_unknown=False)
+        return start, self._extend(text, tok.end(), allow_unknown=mode == "label")
 
-    def _credential_name(self, text: str, m: re.Match[str]) -> list[tuple[int, int, float]]:
-        """The capitalized run before ", MD": drop leading non-name words ("Cardiology Fellow John Smith")."""
+    def _name_before(self, text: str, trigger: int) -> tuple[int, int] | None:
+        """The name right before ``trigger``, without leading non-names ("Cardiology Fellow John Smith")."""
+        m = _RX_NAME_BEFORE.search(text, max(0, trigger - 80), trigger)
+        if m is None:
+            return None
         start, end = m.span("phi")
-        toks = list(_RX_TOKEN.finditer(text, start, end))
-        while toks and toks[0].group().lower() in self._not_first and len(toks) > 1:
-            toks.pop(0)
-        if not toks or toks[0].group().lower() in self._never:
-            return []
-        s = toks[0].start()
-        # an initial just before the first kept token belongs to the name ("J. Smith, MD")
-        if (ini := re.search(rf"{_INITIAL}[ \t]+$", text[max(start, s - 4) : s])) is not None:
-            s = max(start, s - 4) + ini.start()
-        return [(s, end, 0.75)]
+        parts = list(re.finditer(rf"{_TOKEN}|{_INITIAL}", text[start:end]))
+        # drop leading clinical/function words, but an initial makes what follows a name ("T. Hartmann, MD")
+        while parts and len(parts[0].group()) > 2 and _fold(parts[0].group()) in self._never:
+            parts.pop(0)
+        if not parts or (len(parts) == 1 and len(parts[0].group()) <= 2 and not parts[0].group()[0].isupper()):
+            return None
+        if all(_fold(p.group()) in self._never for p in parts if len(p.group().rstrip(".")) > 1) and not any(
+            len(p.group().rstrip(".")) == 1 for p in parts
+        ):
+            return None
+        return start + parts[0].start(), end
+
+    def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
+        """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea")."""
+        start = pos
+        if _RX_LTOKEN.match(text, pos) is None and (ini := _RX_LINITIAL.match(text, pos)):
+            gap = _RX_GAP.match(text, ini.end())
+            if gap is None:
+                return None
+            pos, require_census = gap.end(), False
+        tok = _RX_LTOKEN.match(text, pos)
+        if tok is None:
+            return None
+        key = _fold(tok.group())
+        if key in self._never or (require_census and not (key in self._strong_first or key in self._strong_last)):
+            return None
+        end = tok.end()
+        for _ in range(2):
+            sep = _RX_COMMA.match(text, end) or _RX_GAP.match(text, end)
+            nxt = _RX_LTOKEN.match(text, sep.end()) if sep else None
+            if nxt is None or _fold(nxt.group()) not in (self._strong_first | self._strong_last):
+                break
+            end = nxt.end()
+        return start, end
+
+    def _lower_case(self, text: str) -> list[tuple[int, int, float]]:
+        """Lower-case names next to lower-case anchors: "dr. potvin", "pt: roach,dean", "leonard rowland md"."""
+        out = []
+        for m in _RX_HONORIFIC_LOWER.finditer(text):
+            if (span := self._lower_name(text, m.end(), require_census=False)) is not None:
+                out.append((*span, 0.6))
+        for m in _RX_LABEL_LOWER.finditer(text):
+            if (span := self._lower_name(text, m.end(), require_census=True)) is not None:
+                out.append((*span, 0.6))
+        for m in _RX_AFTER_NAME_LOWER.finditer(text):
+            b = _RX_LNAME_BEFORE.search(text, max(0, m.start() - 60), m.start())
+            if b is None:
+                continue
+            parts = list(re.finditer(rf"{_LTOKEN}|{_LINITIAL}", text[b.start("phi") : b.end("phi")]))
+            while parts and _fold(parts[0].group()) not in (self._strong_first | self._strong_last) and not parts[0].group().endswith("."):
+                parts.pop(0)
+            if parts:
+                out.append((b.start("phi") + parts[0].start(), b.end("phi"), 0.6))
+        for w in _RX_LOWER_WORD.finditer(text):  # "john smith": census first + last, neither an English word
+            if _fold(w.group()) not in self._strong_first:
+                continue
+            gap = _RX_GAP.match(text, w.end())
+            nxt = _RX_LOWER_WORD.match(text, gap.end()) if gap else None
+            if nxt is not None and _fold(nxt.group()) in self._strong_last:
+                out.append((w.start(), nxt.end(), 0.45))
+        return out
+
+    def _last_first(self, text: str) -> list[tuple[int, int, float]]:
+        """``Last, First``: census-backed anywhere (0.7), or any name-shaped pair alone on a header line (0.6)."""
+        out = []
+        for m in _RX_LAST_FIRST.finditer(text):
+            last, first = (t.strip() for t in m.group("phi").split(",", 1))
+            first = first.split()[0]
+            lkey, fkey = _fold(last), _fold(first)
+            if lkey in self._never or fkey in self._never or last.isupper() != first.isupper():
+                continue
+            if self._not_a_name_next(text, m.end("phi")):
+                continue
+            census = lkey in self._last and fkey in self._first and not (lkey in AMBIGUOUS_WORDS and fkey in AMBIGUOUS_WORDS)
+            caps = last.isupper() and (lkey in self._strong_last or fkey in self._strong_first)
+            if census or caps:
+                out.append((m.start("phi"), m.end("phi"), 0.7))
+            elif text.rfind("\n", 0, m.start()) + 1 == m.start() and _RX_LINE_END.match(text, m.end()):
+                out.append((m.start("phi"), m.end("phi"), 0.6))
+        return out
 
     def _dictionary(self, text: str) -> list[tuple[int, int, float]]:
-        """Census lookups: ``First [M.] Last``, ``Last, First`` and lone first names."""
+        """Census lookups on capitalized tokens: ``First [M.] Last``, ``First Unknown``, lone first names."""
         out: list[tuple[int, int, float]] = []
         first, last, never = self._first, self._last, self._never
         for tok in _RX_TOKEN.finditer(text):
-            word = tok.group()
-            low = word.lower()
-            if low in never or (low not in first and low not in last):
+            key = _fold(tok.group())
+            if key in never or key not in first or _RX_EPONYM_NEXT.match(text, tok.end()):
                 continue
-            if _RX_EPONYM_NEXT.match(text, tok.end()):
-                continue
-            caps = word.isupper()
-            end = tok.end()
-            gap = _RX_GAP.match(text, end)
-            pos = gap.end() if gap else None
-            if pos is not None:
-                ini = _RX_INITIAL.match(text, pos)
-                if ini and not _RX_TOKEN.match(text, pos):
-                    g2 = _RX_GAP.match(text, ini.end())
-                    pos = g2.end() if g2 else None
-            nxt = _RX_TOKEN.match(text, pos) if pos is not None else None
-            if low in first and nxt is not None and nxt.group().isupper() == caps:
-                nlow = nxt.group().lower()
-                if nlow not in never and not _RX_EPONYM_NEXT.match(text, nxt.end()):
-                    if nlow in last and (low not in AMBIGUOUS_WORDS or nlow not in AMBIGUOUS_WORDS):
-                        out.append((tok.start(), self._extend(text, nxt.end(), nxt.end(), allow_unknown=False), 0.65))
-                        continue
-                    if (
-                        not caps
-                        and low not in AMBIGUOUS_WORDS
-                        and nlow not in AMBIGUOUS_WORDS
-                        and nlow not in first
-                        and nlow not in last
-                    ):
-                        out.append((tok.start(), nxt.end(), 0.5))
-                        continue
-            comma = _RX_COMMA.match(text, end)
-            if low in last and comma is not None and low not in AMBIGUOUS_WORDS:
-                nxt = _RX_TOKEN.match(text, comma.end())
-                if nxt and nxt.group().lower() in first and nxt.group().lower() not in never:
-                    if nxt.group().isupper() == caps:
-                        out.append((tok.start(), self._extend(text, nxt.end(), nxt.end(), allow_unknown=False), 0.65))
-                        continue
-            if not caps and low in first and low not in AMBIGUOUS_WORDS:
+            caps = tok.group().isupper()
+            pos = tok.end()
+            if gap := _RX_GAP.match(text, pos):
+                pos = gap.end()
+                if _RX_TOKEN.match(text, pos) is None and (ini := _RX_INITIAL.match(text, pos)):
+                    pos = g2.end() if (g2 := _RX_GAP.match(text, ini.end())) else -1
+            nxt = _RX_TOKEN.match(text, pos) if gap and pos >= 0 else None
+            if (
+                nxt is not None
+                and nxt.group().isupper() == caps
+                and not _RX_EPONYM_NEXT.match(text, nxt.end())
+                and not _RX_MONTH_DATE.match(text, pos)
+            ):
+                nkey = _fold(nxt.group())
+                if nkey in last and nkey not in never and (key not in AMBIGUOUS_WORDS or nkey not in AMBIGUOUS_WORDS):
+                    out.append((tok.start(), self._extend(text, nxt.end(), allow_unknown=False), 0.65))
+                    continue
+                if not caps and key in self._strong_first and nkey not in self._not_first and not self._census(nxt.group()):
+                    out.append((tok.start(), nxt.end(), 0.5))
+                    continue
+            if not caps and key in self._strong_first:
                 out.append((tok.start(), tok.end(), 0.4))
         return out
 

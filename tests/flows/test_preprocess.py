@@ -1,0 +1,155 @@
+"""The preprocessing flow end to end on a synthetic corpus: accounting, caching, reruns, PHI canaries."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.preprocess import preprocess
+from pipeline import synth
+from pipeline.config import PreprocessConfig, SentenceParams
+from pipeline.dag import STAGE_NAMES
+
+N_NOTES = 240
+# Canary identifiers: invented, in no name list, planted only in the raw input.
+CANARIES = ["Zyxwquartz", "Plimbottom", "Qorvathine", "77120934", "canary.zyx@example.org"]
+CANARY_NOTES = [
+    {"note_id": "canary-1", "text": f"Patient: {CANARIES[0]} {CANARIES[1]}\nMRN: {CANARIES[3]}\nSeen today, doing well."},
+    {"note_id": "canary-2", "text": f"Dictated by: Dr. {CANARIES[2]}\nContact {CANARIES[4]} with questions.\nPlan: continue aspirin."},
+]
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("raw")
+    corpus = synth.generate(N_NOTES, seed=7)
+    notes = synth.write(corpus, root / "synth", fmt="parquet")
+    landing = root / "landing"
+    landing.mkdir()
+    (landing / "notes.parquet").write_bytes(notes.read_bytes())
+    (landing / "canaries.jsonl").write_text("".join(json.dumps(n) + "\n" for n in CANARY_NOTES))
+    return landing
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> PreprocessConfig:
+    return PreprocessConfig(data_root=tmp_path_factory.mktemp("data"), workers=2)
+
+
+@pytest.fixture(scope="module")
+def first_run(corpus_dir, config):
+    return preprocess(input_path=str(corpus_dir), config=config)
+
+
+def _ran(results: dict) -> set[str]:
+    return {name for name, r in results.items() if r["status"] == "ran"}
+
+
+def test_cold_run_computes_every_stage(first_run):
+    assert list(first_run) == STAGE_NAMES
+    assert _ran(first_run) == set(STAGE_NAMES)
+    for name in STAGE_NAMES:
+        assert (Path(first_run[name]["path"]) / "_manifest.json").is_file()
+
+
+def test_every_note_is_accounted_for(first_run):
+    ingest = first_run["ingest"]
+    assert ingest["rows_in"] == N_NOTES + len(CANARY_NOTES)
+    chain = ["ingest", "clean", "dedup", "deid"]
+    for up, down in zip(chain, chain[1:]):
+        assert first_run[down]["rows_in"] == first_run[up]["rows_out"]
+    dropped = sum(sum(first_run[s]["dropped"].values()) for s in chain)
+    assert first_run["deid"]["rows_out"] + dropped == ingest["rows_in"]
+    assert first_run["clean"]["dropped"].get("empty", 0) > 0  # the synthetic corpus plants empty notes
+    assert first_run["dedup"]["dropped"]["exact_duplicate"] > 0
+    assert first_run["dedup"]["dropped"]["near_duplicate"] > 0
+
+
+def test_rerun_is_all_cache_hits_and_fast(first_run, corpus_dir, config):
+    t0 = time.perf_counter()
+    again = preprocess(input_path=str(corpus_dir), config=config)
+    elapsed = time.perf_counter() - t0
+    assert _ran(again) == set()
+    assert {n: r["fingerprint"] for n, r in again.items()} == {n: r["fingerprint"] for n, r in first_run.items()}
+    assert elapsed < 10, f"cached rerun took {elapsed:.1f} s"
+
+
+def test_sentence_setting_reruns_only_downstream(first_run, corpus_dir, config):
+    changed = config.model_copy(update={"sentences": SentenceParams(splitter="lines")})
+    results = preprocess(input_path=str(corpus_dir), config=changed)
+    assert _ran(results) == {"sentences", "vocab", "shards"}
+    assert results["deid"]["fingerprint"] == first_run["deid"]["fingerprint"]
+    assert results["sentences"]["fingerprint"] != first_run["sentences"]["fingerprint"]
+
+
+def test_force_reruns_stage_and_descendants(first_run, corpus_dir, config):
+    results = preprocess(input_path=str(corpus_dir), config=config, force=["dedup"])
+    assert _ran(results) == {"dedup", "deid", "sentences", "vocab", "shards"}
+    assert results["shards"]["fingerprint"] == first_run["shards"]["fingerprint"]  # same inputs => same dataset
+
+
+def test_deleted_dataset_is_recomputed(first_run, corpus_dir, config):
+    import shutil
+
+    shutil.rmtree(first_run["vocab"]["path"])
+    results = preprocess(input_path=str(corpus_dir), config=config)
+    assert _ran(results) == {"vocab"}
+
+
+def test_canaries_never_leave_the_pre_deid_stages(first_run, config, capfd):
+    capfd.readouterr()
+    leaks = []
+    for path in Path(config.data_root).rglob("*"):
+        if not path.is_file():
+            continue
+        stage = path.relative_to(config.data_root).parts[0]
+        pre_deid_notes = stage in {"ingest", "clean", "dedup"} and path.name == "notes.parquet"
+        data = path.read_bytes()
+        if path.suffix == ".parquet":  # compressed: compare decoded values
+            data = json.dumps(pq.read_table(path).to_pylist(), default=repr).encode()
+        for canary in CANARIES:
+            if canary.encode() in data and not pre_deid_notes:
+                leaks.append((str(path.relative_to(config.data_root)), canary))
+    assert not leaks
+
+    deid_notes = pq.read_table(Path(first_run["deid"]["path"]) / "notes.parquet")
+    canary_text = dict(zip(deid_notes.column("note_id").to_pylist(), deid_notes.column("text").to_pylist()))
+    assert "[**NAME**]" in canary_text["canary-1"] and "[**MRN**]" in canary_text["canary-1"]
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs()
+        artifacts = client.read_artifacts()
+    blob = json.dumps([l.message for l in logs]) + json.dumps([a.data for a in artifacts], default=str)
+    assert logs and artifacts
+    assert not [c for c in CANARIES if c in blob]
+
+
+def test_table_artifact_has_counts(first_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["preprocess-stages"])))
+    rows = arts[0].data if isinstance(arts[0].data, list) else json.loads(arts[0].data)
+    assert [r["stage"] for r in rows] == STAGE_NAMES
+
+
+def test_stage_after_deid_refuses_unproven_input(tmp_path):
+    from pipeline.config import PreprocessConfig as Cfg
+    from pipeline.dag import NotDeidentifiedError, run_one
+    from pipeline.dataset import StageResult, run_stage
+
+    def body(inputs, out, progress):
+        pq.write_table(pa.table({"note_id": ["a"], "text": ["Jane Doe"]}), out / "notes.parquet")
+        return StageResult(1, 1)
+
+    fake, _ = run_stage(data_root=tmp_path, stage="dedup", params={}, code="x", inputs={}, body=body)
+    with pytest.raises(NotDeidentifiedError):
+        run_one("sentences", Cfg(data_root=tmp_path), {"deid": fake})

@@ -1,0 +1,197 @@
+"""deid stage: span merging, replacement, keep_year, the stage body, and that no text leaks to logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import deid
+from pipeline.config import DeidParams
+from pipeline.dataset import Dataset
+from pipeline.deid import Span, build_analyzer, find_phi, merge_spans, replace_phi
+from pipeline.phi_tags import ALL_TAGS, TAGS
+
+CANARY = "Zbigniewa Kowalczykowska"  # planted name; must not survive de-identification
+
+NOTES = [
+    ("n1", f"Patient: {CANARY}\nMRN: 00482913\nAdmitted March 14, 2019 for CHF. Lasix 40 mg PO BID.", "p1"),
+    ("n2", "Cr 1.6, BUN 22. Foley removed. No PHI here at all.", "p1"),
+    ("n3", f"Seen by Dr. Okonkwo on 3/14/2019. Call (352) 555-0199. cc: {CANARY}", "p2"),
+    ("n4", "A 93 year old from Gainesville, FL 32608. Email jdoe@example.com", "p3"),
+    ("n5", None, "p3"),
+    ("n6", "Wife Mary at bedside; SSN 123-45-6789; lives at 12 Oak St.", "p4"),
+    ("n7", "", "p4"),
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return build_analyzer()
+
+
+# -- merging ----------------------------------------------------------------------------------------------
+
+
+def test_merge_takes_union_and_longest_category():
+    spans = [Span(0, 5, "NAME", 0.9), Span(3, 12, "LOCATION", 0.5), Span(20, 25, "DATE", 0.6)]
+    assert merge_spans(spans) == [Span(0, 12, "LOCATION", 0.9), Span(20, 25, "DATE", 0.6)]
+
+
+def test_merge_contained_span_goes_to_the_widest():
+    spans = [Span(10, 14, "DATE", 0.9), Span(4, 30, "ID", 0.35), Span(12, 13, "AGE", 1.0)]
+    assert merge_spans(spans) == [Span(4, 30, "ID", 1.0)]
+
+
+def test_merge_equal_length_prefers_score_then_tag_order():
+    assert merge_spans([Span(0, 12, "PHONE", 0.7), Span(0, 12, "FAX", 0.9)])[0].category == "FAX"
+    assert merge_spans([Span(0, 12, "ID", 0.5), Span(0, 12, "SSN", 0.5)])[0].category == "SSN"
+
+
+def test_merge_keeps_adjacent_spans_apart_and_sorts():
+    spans = [Span(5, 9, "DATE", 0.6), Span(0, 5, "NAME", 0.8)]
+    assert merge_spans(spans) == [Span(0, 5, "NAME", 0.8), Span(5, 9, "DATE", 0.6)]
+
+
+def test_find_phi_resolves_overlaps_to_widest(analyzer):
+    # "Dr. John Smith" (honorific) and "John Smith" (census pair) overlap; the result is one span.
+    text = "Discussed with Dr. John Smith today."
+    spans = find_phi(text, analyzer)
+    assert [(text[s.start : s.end], s.category) for s in spans] == [("John Smith", "NAME")]
+    for a, b in zip(spans, spans[1:]):
+        assert a.end <= b.start
+
+
+# -- replacement ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date", "keep", "expected"),
+    [
+        ("March 14, 2019", True, "[**DATE**] 2019"),
+        ("March 14, 2019", False, "[**DATE**]"),
+        ("2019-03-14", True, "[**DATE**] 2019"),
+        ("3/14/19", True, "[**DATE**]"),
+        ("March 14", True, "[**DATE**]"),
+    ],
+)
+def test_keep_year(date, keep, expected):
+    text = f"Seen {date} in clinic."
+    span = Span(5, 5 + len(date), "DATE", 0.9)
+    assert replace_phi(text, [span], keep_year=keep) == f"Seen {expected} in clinic."
+
+
+def test_keep_year_only_for_dates_and_end_to_end(analyzer):
+    text = "Admitted March 14, 2019; MRN 20190314; age 95."
+    out = replace_phi(text, find_phi(text, analyzer), keep_year=True)
+    assert out == "Admitted [**DATE**] 2019; MRN [**MRN**]; age [**AGE>89**]."
+
+
+def test_replace_rejects_overlapping_spans_without_echoing_text():
+    with pytest.raises(ValueError) as err:
+        replace_phi("secret words", [Span(0, 6, "NAME", 1.0), Span(3, 9, "NAME", 1.0)])
+    assert "secret" not in str(err.value)
+
+
+# -- the stage body -----------------------------------------------------------------------------------------
+
+
+def _write_input(folder, rows):
+    table = pa.table(
+        {
+            "note_id": [r[0] for r in rows],
+            "text": pa.array([r[1] for r in rows], type=pa.large_string()),
+            "patient_id": [r[2] for r in rows],
+            "note_type": ["progress"] * len(rows),
+            "note_date": [None] * len(rows),
+            "source_file": ["notes.csv"] * len(rows),
+            "source_row": pa.array(range(len(rows)), type=pa.int64()),
+        }
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "notes.parquet")
+    return table
+
+
+@pytest.fixture(scope="module")
+def stage_runs(tmp_path_factory):
+    """The stage run once with 1 worker and once with 2 (small chunks, so both workers get work)."""
+    root = tmp_path_factory.mktemp("deid")
+    table = _write_input(root / "in", NOTES * 3)
+    ds = Dataset("dedup", "x", root / "in")
+    outs, results, calls = {}, {}, {}
+    old_chunk = deid.CHUNK_NOTES
+    deid.CHUNK_NOTES = 4
+    try:
+        for workers in (1, 2):
+            out = root / f"out{workers}"
+            out.mkdir()
+            seen: list[tuple[int, int]] = []
+            results[workers] = deid.run({"dedup": ds}, out, DeidParams(keep_year=True), lambda d, t, s=seen: s.append((d, t)), workers)
+            outs[workers], calls[workers] = out, seen
+    finally:
+        deid.CHUNK_NOTES = old_chunk
+    return table, outs, results, calls
+
+
+def test_run_is_byte_identical_for_any_worker_count(stage_runs):
+    _, outs, results, _ = stage_runs
+    for part in ("notes.parquet", "phi_spans.parquet"):
+        assert (outs[1] / part).read_bytes() == (outs[2] / part).read_bytes(), part
+    assert results[1].counts == results[2].counts
+
+
+def test_run_output_keeps_rows_and_columns_and_removes_canary(stage_runs):
+    table, outs, results, _ = stage_runs
+    got = pq.read_table(outs[1] / "notes.parquet")
+    assert got.schema == table.schema
+    assert got.column("note_id").to_pylist() == table.column("note_id").to_pylist()
+    for col in ("patient_id", "note_type", "note_date", "source_file", "source_row"):
+        assert got.column(col).equals(table.column(col))
+    texts = got.column("text").to_pylist()
+    assert texts[4] is None and texts[6] == "" and texts[1] == NOTES[1][1]
+    assert "[**NAME**]" in texts[0] and "[**DATE**] 2019" in texts[0] and "[**MRN**]" in texts[0]
+    assert "Lasix 40 mg PO BID" in texts[0]
+    assert not any(t and tag in t for t in table.column("text").to_pylist() for tag in ALL_TAGS)
+    for part in ("notes.parquet", "phi_spans.parquet"):
+        raw = (outs[1] / part).read_bytes()
+        assert CANARY.encode() not in raw and b"Kowalczykowska" not in raw
+    r = results[1]
+    assert r.rows_in == r.rows_out == len(NOTES) * 3 and r.dropped == {}
+    assert r.counts["notes_with_phi"] == 4 * 3
+    assert r.counts["chars_in"] == 3 * sum(len(t or "") for _, t, _ in NOTES)
+    assert set(r.counts["phi_by_category"]) == set(TAGS)
+
+
+def test_run_spans_point_into_the_input_text(stage_runs):
+    table, outs, results, _ = stage_runs
+    spans = pq.read_table(outs[1] / "phi_spans.parquet")
+    assert spans.schema == deid.SPAN_SCHEMA
+    texts = dict(zip(table.column("note_id").to_pylist(), table.column("text").to_pylist()))
+    rows = spans.to_pylist()
+    assert sum(results[1].counts["phi_by_category"].values()) == len(rows)
+    canary_spans = [r for r in rows if texts[r["note_id"]][r["start"] : r["end"]] == CANARY]
+    assert len(canary_spans) == 2 * 3 and all(r["category"] == "NAME" for r in canary_spans)
+
+
+def test_run_reports_progress_up_to_total(stage_runs):
+    _, _, _, calls = stage_runs
+    for seen in calls.values():
+        total = len(NOTES) * 3
+        assert seen and seen[-1] == (total, total)
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+# -- PHI never reaches logs ---------------------------------------------------------------------------------
+
+
+def test_no_text_in_logs_at_debug(analyzer, caplog):
+    caplog.set_level(logging.DEBUG)
+    text = f"Patient: {CANARY}, seen by Dr. Okonkwo on 3/14/2019."
+    spans = find_phi(text, analyzer)
+    assert any(text[s.start : s.end] == CANARY for s in spans)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert CANARY not in logged and "Okonkwo" not in logged
+    assert logging.getLogger("presidio-analyzer").level == logging.WARNING
