@@ -2,24 +2,53 @@
 
 Python threads do not help CPU-bound text work (the GIL), so row-wise stages (clean, deid, sentences)
 split their rows into chunks and map a top-level function over them in worker processes. Results come
-back in input order, so the output is byte-identical for any worker count.
+back in input order, so the output is byte-identical for any worker count. At most ``2 * workers``
+chunks are in flight, so a stage can stream a corpus larger than memory.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_all_start_methods, get_context
 from typing import Any, TypeVar
 
 from pipeline.dataset import Progress
 
-T = TypeVar("T")
+C = TypeVar("C")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
-def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def imap_chunks(
+    fn: Callable[[C], R],
+    chunks: Iterable[C],
+    *,
+    workers: int = 1,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[R]:
+    """Yield ``fn(chunk)`` for each chunk, in order, in this process or in a bounded window of workers.
+
+    ``fn`` and ``initializer`` must be module-level (picklable). forkserver, not fork: under Prefect the
+    parent runs event-loop threads, and forking a threaded process can deadlock on a lock some thread held.
+    """
+    if workers <= 1:
+        if initializer is not None:
+            initializer(*initargs)
+        for chunk in chunks:
+            yield fn(chunk)
+        return
+    ctx = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
+        window: deque[Future[R]] = deque()
+        for chunk in chunks:
+            window.append(pool.submit(fn, chunk))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def map_chunks(
@@ -32,31 +61,14 @@ def map_chunks(
     initializer: Callable[..., Any] | None = None,
     initargs: tuple[Any, ...] = (),
 ) -> list[R]:
-    """Apply ``fn`` to consecutive chunks of ``items`` and concatenate the results in order.
-
-    ``fn`` (and ``initializer``) must be module-level functions so they pickle. ``progress(done, total)``
-    is called in the parent as chunks complete, counted in items.
-    """
+    """Apply ``fn`` to consecutive chunks of an in-memory sequence; results concatenated in order."""
     total = len(items)
-    chunks = chunked(items, chunk_size)
+    chunks = [items[i : i + chunk_size] for i in range(0, total, chunk_size)]
+    if len(chunks) <= 1:
+        workers = 1  # a pool costs more than one small chunk
     out: list[R] = []
-    done = 0
-    if workers <= 1 or len(chunks) <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        for chunk in chunks:
-            out.extend(fn(chunk))
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        return out
-    # forkserver, not fork: under Prefect the parent runs event-loop threads, and forking a threaded process
-    # can deadlock on a lock some thread held. Workers import the stage module fresh instead.
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
-        for chunk, result in zip(chunks, pool.map(fn, chunks)):
-            out.extend(result)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    for result in imap_chunks(fn, chunks, workers=workers, initializer=initializer, initargs=initargs):
+        out.extend(result)
+        if progress:
+            progress(len(out), total)
     return out

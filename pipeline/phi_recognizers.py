@@ -99,6 +99,9 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     ozempic crestor lipitor zocor zetia lopressor toprol atenolol labetalol nifedipine cozaar diovan
     mucinex chantix suboxone methadone cellcept tacrolimus prograf
     pugh child medicare medicaid insurance urgent bedside breast cancer alive deceased living unknown
+    order orders protocol colon sigmoid rectum rectal stomach gastric liver kidney renal skin prostate
+    appendix gallbladder lung bladder uterus cervix ovary thyroid pancreas spleen bone marrow lymph node
+    polyp biopsy specimen tissue margin margins
     """.split()
 )
 
@@ -122,6 +125,9 @@ STOP_WORDS: frozenset[str] = frozenset(
     monday tuesday wednesday thursday friday saturday sunday
     january february march september october november december
     mr mrs ms miss dr jr sr ii iii iv
+    wife husband spouse partner daughter son mother father mom dad sister brother niece nephew grandson
+    granddaughter grandmother grandfather aunt uncle cousin friend neighbor neighbour caregiver fiance fiancee
+    boyfriend girlfriend proxy guardian roommate stepson stepdaughter family staff team pharmacy nursing
     """.split()
 )
 
@@ -358,9 +364,15 @@ _FACILITY_NOUNS = frozenset(w.lower() for w in re.split(r"[|\s]+", _FACILITY_SUF
 _GENERIC_FACILITY_WORDS = frozenset(
     """heart failure wound diabetes diabetic memory sleep anticoagulation coumadin infusion dialysis transplant
     fertility women's womens children's childrens men's mens health mental behavioral walk-in walk express
-    specialty outpatient inpatient ambulatory day same main community county state city regional general
+    specialty outpatient inpatient ambulatory same main community county state city regional general
     medical surgical family primary urgent pain spine joint bone liver kidney lung breast eye vision hearing
     dental oral weight bariatric travel vaccine immunization lipid hypertension stroke epilepsy movement
+    cardiology neurology nephrology oncology hematology pulmonology gastroenterology endocrinology rheumatology
+    urology dermatology psychiatry psychology radiology pathology surgery orthopedics ortho anesthesia
+    anesthesiology medicine internal pediatrics obstetrics gynecology ophthalmology otolaryngology podiatry
+    physiatry rehab rehabilitation hospice palliative infectious disease critical intensive care cardiac
+    renal hepatic pulmonary neuro psych vascular thoracic emergency department cancer ob gyn ent gi icu
+    clinic center unit service services
     headache allergy asthma cough geriatric geriatrics pediatric adult senior teaching academic university
     outside another local nearby other same different prior previous this that our their your new old""".split()
 )
@@ -370,8 +382,7 @@ def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
     words = (w.lower().strip(".,") for w in span.replace("&", " ").split())
     return any(
-        w not in _GENERIC_FACILITY_WORDS and w not in CLINICAL_WORDS and w not in _FACILITY_NOUNS
-        and w not in {"of", "the", "and", "for"}
+        w not in _GENERIC_FACILITY_WORDS and w not in _FACILITY_NOUNS and w not in {"of", "the", "and", "for"}
         for w in words
     )
 
@@ -514,7 +525,7 @@ def email_recognizer() -> GroupRegexRecognizer:
     """EMAIL: a plain regex (presidio's EmailRecognizer calls tldextract, which fetches over the network)."""
     return GroupRegexRecognizer(
         "EMAIL",
-        [("email", r"(?=[A-Za-z0-9._%+-])(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])", 0.95)],
+        [("email", r"(?=[\w.%+-])(?<![\w.+%-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])", 0.95)],
     )
 
 
@@ -599,6 +610,7 @@ def vehicle_recognizer() -> GroupRegexRecognizer:
         "VEHICLE",
         [
             ("labelled", rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}", 0.85),
+            ("vin_labelled", r"(?=[Vv])(?<![A-Za-z])(?i:vin)[ \t]*[:#]?[ \t]*(?P<phi>(?i:[a-hj-npr-z0-9]{17}))(?![A-Za-z0-9])", 0.85),
             ("vin", r"(?=[A-Z0-9])(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", 0.6),
         ],
         validate=_vin_ok,
@@ -639,7 +651,7 @@ def ip_recognizer() -> GroupRegexRecognizer:
         [
             ("ipv4", rf"(?=\d)(?<![\d.]){octet}(?:\.{octet}){{3}}(?!\.?\d)", 0.8),
             ("ipv6_full", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{7}}{h}(?![\w:])", 0.8),
-            ("ipv6_short", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{2,6}}:(?:{h}(?::{h}){{0,5}})?(?![\w:])", 0.6),
+            ("ipv6_short", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{1,6}}:(?:{h}(?::{h}){{0,5}})?(?![\w:])", 0.6),
         ],
         validate=_has_digit,
     )
@@ -782,10 +794,11 @@ def location_recognizer() -> GroupRegexRecognizer:
             ),
             (
                 "lives_in",
-                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHh])(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
-                r"raised|grew up|originally|visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed|called|"
-                r"came|arrived|transferred|relocating|moving|going|go|went|return(?:ed|ing|s)?|headed|driving|drove)"
+                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHh])(?:(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
+                r"raised|grew up|originally|visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed|"
+                r"relocating|moving|going|go|went|return(?:ed|ing|s)?|headed|driving|drove)"
                 r"(?:[ \t]+(?i:here|back|down|up|over|in|home))?[ \t]+(?i:in|at|to|near|from)[ \t]+"
+                r"|(?<![A-Za-z])(?i:called|came|arrived|transferred)[ \t]+(?i:here[ \t]+)?(?i:from)[ \t]+)"
                 rf"{city}",
                 0.6,
                 _place_word_ok,
@@ -808,12 +821,12 @@ _END = r"(?![^\W_])"  # not followed by a letter or digit
 # A name token: Title ("Smith", "McDonald", "O'Brien", "Smith-Jones") or ALL CAPS ("SMITH"); a following
 # "'s" is not part of it. Lower-case tokens are used only next to a lower-case anchor ("dr. potvin").
 _TOKEN = (
-    rf"(?:(?:[{_UP}]['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:['’][{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"(?<![^\W_])(?:(?:[{_UP}]['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:['’][{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
     rf"|(?:[{_UP}]['’])?[{_UP}]{{2,}}(?:['’-][{_UP}]{{2,}})?){_END}"
 )
-_INITIAL = rf"[{_UP}]\.?{_END}"
-_LTOKEN = rf"(?:[{_LO}]['’])?[{_LO}]{{2,}}(?:-[{_LO}]{{2,}})?{_END}"
-_LINITIAL = rf"[{_LO}]\.(?![^\W_])"
+_INITIAL = rf"(?<![^\W_])[{_UP}]\.?{_END}"
+_LTOKEN = rf"(?<![^\W_])(?:[{_LO}]['’])?[{_LO}]{{2,}}(?:-[{_LO}]{{2,}})?{_END}"
+_LINITIAL = rf"(?<![^\W_])[{_LO}]\.(?![^\W_])"
 _PARTICLE = r"(?:van|von|de|del|della|der|den|da|di|du|la|le|dos|das|st\.?|bin|ibn|al|el|mac|ter)"
 
 _RX_TOKEN = re.compile(_TOKEN)
@@ -829,6 +842,9 @@ _RX_SUFFIX = _compile(r",?[ \t]+(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
 _RX_EPONYM_NEXT = _compile(_EPONYM_NEXT)
 _RX_MONTH_DATE = _compile(rf"{_MONTH}[ \t]*\d")  # "Dr. Jay Raza August 3, 2010": the name stops at the date
 _RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)\"”])|[ \t]{2,}")
+_RX_CLAUSE_END = re.compile(r"[.;,)]")
+# Words that cannot follow "Dr."/"Mrs." as a name; other function words can ("Dr. Day", "Dr. See").
+_NOT_AFTER_HONORIFIC = frozenset("he she they it its the a an his her their this that i we you and or of".split())
 
 # Caps honorifics need their period: "MR" is mitral regurgitation, "DR" diabetic retinopathy, "MS" sclerosis.
 _RX_HONORIFIC = _compile(
@@ -865,7 +881,7 @@ _RX_LABEL = _compile(
     re.MULTILINE,
 )
 _RX_LABEL_LOWER = _compile(
-    rf"(?:^|(?<=[\s(\[;,|]))(?:(?:{_LABELS})[ \t]*:|(?:{_BY_VERBS})[ \t]+(?:by|with|to))[ \t]*(?=[{_LO}])",
+    rf"(?:^|(?<=[\s(\[;,|]))(?:(?:{_LABELS})[ \t]*:|(?:{_BY_VERBS})[ \t]+(?:by|with|to)|labell?ed[ \t]*[(\"“]?)[ \t]*(?=[{_LO}])",
     re.MULTILINE,
 )
 _RELATIONS = (
@@ -888,7 +904,10 @@ _RX_AFTER_NAME = _compile(
     r"(?<=[^\W\d_][ \t])(?i:is)[ \t]+(?i:an?)[ \t]+(?=\d{1,3}[ -]?(?i:y))|"
     r"(?<=[^\W\d_.]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
-_RX_AFTER_NAME_LOWER = _compile(r"(?=[mrnp])(?<=[a-z][ ,])(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ ,])[ \t]*md(?![^\W_])")
+_RX_AFTER_NAME_LOWER = _compile(
+    r"(?=[mrnpi,])(?:(?<=[a-z.][ ,])(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
+    r"(?<=[a-z]),[ \t]*(?=(?:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
+)
 # Up to four name tokens/initials (comma allowed: "SMITH, JOHN MD") ending right before such a trigger.
 _RX_NAME_BEFORE = _compile(
     rf"(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]*\Z"
@@ -928,6 +947,7 @@ class NameRecognizer(EntityRecognizer):
         self._not_first = self._never | AMBIGUOUS_WORDS
         self._strong_first = self._first - self._not_first
         self._strong_last = self._last - self._not_first
+        self._strong = self._strong_first | self._strong_last
         super().__init__(supported_entities=["NAME"], name="NameRecognizer")
 
     def load(self) -> None:  # census sets are loaded (and cached) in __init__
@@ -940,10 +960,13 @@ class NameRecognizer(EntityRecognizer):
             mode = "caps" if m.group()[:2].isupper() else "honorific"
             if (span := self._anchored(text, m.end(), mode)) is not None:
                 spans.append((*span, 0.85))
-        for rx, mode in ((_RX_LABEL, "label"), (_RX_RELATION, "relation")):
-            for m in rx.finditer(text):
-                if (span := self._anchored(text, m.end(), mode)) is not None:
-                    spans.append((*span, 0.8))
+        for m in _RX_LABEL.finditer(text):
+            mode = "label" if ":" in m.group() or m.group()[:1] in "Ll" else "by"
+            if (span := self._anchored(text, m.end(), mode)) is not None:
+                spans.append((*span, 0.8))
+        for m in _RX_RELATION.finditer(text):
+            if (span := self._anchored(text, m.end(), "relation")) is not None:
+                spans.append((*span, 0.8))
         for m in _RX_AFTER_NAME.finditer(text):
             if (span := self._name_before(text, m.start())) is not None:
                 spans.append((*span, 0.75))
@@ -976,13 +999,19 @@ class NameRecognizer(EntityRecognizer):
         return allow_end and _RX_LINE_END.match(text, pos) is not None
 
     def _not_a_name_next(self, text: str, pos: int) -> bool:
-        """Does a capitalized non-name word follow on the same line ("Dr. Fangmann, Savannah Community")?"""
-        gap = _RX_SPACE.match(text, pos)
-        nxt = _RX_TOKEN.match(text, gap.end()) if gap else None
-        if nxt is None:
-            return False
-        key = _fold(nxt.group())
-        return key in _FACILITY_NOUNS or key in _GENERIC_FACILITY_WORDS or not (self._census(nxt.group()) or re.fullmatch(_CREDENTIALS, nxt.group()))
+        """Does a non-name capitalized word follow on the same line ("Jiménez, Willow Brook Rehab Center")?"""
+        for i in range(4):
+            gap = _RX_SPACE.match(text, pos)
+            nxt = _RX_TOKEN.match(text, gap.end()) if gap else None
+            if nxt is None:
+                return False
+            key = _fold(nxt.group())
+            if key in _FACILITY_NOUNS or key in _GENERIC_FACILITY_WORDS:
+                return True
+            if i == 0 and not (self._census(nxt.group()) or re.fullmatch(_CREDENTIALS, nxt.group())):
+                return True
+            pos = nxt.end()
+        return False
 
     def _extend(self, text: str, end: int, allow_unknown: bool) -> int:
         """Extend a name from ``end`` over initials, particles, name tokens and a Jr/Sr suffix."""
@@ -1016,10 +1045,11 @@ class NameRecognizer(EntityRecognizer):
     def _anchored(self, text: str, pos: int, mode: str) -> tuple[int, int] | None:
         """A name starting at ``pos`` after an anchor.
 
-        ``mode``: "honorific" (Dr./Mrs.: any capitalized word but a function word), "caps" (MR./DR.: an
-        ALL-CAPS or census word, since "moderate MR. He was..." ends a sentence), "relation" (his wife
-        Rirrah: any word but clinical/function words), "label" (Patient:, seen by: a census word, or an
-        unknown word followed by another name word or the end of the line).
+        ``mode``: "honorific" (Dr./Mrs.: any capitalized word but a pronoun or article, so "Dr. Day" is a
+        name), "caps" (MR./DR.: an ALL-CAPS word, since "moderate MR. Code status..." ends a sentence),
+        "relation" (his wife Rirrah: any word but clinical/function words), "label" (Patient:: a census
+        word, or an unknown word followed by another name word or the end of the line), "by" (seen by,
+        discussed with: as "label", or a Title-case word ending a clause; ALL-CAPS words must be census).
         """
         start = pos
         after_initial = False
@@ -1033,53 +1063,70 @@ class NameRecognizer(EntityRecognizer):
             return self._lower_name(text, pos, require_census=True) if mode == "relation" else None
         word, key = tok.group(), _fold(tok.group())
         if not after_initial:
-            if mode == "honorific" and key in STOP_WORDS:
+            if mode == "honorific" and key in _NOT_AFTER_HONORIFIC:
                 return None
-            if mode == "caps" and (key in self._never or not (word.isupper() or key in self._strong_last)):
+            if mode == "caps" and (key in self._never or not word.isupper()):
                 return None
             if mode == "relation" and key in self._never:
                 return None
-            if mode == "label":
-                if key in self._never:
+            if mode in ("label", "by"):
+                if key in self._never or (mode == "by" and word.isupper() and key not in self._strong):
                     return None
                 # "Pt: Will return", "Mother: Breast cancer" are not names; "Pt: Will Smith", "Patient:
-                # Kowalczyk, Jadwiga" and a lone unknown word ending the line are.
-                if (key in AMBIGUOUS_WORDS or not self._census(word)) and not self._name_follows(
-                    text, tok.end(), allow_end=key not in AMBIGUOUS_WORDS
+                # Kowalczyk, Jadwiga", a lone unknown word ending the line and "shared only with Zozell." are.
+                if (
+                    (key in AMBIGUOUS_WORDS or not self._census(word))
+                    and not self._name_follows(text, tok.end(), allow_end=key not in AMBIGUOUS_WORDS)
+                    and not (mode == "by" and key not in AMBIGUOUS_WORDS and _RX_CLAUSE_END.match(text, tok.end()))
                 ):
                     return None
-        comma = _RX_COMMA.match(text, tok.end())  # "Last, First [M.]"
+        comma = _RX_COMMA.match(text, tok.end()) if mode in ("label", "by", "relation") else None  # "Last, First"
         if comma and (nxt := _RX_TOKEN.match(text, comma.end())):
             nkey = _fold(nxt.group())
             if (
                 nkey not in self._never
-                and (nkey in self._first or mode in ("label", "relation"))
                 and not _RX_EPONYM_NEXT.match(text, nxt.end())
                 and not self._not_a_name_next(text, nxt.end())
             ):
                 return start, self._extend(text, nxt.end(), allow_unknown=False)
-        return start, self._extend(text, tok.end(), allow_unknown=mode == "label")
+        return start, self._extend(text, tok.end(), allow_unknown=mode in ("label", "by"))
 
     def _name_before(self, text: str, trigger: int) -> tuple[int, int] | None:
-        """The name right before ``trigger``, without leading non-names ("Cardiology Fellow John Smith")."""
+        """The name right before ``trigger``: the longest run of name words ending there.
+
+        The run stops at a clinical/function word ("Cardiology Fellow John Smith, MD" -> "John Smith"), except
+        next to an initial ("T. Hartmann, MD", "Ed F., RN"). An ALL-CAPS run needs a census word or a comma
+        ("HAND-OFF GIVEN TO ONCOMING RN" is not a name, "VASKOVIC, BREVIAN MD" is).
+        """
         m = _RX_NAME_BEFORE.search(text, max(0, trigger - 80), trigger)
         if m is None:
             return None
         start, end = m.span("phi")
         parts = list(re.finditer(rf"{_TOKEN}|{_INITIAL}", text[start:end]))
-        # drop leading clinical/function words, but an initial makes what follows a name ("T. Hartmann, MD")
-        while parts and len(parts[0].group()) > 2 and _fold(parts[0].group()) in self._never:
-            parts.pop(0)
-        if not parts or (len(parts) == 1 and len(parts[0].group()) <= 2 and not parts[0].group()[0].isupper()):
+
+        def initial(i: int) -> bool:
+            return 0 <= i < len(parts) and len(parts[i].group().rstrip(".")) == 1
+
+        first = len(parts)
+        for i in range(len(parts) - 1, -1, -1):
+            if initial(i) or _fold(parts[i].group()) not in self._never or initial(i - 1) or (initial(i + 1) and first == i + 1):
+                first = i
+                continue
+            break
+        words = [p.group() for p in parts[first:] if len(p.group().rstrip(".")) > 1]
+        if not words:
             return None
-        if all(_fold(p.group()) in self._never for p in parts if len(p.group().rstrip(".")) > 1) and not any(
-            len(p.group().rstrip(".")) == 1 for p in parts
-        ):
-            return None
-        return start + parts[0].start(), end
+        s0 = start + parts[first].start()
+        if all(w.isupper() for w in words) and "," not in text[s0:end]:
+            if not any(_fold(w) in self._strong_first or _fold(w) in self._strong_last for w in words):
+                return None
+        return s0, end
 
     def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
-        """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea")."""
+        """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea").
+
+        ``require_census``: the first or second word must be a census name that is not an English word.
+        """
         start = pos
         if _RX_LTOKEN.match(text, pos) is None and (ini := _RX_LINITIAL.match(text, pos)):
             gap = _RX_GAP.match(text, ini.end())
@@ -1090,13 +1137,18 @@ class NameRecognizer(EntityRecognizer):
         if tok is None:
             return None
         key = _fold(tok.group())
-        if key in self._never or (require_census and not (key in self._strong_first or key in self._strong_last)):
+        if key in self._never:
             return None
+        if require_census and key not in self._strong_first and key not in self._strong_last:
+            sep = _RX_GAP.match(text, tok.end())
+            nxt = _RX_LTOKEN.match(text, sep.end()) if sep else None
+            if nxt is None or _fold(nxt.group()) not in self._strong_last:
+                return None
         end = tok.end()
         for _ in range(2):
             sep = _RX_COMMA.match(text, end) or _RX_GAP.match(text, end)
             nxt = _RX_LTOKEN.match(text, sep.end()) if sep else None
-            if nxt is None or _fold(nxt.group()) not in (self._strong_first | self._strong_last):
+            if nxt is None or _fold(nxt.group()) not in self._strong:
                 break
             end = nxt.end()
         return start, end
@@ -1114,11 +1166,14 @@ class NameRecognizer(EntityRecognizer):
             b = _RX_LNAME_BEFORE.search(text, max(0, m.start() - 60), m.start())
             if b is None:
                 continue
+            # the run of words before the trigger back to a function/clinical word, with a census name or initial
             parts = list(re.finditer(rf"{_LTOKEN}|{_LINITIAL}", text[b.start("phi") : b.end("phi")]))
-            while parts and _fold(parts[0].group()) not in (self._strong_first | self._strong_last) and not parts[0].group().endswith("."):
-                parts.pop(0)
-            if parts:
-                out.append((b.start("phi") + parts[0].start(), b.end("phi"), 0.6))
+            first = len(parts)
+            while first > 0 and _fold(parts[first - 1].group().rstrip(".")) not in self._never:
+                first -= 1
+            kept = [p.group() for p in parts[first:]]
+            if any(k.endswith(".") or _fold(k) in self._strong_first or _fold(k) in self._strong_last for k in kept):
+                out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
         for w in _RX_LOWER_WORD.finditer(text):  # "john smith": census first + last, neither an English word
             if _fold(w.group()) not in self._strong_first:
                 continue

@@ -31,10 +31,8 @@ from __future__ import annotations
 
 import ctypes
 import re
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_all_start_methods, get_context
+from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 import blingfire
@@ -44,6 +42,7 @@ import pyarrow.parquet as pq
 
 from pipeline.config import SentenceParams
 from pipeline.dataset import Dataset, Progress, StageResult
+from pipeline.parallel import imap_chunks
 
 PART = "sentences.parquet"
 SCHEMA = pa.schema(
@@ -257,37 +256,14 @@ def split(text: str, params: SentenceParams) -> list[str]:
 # --- stage ---------------------------------------------------------------------------------------------------
 
 
-def _split_chunk(texts: Sequence[str | None], params: SentenceParams) -> list[list[str]]:
-    return [split(t or "", params) for t in texts]
+def _split_chunk(chunk: tuple[list[str], list[str | None]], params: SentenceParams) -> tuple[list[str], list[list[str]]]:
+    ids, texts = chunk
+    return ids, [split(t or "", params) for t in texts]
 
 
 def _chunks(path: Path) -> Iterator[tuple[list[str], list[str | None]]]:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_NOTES, columns=["note_id", "text"]):
         yield batch.column("note_id").to_pylist(), batch.column("text").to_pylist()
-
-
-def _ordered_map(
-    chunks: Iterator[tuple[list[str], list[str | None]]], params: SentenceParams, workers: int
-) -> Iterator[tuple[list[str], list[list[str]]]]:
-    """Split chunks in input order, in this process or in a bounded window of worker processes."""
-    if workers <= 1:
-        for ids, texts in chunks:
-            yield ids, _split_chunk(texts, params)
-        return
-    # Streaming counterpart of pipeline.parallel.map_chunks (which holds every row in memory): at most
-    # 2 * workers chunks are in flight. forkserver for the same reason as there: forking a threaded parent
-    # (pyarrow pools, Prefect's event loop) can deadlock.
-    ctx = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        window: deque[tuple[list[str], Future[list[list[str]]]]] = deque()
-        for ids, texts in chunks:
-            window.append((ids, pool.submit(_split_chunk, texts, params)))
-            if len(window) >= 2 * workers:
-                done_ids, fut = window.popleft()
-                yield done_ids, fut.result()
-        while window:
-            done_ids, fut = window.popleft()
-            yield done_ids, fut.result()
 
 
 def run(
@@ -302,7 +278,7 @@ def run(
     total = pq.ParquetFile(src).metadata.num_rows
     n_notes = n_docs = n_sents = n_chars = 0
     with pq.ParquetWriter(out / PART, SCHEMA, compression="zstd") as writer:
-        for ids, sents_per_note in _ordered_map(_chunks(src), params, workers):
+        for ids, sents_per_note in imap_chunks(partial(_split_chunk, params=params), _chunks(src), workers=workers):
             cols: dict[str, list] = {"note_id": [], "doc_index": [], "sent_index": [], "text": []}
             for note_id, sents in zip(ids, sents_per_note):
                 if sents:

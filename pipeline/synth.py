@@ -81,7 +81,8 @@ class SynthNote:
     kind: str  # one of NOTE_KINDS
     dup_of: str | None = None
     dirt: tuple[str, ...] = ()  # dirt kinds applied (kind == "dirty" only)
-    variant: str | None = None  # exact_dup: "byte" | "case" | "whitespace"; near_dup: "edit"; empty: "blank" | "whitespace"
+    # exact_dup: "byte" | "case" | "whitespace"; near_dup: "edit"; empty: "blank" | "whitespace"
+    variant: str | None = None
 
 
 @dataclass
@@ -202,7 +203,8 @@ def write(corpus: SynthCorpus, out_dir: Path, fmt: str = "parquet") -> Path:
     raws = [n.raw for n in corpus.notes]
     if fmt == "parquet":
         path = out_dir / "notes.parquet"
-        table = pa.table({**{c: pa.array(v, pa.string()) for c, v in meta.items()}, "text": pa.array(raws, pa.binary())})
+        columns = {c: pa.array(v, pa.string()) for c, v in meta.items()}
+        table = pa.table(columns | {"text": pa.array(raws, pa.binary())})
         pq.write_table(table, path)
     elif fmt == "csv":
         path = out_dir / "notes.csv"
@@ -411,7 +413,8 @@ def _make_patient(rng: random.Random, prof: _Profile, i: int) -> _Patient:
     rels = T.RELATIONS_F if p.female else T.RELATIONS_M
     family = []
     for rel in rng.sample(rels, 2):
-        rel_female = rel in ("wife", "daughter", "sister", "niece", "granddaughter") or (rel == "friend" and rng.random() < .5)
+        rel_female = rel in ("wife", "daughter", "sister", "niece", "granddaughter") or (
+            rel == "friend" and rng.random() < 0.5)
         rp = _person(rng, prof, rel_female)
         if rel in ("wife", "husband", "son", "brother", "sister", "grandson", "granddaughter") or rng.random() < 0.3:
             rp = _Person(rp.first, rp.middle, p.last, rp.female)
@@ -420,16 +423,8 @@ def _make_patient(rng: random.Random, prof: _Profile, i: int) -> _Patient:
     street = (f"{rng.randint(10, 9899)} {rng.choice(T.STREET_PREFIXES)}{rng.choice(prof.street_words)} "
               f"{rng.choice(T.STREET_SUFFIXES)}{rng.choice(T.UNITS)}")
     zip5 = place[2] + f"{rng.randint(1, 99):02d}"
-    mrn_form = prof.pick(rng, "mrn")
-    mrn = {"digits8": f"{rng.randint(0, 99_999_999):08d}", "digits7": f"{rng.randint(1_000_000, 9_999_999)}",
-           "E+7": f"E{rng.randint(1_000_000, 9_999_999)}",
-           "dashed": f"{rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}-{rng.randint(0, 9)}"}[mrn_form]
-    hp = rng.choice([
-        lambda: f"{rng.choice('XWYZ')}{rng.choice('JKGH')}{rng.choice('HMP')}{rng.randint(100_000_000, 999_999_999)}",
-        lambda: f"{rng.randint(1, 9)}{_alnum(rng, 3)}-{_alnum(rng, 3)}-{_alnum(rng, 4)}",
-        lambda: f"W{rng.randint(100_000_000, 999_999_999)}",
-        lambda: f"ZGP {rng.randint(1000, 9999)} {rng.randint(10000, 99999)}",
-    ])()
+    mrn = _shape(rng, prof.pick(rng, "mrn"))
+    hp = _shape(rng, rng.choice(T.ID_SHAPES["hp"]))
     user = f"{p.first[0]}{p.last}".lower().replace("'", "").replace("-", "")
     email = rng.choice([f"{p.first}.{p.last}", user + str(rng.randint(1, 99)), f"{p.last}{p.first[0]}"]).lower()
     email = email.replace("'", "") + "@" + rng.choice(T.EMAIL_DOMAINS)
@@ -442,8 +437,12 @@ def _make_patient(rng: random.Random, prof: _Profile, i: int) -> _Patient:
     )
 
 
-def _alnum(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("ACDEFGHJKMNPQRTUVWXY0123456789") for _ in range(n))
+_SHAPE_CHARS = {"#": "0123456789", "@": "ABCDEFGHJKLMNPRSTUVWXYZ", "*": "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"}
+
+
+def _shape(rng: random.Random, shape: str) -> str:
+    """Fill an identifier shape: ``#`` digit, ``@`` capital letter (no I/O/Q), ``*`` either; others literal."""
+    return "".join(rng.choice(_SHAPE_CHARS[c]) if c in _SHAPE_CHARS else c for c in shape)
 
 
 def _phone_parts(rng: random.Random) -> tuple[str, str, str]:
@@ -592,7 +591,10 @@ class _NoteWriter:
         k = rng.randint(sec.lo, sec.hi)
         if not sec.repeat:
             k = min(k, len(pool))
-        picks = sorted(rng.sample(range(len(pool)), k)) if k <= len(pool) else [rng.randrange(len(pool)) for _ in range(k)]
+        if k <= len(pool):
+            picks = sorted(rng.sample(range(len(pool)), k))  # keep the pool's narrative order
+        else:
+            picks = [rng.randrange(len(pool)) for _ in range(k)]
         self.add(f"{header}:" + (" " if sec.inline else "\n"))
         if sec.kind == "para":
             if sec.lead:
@@ -723,7 +725,8 @@ def _fmt_phone(parts: tuple[str, str, str], form: str, rng: random.Random) -> st
     a, e, n = parts
     return {
         "(aaa) eee-nnnn": f"({a}) {e}-{n}", "aaa-eee-nnnn": f"{a}-{e}-{n}", "aaa.eee.nnnn": f"{a}.{e}.{n}",
-        "aaa.eee.nnnn ext x": f"{a}.{e}.{n} ext {rng.randint(2, 499)}", "aaa-eee-nnnn xN": f"{a}-{e}-{n} x{rng.randint(100, 9999)}",
+        "aaa.eee.nnnn ext x": f"{a}.{e}.{n} ext {rng.randint(2, 499)}",
+        "aaa-eee-nnnn xN": f"{a}-{e}-{n} x{rng.randint(100, 9999)}",
         "+1 aaa eee nnnn": f"+1 {a} {e} {n}", "(aaa)eee-nnnn": f"({a}){e}-{n}", "eee-nnnn": f"{e}-{n}",
         "aaaeeennnn": f"{a}{e}{n}",
     }[form]
@@ -732,6 +735,10 @@ def _fmt_phone(parts: tuple[str, str, str], form: str, rng: random.Random) -> st
 # ---- slots: name -> function(writer, arg) -> pieces. Non-PHI pieces carry None. ----------------------------
 def _num(lo: float, hi: float, fmt: str = "{:.1f}"):
     return lambda w, _a: [(fmt.format(w.rng.uniform(lo, hi)), None)]
+
+
+def _shaped(shapes: str, cat: str):
+    return lambda w, a: [(_shape(w.rng, w.rng.choice(T.ID_SHAPES[shapes])), cat)]
 
 
 def _plain(fn):
@@ -802,7 +809,8 @@ def _s_drug(w: _NoteWriter, _a) -> list[Piece]:
 
 def _s_vitals(w: _NoteWriter, _a) -> list[Piece]:
     rng = w.rng
-    sbp, dbp, hr, rr, sat = rng.randint(96, 178), rng.randint(52, 98), rng.randint(54, 124), rng.randint(12, 26), rng.randint(88, 100)
+    sbp, dbp, hr = rng.randint(96, 178), rng.randint(52, 98), rng.randint(54, 124)
+    rr, sat = rng.randint(12, 26), rng.randint(88, 100)
     celsius = rng.random() < 0.4
     t = f"{rng.uniform(36.1, 38.9):.1f}" if celsius else f"{rng.uniform(97.0, 102.0):.1f}"
     unit = ("°C" if celsius else "°F") if w.fancy else ("C" if celsius else "")
@@ -818,7 +826,8 @@ def _s_vitals(w: _NoteWriter, _a) -> list[Piece]:
 _LABS = {  # name -> (low, high, decimals); the order is the order labs are listed in
     "Na": (124, 146, 0), "K": (2.9, 5.6, 1), "Cl": (92, 110, 0), "HCO3": (17, 31, 0), "BUN": (8, 68, 0),
     "Cr": (0.6, 3.8, 1), "glucose": (70, 340, 0), "WBC": (3.1, 18.9, 1), "Hgb": (6.8, 15.2, 1), "Plt": (88, 460, 0),
-    "INR": (0.9, 3.9, 1), "BNP": (40, 3200, 0), "troponin": (0.02, 2.5, 2), "lactate": (0.6, 4.8, 1), "Mg": (1.4, 2.6, 1),
+    "INR": (0.9, 3.9, 1), "BNP": (40, 3200, 0), "troponin": (0.02, 2.5, 2), "lactate": (0.6, 4.8, 1),
+    "Mg": (1.4, 2.6, 1),
 }
 _LAB_KEYS = list(_LABS)
 
@@ -837,7 +846,8 @@ def _s_labs(w: _NoteWriter, _a) -> list[Piece]:
 
 def _s_time(w: _NoteWriter, _a) -> list[Piece]:
     h, m = w.rng.randint(0, 23), w.rng.randint(0, 59)
-    return [(w.rng.choice([f"{h:02d}:{m:02d}", f"{h:02d}{m:02d}", f"{(h % 12) or 12}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"]), None)]
+    clock = f"{(h % 12) or 12}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"
+    return [(w.rng.choice([f"{h:02d}:{m:02d}", f"{h:02d}{m:02d}", clock]), None)]
 
 
 def _s_url(w: _NoteWriter, _a) -> list[Piece]:
@@ -860,54 +870,11 @@ def _s_ip(w: _NoteWriter, _a) -> list[Piece]:
     return [(f"{first}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}", "IP")]
 
 
-def _s_vin(w: _NoteWriter, _a) -> list[Piece]:
-    return [("".join(w.rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(17)), "VEHICLE")]
-
-
-def _s_plate(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    L = "ABCDEFGHJKLMNPRSTUVWXYZ"
-    return [(r.choice([f"{''.join(r.choices(L, k=3))} {r.randint(1000, 9999)}", f"{r.randint(1, 9)}{''.join(r.choices(L, k=3))}{r.randint(100, 999)}",
-                       f"{''.join(r.choices(L, k=3))}-{r.randint(1000, 9999)}"]), "VEHICLE")]
-
-
-def _s_dev(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    return [(r.choice([f"PJN{r.randint(100000, 999999)}H", f"RNL{r.randint(100000, 999999)}S", f"{_alnum(r, 3)}-{r.randint(10000, 99999)}",
-                       f"A{_alnum(r, 9)}", f"SN{r.randint(1000000, 9999999)}"]), "DEVICE")]
-
-
-def _s_lic(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    L = "ABCDEFGHJKLMNPRSTW"
-    return [(r.choice([f"{r.choice(L)}{r.randint(100, 999)}-{r.randint(100, 999)}-{r.randint(10, 99)}-{r.randint(100, 999)}-0",
-                       f"{r.choice(L)}{r.randint(100, 999)}-{r.randint(100, 999)}-{r.randint(10, 99)}-{r.randint(100, 999)}",
-                       f"ME {r.randint(10000, 99999)}", f"DEA {r.choice(L)}{r.choice(L)}{r.randint(1000000, 9999999)}",
-                       f"RN{r.randint(1000000, 9999999)}"]), "LICENSE")]
-
-
-def _s_bio(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    return [(r.choice([f"FP-{r.randint(100000, 999999)}-{r.choice('ABC')}", f"BIO-{r.getrandbits(32):08x}",
-                       f"VP-{r.randint(10, 99)}-{r.randint(1000, 9999)}", f"RS{r.randint(1000000, 9999999)}"]), "BIOMETRIC")]
-
-
 def _s_photo(w: _NoteWriter, _a) -> list[Piece]:
     r, d = w.rng, w.note_date
-    return [(r.choice([f"IMG_{d:%Y%m%d}_{r.randint(0, 235959):06d}.jpg", f"wound_photo_{r.randint(1000, 9999)}.jpeg",
-                       f"PH-{r.randint(10000, 99999)}.png", f"DSC{r.randint(1000, 9999):05d}.JPG"]), "PHOTO")]
-
-
-def _s_acct(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    return [(r.choice([str(r.randint(100_000_000, 9_999_999_999)), f"ACCT-{r.randint(1000, 9999)}-{r.randint(1000, 9999)}",
-                       f"{r.randint(10_000_000, 99_999_999)}-{r.randint(10, 99)}"]), "ACCOUNT")]
-
-
-def _s_id(w: _NoteWriter, _a) -> list[Piece]:
-    r = w.rng
-    return [(r.choice([f"{_alnum(r, 3)}-{r.randint(100, 999)}-{r.randint(0, 999):03d}", str(r.randint(100000, 999999)),
-                       f"NCT{r.randint(10_000_000, 99_999_999)}"]), "ID")]
+    shape = r.choice([f"IMG_{d:%Y%m%d}_{r.randint(0, 23):02d}####.jpg", "wound_photo_####.jpeg", "PH-#####.png",
+                      "DSC0####.JPG"])
+    return [(_shape(r, shape), "PHOTO")]
 
 
 def _s_ssn(w: _NoteWriter, _a) -> list[Piece]:
@@ -932,7 +899,8 @@ _SLOTS = {
     "pt": lambda w, a: w.name(w.pt.person, "pt_name"), "pt_hdr": lambda w, a: w.name(w.pt.person, "hdr_name"),
     "pt_ref": _s_pt_ref, "dr": lambda w, a: w.name(w.attending, "dr_name"),
     "dr_hdr": lambda w, a: w.name(w.attending, "dr_hdr_name"),
-    "dr_plain": lambda w, a: _fmt_name(w.attending, w.rng.choice(["first_last", "initial_last", "first_mi_last"]), w.rng),
+    "dr_plain": lambda w, a: _fmt_name(w.attending, w.rng.choice(["first_last", "initial_last", "first_mi_last"]),
+                                       w.rng),
     "dr2": lambda w, a: w.name(w.consultant, "dr_name"),
     "dr_last": lambda w, a: [(w.rng.choice([w.attending, w.consultant]).last, "NAME")],
     "pcp": lambda w, a: w.name(w.pt.pcp, "dr_name"), "rn": lambda w, a: w.name(w.nurse, "rn_name"),
@@ -955,8 +923,9 @@ _SLOTS = {
     "fax": lambda w, a: [(_fmt_phone(_phone_parts(w.rng), w.prof.pick(w.rng, "phone"), w.rng), "FAX")],
     "email": _phi("EMAIL", lambda w, a: w.pt.email), "url": _s_url, "ip": _s_ip,
     "ssn": _s_ssn, "mrn": _phi("MRN", lambda w, a: w.pt.mrn), "hp": _phi("HEALTHPLAN", lambda w, a: w.pt.hp),
-    "acct": _s_acct, "lic": _s_lic, "plate": _s_plate, "vin": _s_vin, "dev": _s_dev, "bio": _s_bio,
-    "photo": _s_photo, "id": _s_id, "user": _phi("ID", lambda w, a: _username(w)),
+    "acct": _shaped("acct", "ACCOUNT"), "lic": _shaped("lic", "LICENSE"), "plate": _shaped("plate", "VEHICLE"),
+    "vin": _shaped("vin", "VEHICLE"), "dev": _shaped("dev", "DEVICE"), "bio": _shaped("bio", "BIOMETRIC"),
+    "id": _shaped("id", "ID"), "photo": _s_photo, "user": _phi("ID", lambda w, a: _username(w)),
     "acc": _phi("ID", lambda w, a: w.acc), "case": _phi("ID", lambda w, a: w.case),
 }
 
@@ -1042,7 +1011,8 @@ def _exact_variant(rng: random.Random, text: str, spans: list[Span], variant: st
         return text, list(spans)
     if variant == "case":
         # upper() is not always undone by lower() ("µ" -> Greek "Μ" -> "μ"); keep only faithful, same-length casings
-        options = [c for c in (text.upper(), text.lower()) if len(c) == len(text) and c.lower() == text.lower()] or [text]
+        options = [c for c in (text.upper(), text.lower())
+                   if len(c) == len(text) and c.lower() == text.lower()] or [text]
         return (options[0] if len(options) == 1 or rng.random() < 0.5 else options[1]), list(spans)
     style = rng.choice(["crlf", "trailing", "double", "indent"])
     if style == "crlf":

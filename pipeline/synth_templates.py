@@ -623,7 +623,8 @@ POOLS: dict[str, list[str]] = {
         "Case reviewed at the GI pathology consensus conference.",
     ],
     "gross_gb": [
-        "Received in formalin labeled with the patient’s name ({pt_hdr}) and MRN is a gallbladder measuring 8.2 × 3.1 × 2.0 cm.",
+        "Received in formalin labeled with the patient’s name ({pt_hdr}) and MRN is a gallbladder "
+        "measuring 8.2 × 3.1 × 2.0 cm.",
         "The serosa is smooth; the wall measures up to 0.3 cm. Multiple yellow stones are present.",
         "Representative sections are submitted in cassettes A1-A3.",
         "The mucosa is green-tan and velvety; no mass lesion is seen.",
@@ -924,7 +925,7 @@ FORMS: dict[str, dict[str, dict[str, float]]] = {
         "phone": {"(aaa) eee-nnnn": 4, "aaa-eee-nnnn": 4, "aaa.eee.nnnn": 1, "aaa.eee.nnnn ext x": 1,
                   "aaa-eee-nnnn xN": 1},
         "ssn": {"ddd-dd-dddd": 4, "ddd dd dddd": 1},
-        "mrn": {"digits8": 3, "digits7": 2, "E+7": 1},
+        "mrn": {"########": 3, "#######": 2, "E#######": 1},
         "zip": {"zip5": 4, "zip9": 1},
     },
     "heldout": {
@@ -947,13 +948,26 @@ FORMS: dict[str, dict[str, dict[str, float]]] = {
         "phone": {"(aaa) eee-nnnn": 2, "aaa-eee-nnnn": 2, "aaa.eee.nnnn": 2, "aaa.eee.nnnn ext x": 1,
                   "+1 aaa eee nnnn": 1, "(aaa)eee-nnnn": 1, "eee-nnnn": 1, "aaaeeennnn": 1},
         "ssn": {"ddd-dd-dddd": 2, "ddd dd dddd": 1, "ddddddddd": 1},
-        "mrn": {"digits8": 2, "dashed": 2, "E+7": 1},
+        "mrn": {"########": 2, "###-##-##-#": 2, "E#######": 1},
         "zip": {"zip5": 3, "zip9": 2},
     },
 }
 
 # List markers per profile: "1." / "1)" numbered, "-" / "*" bulleted.
 LIST_STYLES: dict[str, list[str]] = {"dev": ["1.", "-"], "heldout": ["1)", "-", "*", "1."]}
+
+# Identifier shapes, one drawn per mention: "#" digit, "@" capital letter (no I/O/Q), "*" either, else literal.
+# "mrn" shapes are in FORMS because their mix differs by profile.
+ID_SHAPES: dict[str, list[str]] = {
+    "hp": ["@@@#########", "#***-***-****", "W#########", "ZGP #### #####"],
+    "acct": ["#########", "##########", "ACCT-####-####", "########-##"],
+    "lic": ["@###-###-##-###-0", "@###-###-##-###", "ME #####", "@@#######", "RN#######"],
+    "plate": ["@@@ ####", "#@@@###", "@@@-####"],
+    "vin": ["*****************"],
+    "dev": ["PJN######H", "RNL######S", "***-#####", "A*********", "SN#######"],
+    "bio": ["FP-######-@", "BIO-********", "VP-##-####", "RS#######"],
+    "id": ["***-###-###", "######", "NCT########"],
+}
 
 # Per-profile knobs that are not template wording.
 KNOBS: dict[str, dict[str, float]] = {
@@ -978,7 +992,8 @@ INVENTED: dict[str, dict[str, list[str]]] = {
 }
 
 # Accented spellings of common census names: real-looking but not in the (ASCII) census lists.
-ACCENTED_LAST = ["Peña", "Núñez", "Muñoz", "Ibáñez", "Gómez", "Báez", "Ordóñez", "Jiménez", "Müller", "Brontë"]
+ACCENTED_LAST = ["Peña", "Núñez", "Muñoz", "Ibáñez", "Gómez", "Báez", "Ordóñez", "Jiménez", "Müller",
+                 "Brontë"]
 ACCENTED_FIRST = ["José", "Zoë", "Chloé", "Inés", "Raúl", "Renée", "Begoña", "Agustín", "Noémi", "Anaïs"]
 
 # US places: public names only (no patient data). (city, state, zip3, county)

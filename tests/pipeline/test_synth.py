@@ -125,8 +125,9 @@ def test_surface_forms_vary(dev):
 
 def test_clinical_traps_present_outside_labels(dev):
     covered = {nid: [(s.start, s.end) for s in spans] for nid, spans in dev.labels_by_note().items()}
-    for trap in ["atorvastatin", "metoprolol", "Lasix", "Parkinson disease", "Foley catheter", "Babinski", " MD",
-                 " PO ", " ST ", " RA", "Cr ", "EtOH", "p.o.", "b.i.d.", "q.d.", "approx.", "Dr. ", "5/5", "BP ", "WBC "]:
+    traps = ["atorvastatin", "metoprolol", "Lasix", "Parkinson disease", "Foley catheter", "Babinski", " MD", " PO ",
+             " ST ", " RA", "Cr ", "EtOH", "p.o.", "b.i.d.", "q.d.", "approx.", "Dr. ", "5/5", "BP ", "WBC "]
+    for trap in traps:
         hits = [(n.note_id, m.start(), m.end()) for n in dev.notes for m in re.finditer(re.escape(trap), n.text)]
         assert any(not any(a < e and s < b for a, b in covered[nid]) for nid, s, e in hits), trap
 
@@ -185,7 +186,8 @@ def test_dirt_planted_in_raw_bytes(dev):
     assert invalid and len(invalid) == counts["raw_invalid_utf8"]
     for needle in (b"\xc2\xa0", b"&amp;", "\u200b".encode()):
         assert any(needle in r for r in raws), needle
-    assert any(re.search("Â°|Âµ|â€™|â€“|Ã.".encode(), r) for r in raws)  # UTF-8 read as cp1252, re-encoded
+    mojibake = "Â°|Âµ|â€™|â€“|Ã.".encode()  # UTF-8 read as cp1252, then re-encoded
+    assert any(re.search(mojibake, r) for r in raws)
     assert any(re.search(rb"[\x07\x0b\x0c\x1b]", r) for r in raws)
     assert any(b"\xff\xfe" in r for r in raws)
     for n in dev.notes:
