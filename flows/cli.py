@@ -151,5 +151,39 @@ def _phi_table(corpus, deid_path: Path) -> None:
     console.print(table)
 
 
+lineage_app = typer.Typer(help="Walk and draw the lineage of a dataset or model back to the raw inputs.")
+app.add_typer(lineage_app, name="lineage")
+
+
+@lineage_app.command("show")
+def lineage_show(path: Annotated[Path, typer.Argument(help="a dataset or model folder (or a file in it)")]) -> None:
+    """Print every step from PATH back to the raw inputs: stage, parameters, code version, counts."""
+    from pipeline.lineage import lineage_chain
+
+    for m in lineage_chain(path):
+        console.print(f"[bold]{m['stage']}[/bold] {m['fingerprint']}  ({m['_path']})")
+        console.print(f"  code {m.get('code_version')}  rows {m.get('rows_in')} -> {m.get('rows_out')}  dropped {m.get('dropped', {})}")
+        console.print(f"  params {m.get('params', {})}")
+        for name, digest in (m.get("external_inputs") or {}).items():
+            console.print(f"  raw input {name} sha256 {digest}")
+
+
+@lineage_app.command("graph")
+def lineage_graph(
+    path: Annotated[Path, typer.Argument(help="a dataset or model folder (or a file in it)")],
+    fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | html")] = "mermaid",
+    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Draw the lineage graph of PATH."""
+    from pipeline.lineage import lineage_chain, render
+
+    text = render(lineage_chain(path), fmt)
+    if out:
+        out.write_text(text)
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
 if __name__ == "__main__":
     app()

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from pipeline.config import PreprocessConfig
 from pipeline.dag import STAGES, check_stage_names, descendants, from_stage as stages_from
+from pipeline.lineage import lineage_chain, render
 
 
 @flow(name="ehrlm-preprocess", log_prints=False)
@@ -59,5 +60,13 @@ def preprocess(
             for name, r in results.items()
         ],
         description="ehrlm preprocessing: per-stage counts (no note text)",
+    )
+    last = results[STAGES[-1].name]["path"]
+    manifests = "\n".join(f"- `{name}`: `{r['path']}/_manifest.json`" for name, r in results.items())
+    create_markdown_artifact(
+        key="preprocess-lineage",
+        markdown=f"## Lineage of `{last}`\n\n```mermaid\n{render(lineage_chain(Path(last)), 'mermaid')}```\n\n"
+        f"### Manifests\n{manifests}\n",
+        description="ehrlm preprocessing: lineage graph and manifest locations",
     )
     return results

@@ -7,13 +7,13 @@ flows and the tests share one definition of the order, the dependencies and what
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import PreprocessConfig
-from pipeline.dataset import MANIFEST, Dataset, Progress, code_version, fingerprint, run_stage
+from pipeline.dataset import Dataset, Progress, code_version, fingerprint, run_stage
+from pipeline.lineage import lineage_chain
 
 
 @dataclass(frozen=True)
@@ -68,24 +68,6 @@ def stage_code_version(stage: Stage) -> str:
     return code_version(*(importlib.import_module(m) for m in stage.modules))
 
 
-def lineage_chain(ds: Dataset) -> list[dict]:
-    """Manifests from ``ds`` back to the raw inputs.
-
-    Inputs are found by stage and fingerprint under the same data root, so a moved data root still resolves.
-    """
-    chain, todo, seen = [], [ds.path], set()
-    while todo:
-        path = todo.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        manifest = json.loads((Path(path) / MANIFEST).read_text())
-        chain.append(manifest)
-        root = Path(path).parent.parent
-        todo.extend(root / inp["stage"] / inp["fingerprint"] for inp in manifest["inputs"].values())
-    return chain
-
-
 class NotDeidentifiedError(RuntimeError):
     """Input to a post-deid stage whose lineage does not prove de-identification."""
 
@@ -95,7 +77,7 @@ def require_deidentified(stage: str, inputs: Mapping[str, Dataset]) -> None:
     if stage not in AFTER_DEID:
         return
     for name, ds in inputs.items():
-        if not any(m["stage"] == "deid" for m in lineage_chain(ds)):
+        if not any(m["stage"] == "deid" for m in lineage_chain(ds.path)):
             raise NotDeidentifiedError(
                 f"stage {stage!r} refuses input {name!r} ({ds.path}): its lineage does not pass through 'deid'"
             )

@@ -71,7 +71,7 @@ class Span:
 
 
 @lru_cache(maxsize=1)
-def build_analyzer() -> "AnalyzerEngine":
+def build_analyzer() -> AnalyzerEngine:
     """The offline presidio engine (cached per process): no_op NLP engine + our recognizer registry."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.app_tracer import AppTracer
@@ -135,7 +135,7 @@ def _resolve(cluster: list[Span], end: int) -> Span:
     return Span(cluster[0].start, end, best.category, max(s.score for s in cluster))
 
 
-def find_phi(text: str, analyzer: "AnalyzerEngine | None" = None, score_threshold: float = 0.3) -> list[Span]:
+def find_phi(text: str, analyzer: AnalyzerEngine | None = None, score_threshold: float = 0.3) -> list[Span]:
     """PHI spans of ``text``: merged, sorted by start, non-overlapping."""
     if not text:
         return []
@@ -157,7 +157,9 @@ def replace_phi(text: str, spans: Sequence[Span], keep_year: bool = False) -> st
     pos = 0
     for span in spans:
         if span.start < pos or span.end > len(text) or span.end <= span.start:
-            raise ValueError(f"spans must be sorted, non-overlapping and inside the text (bad span at {span.start}:{span.end})")
+            raise ValueError(
+                f"spans must be sorted, non-overlapping and inside the text (bad span at {span.start}:{span.end})"
+            )
         out.append(text[pos : span.start])
         out.append(_replacement(text, span, keep_year))
         pos = span.end

@@ -31,6 +31,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -204,24 +205,51 @@ def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(pattern.replace("[ \\t]*", _WS0).replace("[ \\t]+", _WS1), flags)
 
 
+class Rule(NamedTuple):
+    """One pattern of a ``GroupRegexRecognizer``.
+
+    ``before``: a regex that must match right before the match (a variable-length look-behind, which
+    ``re`` lacks); cheap when the main pattern is selective, e.g. a date word before "3/14".
+    """
+
+    name: str
+    regex: str
+    score: float
+    validate: Validator | None = None
+    before: str | None = None
+
+
+_BEFORE_WINDOW = 40
+
+
 class GroupRegexRecognizer(EntityRecognizer):
     """Reports the named group ``phi`` of each match (or the whole match), optionally validated.
 
-    ``patterns`` are ``(name, regex, score[, validator])``; regexes are compiled with no flags (case-sensitive,
-    ``.`` not crossing lines). A validator (the pattern's own, else ``validate``) sees only the reported
-    span and returns False to drop it.
+    ``patterns`` are ``Rule``s or ``(name, regex, score[, validator])`` tuples; regexes are compiled with
+    no flags (case-sensitive, ``.`` not crossing lines). A validator (the rule's own, else ``validate``)
+    sees only the reported span and returns False to drop it.
     ``trim_leading`` (lower-case words) are cut from the front of a span ("Transferred From Shands Hospital").
     """
 
     def __init__(
         self,
         entity: str,
-        patterns: Iterable[tuple[str, str, float] | tuple[str, str, float, Validator]],
+        patterns: Iterable[Rule | tuple],
         validate: Validator | None = None,
         name: str | None = None,
         trim_leading: frozenset[str] = frozenset(),
     ) -> None:
-        self._patterns = [(p[0], _compile(p[1]), p[2], p[3] if len(p) > 3 else validate) for p in patterns]
+        rules = [p if isinstance(p, Rule) else Rule(*p) for p in patterns]
+        self._patterns = [
+            (
+                r.name,
+                _compile(r.regex),
+                r.score,
+                r.validate or validate,
+                _compile(rf"(?:{r.before})\Z") if r.before else None,
+            )
+            for r in rules
+        ]
         self._trim = trim_leading
         super().__init__(supported_entities=[entity], name=name or f"{entity.title()}Recognizer")
 
@@ -232,14 +260,18 @@ class GroupRegexRecognizer(EntityRecognizer):
         entity = self.supported_entities[0]
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
-        for _, rx, score, validate in self._patterns:
+        for _, rx, score, validate, before in self._patterns:
             has_group = "phi" in rx.groupindex
             pos = 0
             while (m := rx.search(text, pos)) is not None:
                 start, end = m.span("phi") if has_group and m.group("phi") is not None else m.span()
                 if self._trim:
                     start = self._trim_start(text, start, end)
-                if end <= start or (validate is not None and not validate(text[start:end])):
+                if (
+                    end <= start
+                    or (validate is not None and not validate(text[start:end]))
+                    or (before is not None and not before.search(text, max(0, m.start() - _BEFORE_WINDOW), m.start()))
+                ):
                     # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
                     pos = m.start() + 1
                     continue
@@ -345,7 +377,9 @@ _STREET_SUFFIX = (
     r"Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Path|Row|Alley|Plaza|Crossing|Point|Ridge|"
     r"Run|Walk|Cove|Creek|Commons|Heights|Hollow|Park|Pass|Glen|Bend|Way"
 )
-_CAPWORD = r"[A-Z][A-Za-z'’.&-]*"  # a capitalized word in a place name ("St.", "Mary's", "O'Hare")
+_CAPWORD = (
+    r"(?:[A-Z][A-Za-z]{0,2}\.|[A-Z][A-Za-z'’&-]*)"  # a capitalized word in a place name ("St.", "Mary's", "O'Hare")
+)
 _FACILITY_SUFFIX = (
     r"Hospital|Medical Center|Med Ctr|Medical Centre|Health Center|Health Centre|Health System|Healthcare|"
     r"Health Care|Clinic|Clinics|Rehabilitation Center|Rehabilitation Hospital|Rehab Center|Nursing Home|"
@@ -374,23 +408,23 @@ _GENERIC_FACILITY_WORDS = frozenset(
     renal hepatic pulmonary neuro psych vascular thoracic emergency department cancer ob gyn ent gi icu
     clinic center unit service services
     headache allergy asthma cough geriatric geriatrics pediatric adult senior teaching academic university
-    outside another local nearby other same different prior previous this that our their your new old""".split()
+    outside another local nearby other same different prior previous this that our their your new old
+    course brief stay summary admission discharge""".split()
 )
 
 
 def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
     words = (w.lower().strip(".,") for w in span.replace("&", " ").split())
-    return any(
-        w not in _GENERIC_FACILITY_WORDS and w not in _FACILITY_NOUNS and w not in {"of", "the", "and", "for"}
-        for w in words
-    )
+    return any(w not in _GENERIC_FACILITY_WORDS and w not in _FACILITY_NOUNS and w not in STOP_WORDS for w in words)
 
 
 def _named_facility_lower(span: str) -> bool:
     """A lower-case facility needs name words that are neither function, noise, clinical nor generic words."""
     words = [w for w in span.split() if w not in {"of", "the", "and", "for", "&"} and w not in _FACILITY_NOUNS]
-    return bool(words) and _named_facility(span) and not any(w in STOP_WORDS or w in _PLACE_LEADING_NOISE for w in words)
+    return (
+        bool(words) and _named_facility(span) and not any(w in STOP_WORDS or w in _PLACE_LEADING_NOISE for w in words)
+    )
 
 
 # Leading words that are not part of a facility/place name ("seen at The Shands Hospital").
@@ -415,15 +449,19 @@ def date_recognizer() -> GroupRegexRecognizer:
         r"birth|born|service|in|from|signed|shift|cultures?|comparison|imaging|study|exam|cxr|xr|ct|cta|mri|"
         r"echo|ekg|ecg|us|egd|colonoscopy|d(?=:)|t(?=:)"
     )
-    ctx = rf"{_initials(ctx_words)}(?<![A-Za-z])(?i:{ctx_words})[ \t]*:?[ \t]*(?:on[ \t]+)?"
+    ctx = rf"(?<![A-Za-z])(?i:{ctx_words})[ \t]*:?[ \t]*(?:on[ \t]+)?"
     return GroupRegexRecognizer(
         "DATE",
         [
             ("mdy", rf"(?=\d)(?<![\d/.-]){_DD}([/.-]){_DD}\1(?:\d{{4}}|\d{{2}})(?![\d/-]|\.\d)", 0.9),
             ("ymd", rf"(?=\d)(?<![\d/-]){_YEAR}([/.-]){_MM}\1{_DD}(?![\d/-]|\.\d)", 0.9),
-            ("ymd_compact", rf"(?=\d)(?<![\d])(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![\d])", 0.4),
+            ("ymd_compact", r"(?=\d)(?<![\d])(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![\d])", 0.4),
             ("m_yyyy", rf"(?=\d)(?<![\d/.-]){_MM}[/-]{_YEAR}(?![\d/-])", 0.8),
-            ("month_day_year", rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}(?:[ \t]*|-){_DAY}(?![\d:])(?:,?[ \t]*(?:{_YEAR}|'\d\d)(?!\d))?", 0.85),
+            (
+                "month_day_year",
+                rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}(?:[ \t]*|-){_DAY}(?![\d:])(?:,?[ \t]*(?:{_YEAR}|'\d\d)(?!\d))?",
+                0.85,
+            ),
             ("day_month_year", rf"(?=\d)(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d))?", 0.85),
             ("dd_mon_yy", rf"(?=\d)(?<![\d]){_DD}[-/ ]{_MONTH}[-/ ](?:{_YEAR}|\d\d)(?!\d)", 0.9),
             ("month_year", rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}[ \t,/-]*(?:{_YEAR}|'\d\d)(?!\d)", 0.85),
@@ -441,11 +479,11 @@ def date_recognizer() -> GroupRegexRecognizer:
             ),
             # after a date word: m/d, m/d/yy or m/yy ("diagnosed in 3/87"), but not a pain score range
             # ("from 8/10 to 4/10")
-            (
+            Rule(
                 "m_d_context",
-                rf"{ctx}(?P<phi>(?<![\d/.]){_MM}/\d{{1,2}}(?:/\d{{2}})?)(?![\d/]|\.\d)"
-                r"(?!(?<=/10)[ \t]*(?:to|-)[ \t]*\d{1,2}/10)",
+                rf"(?=\d)(?<![\d/.]){_MM}/\d{{1,2}}(?:/\d{{2}})?(?![\d/]|\.\d)(?!(?<=/10)[ \t]*(?:to|-)[ \t]*\d{{1,2}}/10)",
                 0.6,
+                before=ctx,
             ),
             # m/d before a clock time or a shift ("11/7 19:00-07:00", "3/29 9:44 a.m.")
             (
@@ -456,8 +494,16 @@ def date_recognizer() -> GroupRegexRecognizer:
             ),
             # m/d alone on a line (note header)
             ("m_d_line", rf"(?=\d)(?:(?<=\n)|(?<!.)){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
-            ("ordinal", r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])", 0.6),
-            ("m_d_range", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)", 0.6),
+            (
+                "ordinal",
+                r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",
+                0.6,
+            ),
+            (
+                "m_d_range",
+                rf"(?=\d)(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)",
+                0.6,
+            ),
             ("m_d_bare", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}(?![\d/]|\.\d)(?![ \t]*(?i:pain|strength|murmur|scale))", 0.2),
             (
                 "holiday",
@@ -478,20 +524,30 @@ def age_recognizer() -> GroupRegexRecognizer:
         r"(?P<phi>(?i:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|"
         r"one[- ]hundred(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine|ten))?))"
     )
-    unit = r"(?:[ \t]*-?[ \t]*)(?i:y(?:ea)?rs?(?:[ \t]*-?[ \t]*old)?|y\.?[ \t]?o\.?|y/o|yo|yrs?|years?[- ]old)(?![A-Za-z])"
+    unit = (
+        r"(?:[ \t]*-?[ \t]*)(?i:y(?:ea)?rs?(?:[ \t]*-?[ \t]*old)?|y\.?[ \t]?o\.?|y/o|yo|yrs?|years?[- ]old)(?![A-Za-z])"
+    )
     return GroupRegexRecognizer(
         "AGE",
         [
             ("num_year_old", rf"(?=\d)(?<![\d.,/]){num}{unit}", 0.85),
             ("words_year_old", rf"(?=[NnOo])(?<![A-Za-z]){words}{unit}", 0.85),
             ("age_label", rf"(?=[Aa])(?<![A-Za-z])(?i:age[ds]?|aged|age of)[ \t]*:?[ \t]*{num}(?!\d|\.\d)", 0.85),
-            ("age_gender", rf"(?=[Aa])(?<![A-Za-z])(?i:an?)[ \t]+{num}[ \t]*(?:M|F|yM|yF|(?i:male|female|man|woman|gentleman|lady))(?![A-Za-z])", 0.8),
+            (
+                "age_gender",
+                rf"(?=[Aa])(?<![A-Za-z])(?i:an?)[ \t]+{num}[ \t]*(?:M|F|yM|yF|(?i:male|female|man|woman|gentleman|lady))(?![A-Za-z])",
+                0.8,
+            ),
             (
                 "alive_at",
                 rf"(?=[AaDdPp])(?<![A-Za-z])(?i:alive|died|dead|deceased|passed away|death)[ \t]+(?i:at|aged?)[ \t]+(?i:age[ \t]+)?{num}(?!\d|\.\d)",
                 0.8,
             ),
-            ("decade", r"(?=[Ii])(?<![A-Za-z])(?i:in[ \t]+(?:his|her|their)[ \t]+(?:early[ \t]+|mid[ \t]+|late[ \t]+|mid-)?)(?P<phi>(?:9\d|1[01]\d)['’]?s|(?i:nineties))", 0.7),
+            (
+                "decade",
+                r"(?=[Ii])(?<![A-Za-z])(?i:in[ \t]+(?:his|her|their)[ \t]+(?:early[ \t]+|mid[ \t]+|late[ \t]+|mid-)?)(?P<phi>(?:9\d|1[01]\d)['’]?s|(?i:nineties))",
+                0.7,
+            ),
         ],
     )
 
@@ -503,8 +559,16 @@ def phone_recognizer() -> GroupRegexRecognizer:
         [
             ("us", rf"(?=[+(\d])(?<![\w-]){_PHONE}(?![\w-]|-\d)", 0.7),
             ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
-            ("pager", r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])", 0.6),
-            ("labelled_digits", r"(?=[PpTtCcMm])(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph)[ \t]*[#:.]?[ \t]*(?P<phi>\d{10})(?!\d)", 0.7),
+            (
+                "pager",
+                r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])",
+                0.6,
+            ),
+            (
+                "labelled_digits",
+                r"(?=[PpTtCcMm])(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph)[ \t]*[#:.]?[ \t]*(?P<phi>\d{10})(?!\d)",
+                0.7,
+            ),
         ],
     )
 
@@ -525,13 +589,21 @@ def email_recognizer() -> GroupRegexRecognizer:
     """EMAIL: a plain regex (presidio's EmailRecognizer calls tldextract, which fetches over the network)."""
     return GroupRegexRecognizer(
         "EMAIL",
-        [("email", r"(?=[\w.%+-])(?<![\w.+%-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])", 0.95)],
+        [
+            (
+                "email",
+                r"(?=[\w.%+-])(?<![\w.+%-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])",
+                0.95,
+            )
+        ],
     )
 
 
 def ssn_recognizer() -> GroupRegexRecognizer:
     """SSN: any ``ddd-dd-dddd`` (synthetic and test SSNs fail presidio's validity check) and labelled 9 digits."""
-    label = r"(?=[Ss])(?<![A-Za-z])(?i:ssn|ss#|ss[ \t]*no\.?|soc(?:ial)?[ \t]*sec(?:urity)?(?:[ \t]*(?:no\.?|number|#))?)"
+    label = (
+        r"(?=[Ss])(?<![A-Za-z])(?i:ssn|ss#|ss[ \t]*no\.?|soc(?:ial)?[ \t]*sec(?:urity)?(?:[ \t]*(?:no\.?|number|#))?)"
+    )
     return GroupRegexRecognizer(
         "SSN",
         [
@@ -610,7 +682,11 @@ def vehicle_recognizer() -> GroupRegexRecognizer:
         "VEHICLE",
         [
             ("labelled", rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}", 0.85),
-            ("vin_labelled", r"(?=[Vv])(?<![A-Za-z])(?i:vin)[ \t]*[:#]?[ \t]*(?P<phi>(?i:[a-hj-npr-z0-9]{17}))(?![A-Za-z0-9])", 0.85),
+            (
+                "vin_labelled",
+                r"(?=[Vv])(?<![A-Za-z])(?i:vin)[ \t]*[:#]?[ \t]*(?P<phi>(?i:[a-hj-npr-z0-9]{17}))(?![A-Za-z0-9])",
+                0.85,
+            ),
             ("vin", r"(?=[A-Z0-9])(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", 0.6),
         ],
         validate=_vin_ok,
@@ -757,12 +833,35 @@ def location_recognizer() -> GroupRegexRecognizer:
                 0.85,
                 _street_ok,
             ),
-            ("po_box", r"(?=[PpOo])(?<![A-Za-z])(?i:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box)[ \t]*#?[ \t]*\d+", 0.85),
-            ("city_state_zip", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}(?:-\d{{4}})?(?!\d)", 0.8, _place_word_ok),
-            ("city_state", rf"{city}[ \t]*,[ \t]*(?:{_STATE_ABBR_SAFE}|{_STATE_NAME})(?![A-Za-z0-9-])", 0.55, _place_word_ok),
+            (
+                "po_box",
+                r"(?=[PpOo])(?<![A-Za-z])(?i:p\.?[ \t]?o\.?[ \t]*box|post[ \t]+office[ \t]+box)[ \t]*#?[ \t]*\d+",
+                0.85,
+            ),
+            (
+                "city_state_zip",
+                rf"(?=[A-Z])(?<![A-Za-z]){city}[ \t]*,[ \t]*(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+\d{{5}}(?:-\d{{4}})?(?!\d)",
+                0.8,
+                _place_word_ok,
+            ),
+            (
+                "city_state",
+                rf"(?=[A-Z])(?<![A-Za-z]){city}[ \t]*,[ \t]*(?:{_STATE_ABBR_SAFE}|{_STATE_NAME})(?![A-Za-z0-9-])",
+                0.55,
+                _place_word_ok,
+            ),
             # the end of an address line without a state: "..., Durham 83785"
-            ("city_zip", rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}}[ \t]+\d{{5}}(?:-\d{{4}})?)(?![\d-])", 0.6, _place_word_ok),
-            ("zip_after_state", rf"(?=[A-Z])(?<![A-Za-z])(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)", 0.8),
+            (
+                "city_zip",
+                rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}}[ \t]+\d{{5}}(?:-\d{{4}})?)(?![\d-])",
+                0.6,
+                _place_word_ok,
+            ),
+            (
+                "zip_after_state",
+                rf"(?=[A-Z])(?<![A-Za-z])(?:{_STATE_ABBR}|{_STATE_NAME})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)",
+                0.8,
+            ),
             (
                 "facility",
                 rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
@@ -777,7 +876,11 @@ def location_recognizer() -> GroupRegexRecognizer:
                 0.5,
                 _named_facility_lower,
             ),
-            ("county", rf"(?=[A-Z])(?<![A-Za-z]){word}(?:[ \t]{word})?[ \t]+(?i:county|parish|township|borough)(?![A-Za-z])", 0.7),
+            (
+                "county",
+                rf"(?=[A-Z])(?<![A-Za-z]){word}(?:[ \t]{word})?[ \t]+(?i:county|parish|township|borough)(?![A-Za-z])",
+                0.7,
+            ),
             (
                 "labelled",
                 r"(?=[AaCcTtZzPpNnHhBbLlFf])(?<![A-Za-z])(?i:address|addr|home address|city|town|county|zip(?:[ \t]*code)?|"
@@ -976,7 +1079,9 @@ class NameRecognizer(EntityRecognizer):
         spans.extend(self._lower_case(text))
         spans.extend(self._last_first(text))
         spans.extend(self._dictionary(text))
-        return [RecognizerResult("NAME", s, e, score, recognition_metadata=dict(meta)) for s, e, score in spans if e > s]
+        return [
+            RecognizerResult("NAME", s, e, score, recognition_metadata=dict(meta)) for s, e, score in spans if e > s
+        ]
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _census(self, word: str) -> bool:
@@ -1031,7 +1136,9 @@ class NameRecognizer(EntityRecognizer):
             if tok is None:
                 break
             key = _fold(tok.group())
-            unknown_ok = (prev_initial or allow_unknown) and key not in self._not_first and not self._census(tok.group())
+            unknown_ok = (
+                (prev_initial or allow_unknown) and key not in self._not_first and not self._census(tok.group())
+            )
             if (
                 not (self._continues(tok.group()) or unknown_ok)
                 or _RX_EPONYM_NEXT.match(text, tok.end())
@@ -1109,7 +1216,12 @@ class NameRecognizer(EntityRecognizer):
 
         first = len(parts)
         for i in range(len(parts) - 1, -1, -1):
-            if initial(i) or _fold(parts[i].group()) not in self._never or initial(i - 1) or (initial(i + 1) and first == i + 1):
+            if (
+                initial(i)
+                or _fold(parts[i].group()) not in self._never
+                or initial(i - 1)
+                or (initial(i + 1) and first == i + 1)
+            ):
                 first = i
                 continue
             break
@@ -1117,9 +1229,12 @@ class NameRecognizer(EntityRecognizer):
         if not words:
             return None
         s0 = start + parts[first].start()
-        if all(w.isupper() for w in words) and "," not in text[s0:end]:
-            if not any(_fold(w) in self._strong_first or _fold(w) in self._strong_last for w in words):
-                return None
+        if (
+            all(w.isupper() for w in words)
+            and "," not in text[s0:end]
+            and not any(_fold(w) in self._strong for w in words)
+        ):
+            return None
         return s0, end
 
     def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
@@ -1194,7 +1309,9 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if self._not_a_name_next(text, m.end("phi")):
                 continue
-            census = lkey in self._last and fkey in self._first and not (lkey in AMBIGUOUS_WORDS and fkey in AMBIGUOUS_WORDS)
+            census = (
+                lkey in self._last and fkey in self._first and not (lkey in AMBIGUOUS_WORDS and fkey in AMBIGUOUS_WORDS)
+            )
             caps = last.isupper() and (lkey in self._strong_last or fkey in self._strong_first)
             if census or caps:
                 out.append((m.start("phi"), m.end("phi"), 0.7))
@@ -1227,7 +1344,12 @@ class NameRecognizer(EntityRecognizer):
                 if nkey in last and nkey not in never and (key not in AMBIGUOUS_WORDS or nkey not in AMBIGUOUS_WORDS):
                     out.append((tok.start(), self._extend(text, nxt.end(), allow_unknown=False), 0.65))
                     continue
-                if not caps and key in self._strong_first and nkey not in self._not_first and not self._census(nxt.group()):
+                if (
+                    not caps
+                    and key in self._strong_first
+                    and nkey not in self._not_first
+                    and not self._census(nxt.group())
+                ):
                     out.append((tok.start(), nxt.end(), 0.5))
                     continue
             if not caps and key in self._strong_first:

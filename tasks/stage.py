@@ -18,7 +18,9 @@ from typing import Any
 
 from prefect import task
 from prefect.context import TaskRunContext
+from prefect.runtime import flow_run
 
+from pipeline import lineage
 from pipeline.config import PreprocessConfig
 from pipeline.dag import NotDeidentifiedError, plan, run_one
 from pipeline.dataset import Dataset, existing_dataset
@@ -54,6 +56,10 @@ def _retry_on_io(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's cal
     return isinstance(exc, OSError) or bool(getattr(exc, "io_error", False))
 
 
+def _fail(job: str, run_id: str, inputs: dict[str, Dataset], parent, config: PreprocessConfig, error: str) -> None:
+    lineage.emit(lineage.run_event("FAIL", job, run_id, list(inputs.values()), [], parent, error=error), config.data_root)
+
+
 @task(cache_key_fn=_cache_key, persist_result=True, retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io)
 def stage_task(
     name: str,
@@ -62,19 +68,31 @@ def stage_task(
     input_path: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Run or reuse one stage; returns a reference to its dataset plus its manifest counts."""
+    """Run or reuse one stage; returns a reference to its dataset plus its manifest counts.
+
+    A stage that computes is one lineage step: OpenLineage START, then COMPLETE or FAIL. Reuse emits nothing.
+    """
+    inputs = _datasets(upstream)
+    p = plan(name, config, inputs, input_path)
+    will_run = force or existing_dataset(config.data_root, name, p.fingerprint) is None
+    job, run_id = f"preprocess.{name}", lineage.new_run_id()
+    parent = (flow_run.flow_name, flow_run.id) if flow_run.id else None
+    if will_run:
+        lineage.emit(lineage.run_event("START", job, run_id, list(inputs.values()), [], parent), config.data_root)
     try:
         ds, computed = run_one(
             name,
             config,
-            _datasets(upstream),
+            inputs,
             input_path=Path(input_path) if input_path else None,
             force=force,
             progress=reporter(name),
         )
-    except SAFE_ERRORS:
+    except SAFE_ERRORS as exc:
+        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
         raise
     except Exception as exc:
+        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
         log = Path(config.data_root) / "_errors" / f"{name}-{uuid.uuid4().hex[:12]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
@@ -82,6 +100,8 @@ def stage_task(
             f"stage {name!r} failed with {type(exc).__name__}; full traceback (may quote note text) in {log}",
             io_error=isinstance(exc, OSError),
         ) from None
+    if computed:
+        lineage.emit(lineage.run_event("COMPLETE", job, run_id, list(inputs.values()), [ds], parent), config.data_root)
     m = ds.manifest
     return {
         **ds.as_ref(),

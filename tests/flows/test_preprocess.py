@@ -57,6 +57,20 @@ def test_cold_run_computes_every_stage(first_run):
         assert (Path(first_run[name]["path"]) / "_manifest.json").is_file()
 
 
+def test_each_computed_stage_is_an_openlineage_step(first_run, config):
+    from openlineage.client.event_v2 import RunState
+
+    events = [json.loads(line) for line in (Path(config.data_root) / "_lineage" / "openlineage.jsonl").read_text().splitlines()]
+    jobs = {(e["job"]["name"], e["eventType"]) for e in events}
+    for stage in STAGE_NAMES:
+        assert (f"preprocess.{stage}", "START") in jobs and (f"preprocess.{stage}", "COMPLETE") in jobs
+    assert {e["eventType"] for e in events} <= {s.value for s in RunState}
+    shards = next(e for e in events if e["job"]["name"] == "preprocess.shards" and e["eventType"] == "COMPLETE")
+    assert [Path(i["name"]).parts[-2] for i in shards["inputs"]] == ["sentences", "vocab"]
+    assert shards["outputs"][0]["facets"]["ehrlm"]["fingerprint"] == first_run["shards"]["fingerprint"]
+    assert shards["run"]["facets"]["parent"]["job"]["name"] == "ehrlm-preprocess"
+
+
 def test_every_note_is_accounted_for(first_run):
     ingest = first_run["ingest"]
     assert ingest["rows_in"] == N_NOTES + len(CANARY_NOTES)

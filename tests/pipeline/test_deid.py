@@ -129,7 +129,9 @@ def stage_runs(tmp_path_factory):
             out = root / f"out{workers}"
             out.mkdir()
             seen: list[tuple[int, int]] = []
-            results[workers] = deid.run({"dedup": ds}, out, DeidParams(keep_year=True), lambda d, t, s=seen: s.append((d, t)), workers)
+            results[workers] = deid.run(
+                {"dedup": ds}, out, DeidParams(keep_year=True), lambda d, t, s=seen: s.append((d, t)), workers
+            )
             outs[workers], calls[workers] = out, seen
     finally:
         deid.CHUNK_NOTES = old_chunk

@@ -1,0 +1,267 @@
+"""Lineage: every stage run is one step, recorded as manifests and emitted as OpenLineage run events.
+
+The manifest chain on disk is the record of truth (it travels with the data and needs no server); the
+OpenLineage events (JSONL file by default, HTTP to Marquez/DataHub when ``OPENLINEAGE_URL`` is set) make
+the same steps visible to lineage tools. Both carry fingerprints, parameters, code versions, schemas and
+counts -- never note text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import socket
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import attr
+
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    DatasetFacet,
+    error_message_run,
+    output_statistics_output_dataset,
+    parent_run,
+    schema_dataset,
+)
+from openlineage.client.transport.file import FileConfig, FileTransport
+
+from pipeline.dataset import MANIFEST, Dataset
+
+NAMESPACE = "ehrlm"
+PRODUCER = "https://github.com/ehrlm/ehrlm"
+EVENTS_FILE = "_lineage/openlineage.jsonl"
+
+
+# --- walking the manifest chain ------------------------------------------------------------------------
+
+
+def _resolve(current: Path, ref: dict[str, Any]) -> Path:
+    """An input's folder: its recorded path, else the same stage/fingerprint under this data root (moved roots)."""
+    recorded = Path(ref.get("path", ""))
+    if recorded.joinpath(MANIFEST).is_file():
+        return recorded
+    return current.parent.parent / ref["stage"] / ref["fingerprint"]
+
+
+def lineage_chain(path: Path) -> list[dict[str, Any]]:
+    """Manifests from the dataset or model at ``path`` back to the raw inputs, breadth first.
+
+    Each manifest gets ``_path`` added so callers can show where it lives.
+    """
+    start = Path(path)
+    if start.is_file():
+        start = start.parent
+    if not (start / MANIFEST).is_file():
+        raise FileNotFoundError(f"{start} has no {MANIFEST}: not an ehrlm dataset or model folder")
+    chain, todo, seen = [], [start], set()
+    while todo:
+        folder = todo.pop(0)
+        if folder in seen:
+            continue
+        seen.add(folder)
+        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest["_path"] = str(folder)
+        chain.append(manifest)
+        todo.extend(_resolve(folder, ref) for ref in manifest.get("inputs", {}).values())
+    return chain
+
+
+def _node_id(m: dict[str, Any]) -> str:
+    return f"{m['stage']}_{m['fingerprint']}"
+
+
+def _label(m: dict[str, Any]) -> str:
+    rows = f"{m.get('rows_in', '?')} → {m.get('rows_out', '?')}"
+    dropped = sum((m.get("dropped") or {}).values())
+    return f"{m['stage']} {m['fingerprint'][:8]}\\n{rows}" + (f" (dropped {dropped})" if dropped else "")
+
+
+def _edges(chain: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    ids = {(m["stage"], m["fingerprint"]) for m in chain}
+    edges = []
+    for m in chain:
+        for ref in m.get("inputs", {}).values():
+            if (ref["stage"], ref["fingerprint"]) in ids:
+                edges.append((f"{ref['stage']}_{ref['fingerprint']}", _node_id(m)))
+    return edges
+
+
+def _raw_inputs(chain: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(node id of the consuming step, raw file label) for external inputs such as raw note files."""
+    return [(_node_id(m), f"{name} {digest[:8]}") for m in chain for name, digest in (m.get("external_inputs") or {}).items()]
+
+
+def render(chain: list[dict[str, Any]], fmt: str) -> str:
+    """The lineage graph as Mermaid, Graphviz DOT or a self-contained HTML page (inline SVG, no CDN)."""
+    if fmt == "mermaid":
+        lines = ["flowchart LR"]
+        for i, (node, raw) in enumerate(_raw_inputs(chain)):
+            lines.append(f'  raw{i}[("{raw}")] --> {node}')
+        lines += [f'  {_node_id(m)}["{_label(m).replace(chr(92) + "n", "<br/>")}"]' for m in chain]
+        lines += [f"  {a} --> {b}" for a, b in _edges(chain)]
+        return "\n".join(lines) + "\n"
+    if fmt == "dot":
+        lines = ["digraph lineage {", "  rankdir=LR; node [shape=box];"]
+        for i, (node, raw) in enumerate(_raw_inputs(chain)):
+            lines.append(f'  raw{i} [label="{raw}", shape=cylinder]; raw{i} -> {node};')
+        lines += [f'  {_node_id(m)} [label="{_label(m)}"];' for m in chain]
+        lines += [f"  {a} -> {b};" for a, b in _edges(chain)]
+        return "\n".join(lines + ["}"]) + "\n"
+    if fmt == "html":
+        return _html(chain)
+    raise ValueError(f"unknown format {fmt!r}; use mermaid, dot or html")
+
+
+def _html(chain: list[dict[str, Any]]) -> str:
+    """Layered layout by distance from the raw inputs; one column per layer, boxes as SVG."""
+    by_id = {_node_id(m): m for m in chain}
+    parents: dict[str, list[str]] = {n: [] for n in by_id}
+    for a, b in _edges(chain):
+        parents[b].append(a)
+    depth: dict[str, int] = {}
+
+    def layer(n: str) -> int:
+        if n not in depth:
+            depth[n] = 1 + max((layer(p) for p in parents[n]), default=0)
+        return depth[n]
+
+    columns: dict[int, list[str]] = {}
+    for n in by_id:
+        columns.setdefault(layer(n), []).append(n)
+    raws = _raw_inputs(chain)
+    w, h, gx, gy = 190, 64, 60, 24
+    pos: dict[str, tuple[int, int]] = {}
+    for d, nodes in columns.items():
+        for i, n in enumerate(sorted(nodes)):
+            pos[n] = (20 + d * (w + gx), 20 + i * (h + gy))
+    for i, (_, raw) in enumerate(raws):
+        pos[f"raw{i}"] = (20, 20 + i * (h + gy))
+    width = 40 + (max(columns, default=0) + 1) * (w + gx)
+    height = 40 + max(len(v) for v in [*columns.values(), raws or [0]]) * (h + gy)
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
+    arrows = [(f"raw{i}", node) for i, (node, _) in enumerate(raws)] + _edges(chain)
+    for a, b in arrows:
+        (x1, y1), (x2, y2) = pos[a], pos[b]
+        svg.append(f'<line x1="{x1 + w}" y1="{y1 + h // 2}" x2="{x2}" y2="{y2 + h // 2}" stroke="#555" marker-end="url(#arrow)"/>')
+    svg.insert(1, '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto">'
+                  '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>')
+    for i, (_, raw) in enumerate(raws):
+        x, y = pos[f"raw{i}"]
+        svg.append(f'<g class="raw"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="16" fill="#eee" stroke="#888"/>'
+                   f'<text x="{x + 8}" y="{y + 36}">{html.escape(raw)}</text></g>')
+    for n, m in by_id.items():
+        x, y = pos[n]
+        first, second = _label(m).split("\\n")
+        svg.append(
+            f'<g class="stage" data-stage="{html.escape(m["stage"])}"><title>{html.escape(m.get("_path", ""))}</title>'
+            f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="#e8f0fe" stroke="#3367d6"/>'
+            f'<text x="{x + 8}" y="{y + 26}" font-weight="bold">{html.escape(first)}</text>'
+            f'<text x="{x + 8}" y="{y + 46}">{html.escape(second)}</text></g>'
+        )
+    svg.append("</svg>")
+    rows = "".join(
+        f"<tr><td>{html.escape(m['stage'])}</td><td>{m['fingerprint']}</td><td>{m.get('rows_in', '')}</td>"
+        f"<td>{m.get('rows_out', '')}</td><td>{html.escape(json.dumps(m.get('dropped', {})))}</td>"
+        f"<td>{html.escape(str(m.get('code_version', '')))}</td></tr>"
+        for m in chain
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>ehrlm lineage</title></head><body>"
+        f"<h1>ehrlm lineage</h1>{''.join(svg)}"
+        "<table border='1' cellpadding='4'><tr><th>stage</th><th>fingerprint</th><th>rows in</th><th>rows out</th>"
+        f"<th>dropped</th><th>code version</th></tr>{rows}</table></body></html>\n"
+    )
+
+
+# --- OpenLineage events --------------------------------------------------------------------------------
+
+
+def _schema_fields(ds_path: Path) -> list[dict[str, str]]:
+    for part in sorted(ds_path.iterdir()):
+        if part.suffix == ".parquet":
+            schema = pq.read_schema(part)
+        elif part.suffix == ".arrow":
+            with ipc.open_file(part) as reader:
+                schema = reader.schema
+        else:
+            continue
+        return [{"name": f.name, "type": str(f.type)} for f in schema]
+    return []
+
+
+@attr.define
+class EhrlmDatasetFacet(DatasetFacet):
+    """Our facet: the dataset's stage, fingerprint, row count and rows dropped by reason."""
+
+    stage: str
+    fingerprint: str
+    rows: int
+    dropped: dict = attr.field(factory=dict)
+
+
+def _dataset(ds: Dataset, role: str) -> InputDataset | OutputDataset:
+    m = ds.manifest
+    facets = {
+        "schema": schema_dataset.SchemaDatasetFacet(fields=[schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"]) for f in _schema_fields(ds.path)]),
+        "ehrlm": EhrlmDatasetFacet(stage=ds.stage, fingerprint=ds.fingerprint, rows=m["rows_out"], dropped=m.get("dropped", {})),
+    }
+    namespace, name = f"file://{socket.gethostname()}", str(ds.path)
+    if role == "input":
+        return InputDataset(namespace=namespace, name=name, facets=facets)
+    return OutputDataset(
+        namespace=namespace, name=name, facets=facets,
+        outputFacets={"outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=m["rows_out"])},
+    )
+
+
+def run_event(
+    state: str,
+    job: str,
+    run_id: str,
+    inputs: list[Dataset],
+    outputs: list[Dataset],
+    parent: tuple[str, str] | None = None,
+    error: str | None = None,
+) -> RunEvent:
+    """One OpenLineage RunEvent (START / COMPLETE / FAIL) built with the client's own models.
+
+    ``parent`` is (job name, run id) of the enclosing flow run; ``error`` must be PHI-free (type and stage).
+    """
+    run_facets: dict = {}
+    if parent:
+        run_facets["parent"] = parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=parent[1]), job=parent_run.Job(namespace=NAMESPACE, name=parent[0])
+        )
+    if error:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(message=error, programmingLanguage="python")
+    return RunEvent(
+        eventType=RunState[state],
+        eventTime=datetime.now(timezone.utc).isoformat(),
+        producer=PRODUCER,
+        run=Run(runId=run_id, facets=run_facets),
+        job=Job(namespace=NAMESPACE, name=job),
+        inputs=[_dataset(d, "input") for d in inputs],
+        outputs=[_dataset(d, "output") for d in outputs],
+    )
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+def emit(event: RunEvent, data_root: Path) -> None:
+    """Append to ``<data_root>/_lineage/openlineage.jsonl``; also send over HTTP when ``OPENLINEAGE_URL`` is set
+    (Marquez, DataHub -- the client reads its usual environment settings)."""
+    path = Path(data_root) / EVENTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FileTransport(FileConfig(log_file_path=str(path), append=True)).emit(event)
+    if os.environ.get("OPENLINEAGE_URL"):
+        OpenLineageClient().emit(event)
