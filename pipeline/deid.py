@@ -2,7 +2,8 @@
 
 Every note's PHI spans are found by presidio's ``AnalyzerEngine`` running the rule-based recognizers of
 ``pipeline.phi_recognizers`` (one per category of ``pipeline.phi_tags``) on the ``no_op`` NLP engine: no
-spaCy model, so nothing is downloaded and a worker starts in well under a second once imported.
+spaCy model, so nothing is downloaded (importing presidio still takes ~3 s per process; building the
+engine then takes well under a second, once per process).
 Overlapping spans are merged to their union and the union takes the category of its longest member
 (ties: higher score, then ``phi_tags`` order), so "Dr. John Smith, MD" cannot be half-redacted by a
 shorter competing match. Each span is then replaced by its tag, e.g. ``[**NAME**]``.

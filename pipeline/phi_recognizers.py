@@ -17,7 +17,12 @@ category key, detected by
   PyPI package ``names``, looked up in Python sets (a presidio deny_list of 89k surnames is one giant
   alternation: 4 docs/s). Clinical vocabulary that collides with census names (Foley, Parkinson, PO, RA,
   Cr...) is kept out by ``CLINICAL_WORDS``; English words that are also names (Hill, May, Will...) are
-  taken only in a name position.
+  taken only in a name position. All-lower-case names are taken only next to a lower-case anchor
+  ("dr. potvin", "pt: roach,dean") or as a census first+last pair.
+
+Notes are hard-wrapped, so every horizontal-space run in a pattern also crosses one line break
+(``_compile``); most patterns start with a look-ahead on their first character, which lets ``re`` skip
+ahead instead of trying every position (2-3x faster).
 
 The word lists live in this module on purpose: the stage fingerprint hashes module source, so editing a
 list re-runs de-identification.
