@@ -85,13 +85,17 @@ def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], mod
 # --- relation extraction, classification, regression ---------------------------------------------------
 
 
-def relation_scores(gold: Sequence[str], pred: Sequence[str], negative: str) -> dict[str, float]:
-    """Micro P/R/F1 over positive relation types: a prediction is a hit if it equals a positive gold label."""
+def relation_scores(gold: Sequence[str], pred: Sequence[str], negative: str, missed: int = 0) -> dict[str, float]:
+    """Micro P/R/F1 over positive relation types: a prediction is a hit if it equals a positive gold label.
+
+    ``missed`` gold relations were never candidates (e.g. too far apart to be paired): they count as false
+    negatives, so recall is over all gold relations, not only the classified ones.
+    """
     if len(gold) != len(pred):
         raise ValueError("gold and predicted labels differ in length")
     tp = sum(1 for g, p in zip(gold, pred) if g == p and g != negative)
     n_pred = sum(1 for p in pred if p != negative)
-    n_gold = sum(1 for g in gold if g != negative)
+    n_gold = sum(1 for g in gold if g != negative) + missed
     return {**prf(tp, n_pred, n_gold), "n_gold": n_gold, "n_pred": n_pred}
 
 
