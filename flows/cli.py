@@ -67,7 +67,7 @@ def _run_preprocess(input_path: Path, cfg, force: list[str], from_stage: Optiona
 def _summary(results: dict[str, dict], seconds: float, data_root: Path) -> None:
     table = Table(title=f"ehrlm preprocess ({seconds:.1f} s) -> {data_root}/<stage>/<fingerprint>")
     for col in ("stage", "status", "fingerprint", "rows in", "rows out", "dropped (by reason)", "seconds"):
-        table.add_column(col, no_wrap=col in ("fingerprint", "stage"))
+        table.add_column(col, no_wrap=col in ("fingerprint", "stage"), overflow="fold")
     for name, r in results.items():
         dropped = ", ".join(f"{k}={v}" for k, v in r["dropped"].items() if v) or "-"
         table.add_row(

@@ -1,0 +1,66 @@
+"""Loading an initial checkpoint and saving / reloading a fine-tuned model.
+
+Any BERT-family checkpoint folder that ``transformers.AutoModel`` reads is accepted: ours (exported as
+MegatronBERT), GatorTron's published ones (MegatronBERT), BERT, BioBERT, ... Nothing is downloaded
+(``local_files_only``). The tokenizer comes from the checkpoint folder unless another is given; an ehrlm
+vocab dataset (a folder holding only ``tokenizer.json``) is wrapped with :func:`pipeline.vocab.to_transformers`.
+
+A fine-tuned model is saved as ``model/`` (the encoder, ``save_pretrained``, with its tokenizer -- itself a
+valid starting checkpoint), ``head.pt`` (the head's weights) and ``task.json`` (task, head, labels).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from model.finetune.heads import TaskModel
+
+TASK_FILE, HEAD_FILE, MODEL_DIR = "task.json", "head.pt", "model"
+
+
+def load_tokenizer(path: Path):  # noqa: ANN201 - a transformers fast tokenizer
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    vocab_file = path if path.is_file() else path / "tokenizer.json"
+    if path.is_file() or (vocab_file.is_file() and not (path / "tokenizer_config.json").is_file()):
+        from pipeline.vocab import to_transformers
+
+        tokenizer = to_transformers(vocab_file)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if not tokenizer.is_fast:
+        raise ValueError(f"{path}: fine-tuning needs a fast (tokenizers-backed) tokenizer for word and offset maps")
+    return tokenizer
+
+
+def load_encoder(path: Path) -> nn.Module:
+    """The bare encoder (no pooler: heads read [CLS] directly; see ``heads.py``)."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooler (ELECTRA, DistilBERT) take no such argument
+        return AutoModel.from_pretrained(path, local_files_only=True)
+
+
+def save_finetuned(model: TaskModel, tokenizer, out: Path, info: dict[str, Any]) -> None:  # noqa: ANN001
+    out = Path(out)
+    model.encoder.save_pretrained(out / MODEL_DIR)
+    tokenizer.save_pretrained(out / MODEL_DIR)
+    torch.save(model.head.state_dict(), out / HEAD_FILE)
+    (out / TASK_FILE).write_text(json.dumps({**info, "head": model.head_name, "n_outputs": model.n_labels}, indent=2, sort_keys=True))
+
+
+def load_finetuned(folder: Path) -> tuple[TaskModel, Any, dict[str, Any]]:
+    """(model in eval mode, tokenizer, task info) of a folder written by :func:`save_finetuned`."""
+    folder = Path(folder)
+    info = json.loads((folder / TASK_FILE).read_text())
+    model = TaskModel(load_encoder(folder / MODEL_DIR), info["head"], info["n_outputs"], dropout=0.0)
+    model.head.load_state_dict(torch.load(folder / HEAD_FILE, weights_only=True))
+    return model.eval(), load_tokenizer(folder / MODEL_DIR), info

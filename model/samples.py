@@ -1,0 +1,310 @@
+"""MLM + sentence-order samples from the token shards, built the way Megatron-LM builds BERT samples.
+
+1. **Split.** A fixed, seeded 5% of *documents* is held out for validation loss, as the paper did; no
+   sentence of a held-out note is ever trained on.
+2. **Sample index** (Megatron's ``build_mapping``). Walk each document's sentences, packing consecutive ones
+   until a target length is reached; the target is ``seq_len - 3`` (room for ``[CLS] A [SEP] B [SEP]``) or,
+   with probability ``short_seq_prob``, a random shorter length. Every sample spans >= 2 sentences of one
+   document (sentence-order prediction needs two segments); one-sentence documents give none. The index
+   is an ``int64 (n, 3)`` array of ``(first_row, stop_row, target_len)``, cached as ``.npy`` under a key
+   that hashes everything it depends on, and loaded with ``mmap_mode='r'``.
+3. **Sample** ``i`` (Megatron's ``build_training_sample``), from a generator seeded by ``(seed, split, i)``
+   only -- so any worker, rank or resumed run builds the identical sample. Epoch ``e = i // n`` visits the
+   index in its own seeded permutation; the masks differ per epoch because ``i`` does.
+   Split the sentences at a random point into A | B, swap them with probability 0.5 (SOP label 1 =
+   swapped), trim the longer segment from a random end until they fit the target, then mask 15% of the
+   maskable tokens: 80% ``[MASK]``, 10% a random ordinary token, 10% unchanged. Special tokens and PHI tags
+   (ids below ``len(SPECIAL_TOKENS)``) are never chosen; with whole-word masking a word's ``##`` pieces are
+   masked together.
+
+Token ids are read through :class:`pipeline.shards.ShardReader` (memory maps, no copy); each sample copies
+only its own few hundred ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from pipeline.shards import INDEX, ShardReader
+from pipeline.vocab import CLS, MASK, PAD, PREFIX, SEP, SPECIAL_TOKENS, load_tokenizer
+
+SPLITS = {"train": 0, "valid": 1}
+N_SPECIAL = len(SPECIAL_TOKENS)
+CLS_ID, SEP_ID, MASK_ID, PAD_ID = (SPECIAL_TOKENS.index(t) for t in (CLS, SEP, MASK, PAD))
+INDEX_VERSION = 1
+"""Bump when the sample-index algorithm changes: it is part of the cache key."""
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    seq_len: int = 128
+    short_seq_prob: float = 0.1
+    masked_lm_prob: float = 0.15
+    whole_word_masking: bool = False
+    valid_fraction: float = 0.05
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 8:
+            raise ValueError("seq_len must be at least 8")
+        if not 0 <= self.short_seq_prob <= 1 or not 0 < self.masked_lm_prob < 1 or not 0 <= self.valid_fraction < 1:
+            raise ValueError("short_seq_prob, masked_lm_prob and valid_fraction must be probabilities")
+
+    @property
+    def max_tokens(self) -> int:
+        return self.seq_len - 3
+
+
+def sentence_lengths(shards_path: Path) -> np.ndarray:
+    """Tokens per sentence row, in reader order (4 bytes per sentence; the token ids stay on disk)."""
+    index = json.loads((Path(shards_path) / INDEX).read_text())
+    parts: list[np.ndarray] = []
+    for shard in index["shards"]:
+        with ipc.open_file(pa.memory_map(str(Path(shards_path) / shard["file"]), "r")) as reader:
+            for k in range(reader.num_record_batches):
+                ids = reader.get_batch(k).column("input_ids")
+                parts.append(pc.list_value_length(ids).to_numpy(zero_copy_only=False).astype(np.int64))
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def split_documents(n_docs: int, valid_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask over documents (in reader order): True = held out for validation."""
+    held = np.zeros(n_docs, dtype=bool)
+    n_valid = int(round(n_docs * valid_fraction))
+    if valid_fraction > 0 and n_docs >= 2:
+        n_valid = min(max(n_valid, 1), n_docs - 1)
+        held[np.random.default_rng([seed, 7]).permutation(n_docs)[:n_valid]] = True
+    return held
+
+
+def _target_len(rng: np.random.Generator, settings: SampleSettings) -> int:
+    if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
+        return int(rng.integers(2, settings.max_tokens + 1))
+    return settings.max_tokens
+
+
+def build_index(doc_bounds: np.ndarray, lengths: np.ndarray, settings: SampleSettings, split: str) -> np.ndarray:
+    """Megatron's greedy packing over the documents ``doc_bounds`` (rows ``(start, stop)``) of one split."""
+    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
+    out: list[tuple[int, int, int]] = []
+    for start, stop in doc_bounds.tolist():
+        if stop - start < 2:
+            continue
+        first, acc, n_sent, target = start, 0, 0, _target_len(rng, settings)
+        for row in range(start, stop):
+            acc += int(lengths[row])
+            n_sent += 1
+            remaining = stop - row - 1
+            if (acc >= target and remaining > 1 and n_sent >= 2) or remaining == 0:
+                out.append((first, row + 1, target))
+                first, acc, n_sent, target = row + 1, 0, 0, _target_len(rng, settings)
+    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+
+
+def _shards_identity(shards_path: Path) -> str:
+    """The shards' fingerprint from their manifest, else a hash of their index (which covers every shard)."""
+    manifest = Path(shards_path) / "_manifest.json"
+    if manifest.is_file():
+        return json.loads(manifest.read_text())["fingerprint"]
+    return hashlib.sha256((Path(shards_path) / INDEX).read_bytes()).hexdigest()[:16]
+
+
+def index_key(shards_path: Path, settings: SampleSettings, split: str) -> str:
+    """Hash of everything the sample index depends on (masking settings are not part of it)."""
+    payload = {
+        "version": INDEX_VERSION,
+        "shards": _shards_identity(shards_path),
+        "split": split,
+        "seq_len": settings.seq_len,
+        "short_seq_prob": settings.short_seq_prob,
+        "valid_fraction": settings.valid_fraction,
+        "seed": settings.seed,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_or_build_index(
+    shards_path: Path, settings: SampleSettings, split: str, cache_dir: Path, reader: ShardReader | None = None
+) -> np.ndarray:
+    """The cached index for ``split`` (memory-mapped), building and atomically writing it on a miss."""
+    cache_dir = Path(cache_dir)
+    path = cache_dir / f"samples-{split}-{index_key(shards_path, settings, split)}.npy"
+    if not path.is_file():
+        reader = reader or ShardReader(shards_path)
+        docs = np.asarray([(d.start, d.stop) for d in reader.documents()], dtype=np.int64).reshape(-1, 2)
+        held = split_documents(len(docs), settings.valid_fraction, settings.seed)
+        chosen = docs[held] if split == "valid" else docs[~held]
+        index = build_index(chosen, sentence_lengths(shards_path), settings, split)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".{path.stem}-{uuid.uuid4().hex[:8]}.npy"
+        np.save(tmp, index)
+        os.replace(tmp, path)  # concurrent ranks write identical bytes; the last rename wins harmlessly
+    return np.load(path, mmap_mode="r")
+
+
+def continuation_ids(tokenizer_json: Path) -> np.ndarray:
+    """Boolean per token id: True for ``##`` word pieces (used by whole-word masking)."""
+    tok = load_tokenizer(tokenizer_json)
+    flags = np.zeros(tok.get_vocab_size(), dtype=bool)
+    for token, i in tok.get_vocab().items():
+        flags[i] = token.startswith(PREFIX)
+    return flags
+
+
+@dataclass
+class Sample:
+    """One training example; ``tokens`` already carries the masks."""
+
+    tokens: np.ndarray  # int64 (L,), L <= seq_len
+    token_types: np.ndarray  # int64 (L,)
+    mlm_positions: np.ndarray  # int64 (k,) positions in tokens
+    mlm_labels: np.ndarray  # int64 (k,) original ids there
+    sop_label: int  # 1 = segments swapped
+
+
+class PretrainingSamples:
+    """Sample ``i`` of one split, for any ``i >= 0`` (epochs wrap around the index).
+
+    Picklable for data-loader workers: the shard memory maps are (re)opened lazily in each process, never
+    pickled (which would copy them).
+    """
+
+    def __init__(
+        self, shards_path: Path, tokenizer_json: Path, settings: SampleSettings, split: str, cache_dir: Path
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}")
+        self.shards_path, self.settings, self.split = Path(shards_path), settings, split
+        self._reader: ShardReader | None = None
+        self.index = load_or_build_index(self.shards_path, settings, split, cache_dir, self.reader)
+        if len(self.index) == 0:
+            raise ValueError(f"no {split} samples: documents need at least two sentences")
+        self.is_continuation = continuation_ids(tokenizer_json)
+        self.n_tokens = len(self.is_continuation)
+        self._perms: dict[int, np.ndarray] = {}
+
+    @property
+    def reader(self) -> ShardReader:
+        if self._reader is None:
+            self._reader = ShardReader(self.shards_path)
+        return self._reader
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__, _reader=None, _perms={})
+        state["index"] = np.asarray(state["index"])  # a few MB at most; mmap views do not pickle as views
+        return state
+
+    def __len__(self) -> int:
+        """Samples per epoch."""
+        return len(self.index)
+
+    def _entry(self, i: int) -> tuple[int, int, int]:
+        epoch, j = divmod(i, len(self.index))
+        perm = self._perms.get(epoch)
+        if perm is None:
+            perm = np.random.default_rng([self.settings.seed, SPLITS[self.split], 13, epoch]).permutation(len(self.index))
+            self._perms = {epoch: perm}
+        start, stop, target = self.index[perm[j]]
+        return int(start), int(stop), int(target)
+
+    def __getitem__(self, i: int) -> Sample:
+        if i < 0:
+            raise IndexError(i)
+        start, stop, target = self._entry(i)
+        rng = np.random.default_rng([self.settings.seed, SPLITS[self.split], 17, i])
+        sentences = [self.reader.sentence(r) for r in range(start, stop)]
+        a_end = int(rng.integers(1, len(sentences))) if len(sentences) >= 3 else 1
+        seg_a, seg_b = np.concatenate(sentences[:a_end]), np.concatenate(sentences[a_end:])
+        swapped = bool(rng.random() < 0.5)
+        if swapped:
+            seg_a, seg_b = seg_b, seg_a
+        seg_a, seg_b = _truncate(seg_a, seg_b, target, rng)
+        tokens = np.concatenate(([CLS_ID], seg_a, [SEP_ID], seg_b, [SEP_ID])).astype(np.int64)
+        types = np.zeros(len(tokens), dtype=np.int64)
+        types[len(seg_a) + 2 :] = 1
+        positions, labels = self._mask(tokens, rng)
+        return Sample(tokens, types, positions, labels, int(swapped))
+
+    def _mask(self, tokens: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Choose and corrupt the MLM targets in place; returns (positions, original ids), positions sorted."""
+        s = self.settings
+        candidates = np.flatnonzero(tokens >= N_SPECIAL)
+        if len(candidates) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        budget = min(max(1, int(round(len(candidates) * s.masked_lm_prob))), max(1, int(s.max_tokens * s.masked_lm_prob)))
+        if s.whole_word_masking:
+            cont = self.is_continuation[np.minimum(tokens[candidates], self.n_tokens - 1)]
+            starts = np.flatnonzero(~cont | (np.diff(candidates, prepend=-2) != 1))
+            groups = np.split(candidates, starts[1:])
+            chosen: list[np.ndarray] = []
+            n = 0
+            for g in rng.permutation(len(groups)):
+                if n >= budget:
+                    break
+                if n + len(groups[g]) <= budget:
+                    chosen.append(groups[g])
+                    n += len(groups[g])
+            positions = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
+        else:
+            positions = np.sort(rng.permutation(candidates)[:budget])
+        labels = tokens[positions].copy()
+        u = rng.random(len(positions))
+        randoms = rng.integers(N_SPECIAL, self.n_tokens, len(positions))
+        tokens[positions[u < 0.8]] = MASK_ID
+        swap = u >= 0.9
+        tokens[positions[swap]] = randoms[swap]
+        return positions.astype(np.int64), labels.astype(np.int64)
+
+
+def _truncate(a: np.ndarray, b: np.ndarray, max_tokens: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Megatron's ``truncate_segments``: drop one token at a time from the longer segment, front or back at random."""
+    excess = len(a) + len(b) - max_tokens
+    if excess <= 0:
+        return a, b
+    la, lb = len(a), len(b)
+    front = [0, 0]
+    back = [0, 0]
+    for u in rng.random(excess):
+        k = 0 if la > lb else 1
+        if k == 0:
+            la -= 1
+        else:
+            lb -= 1
+        (front if u < 0.5 else back)[k] += 1
+    return a[front[0] : len(a) - back[0]], b[front[1] : len(b) - back[1]]
+
+
+def collate(samples: list[Sample], pad_multiple: int = 8) -> dict[str, np.ndarray]:
+    """Pad to the longest sample in the batch (rounded up); MLM positions index the flattened (batch*seq) grid."""
+    width = max(len(s.tokens) for s in samples)
+    width = -(-width // pad_multiple) * pad_multiple
+    b = len(samples)
+    input_ids = np.full((b, width), PAD_ID, dtype=np.int64)
+    token_types = np.zeros((b, width), dtype=np.int64)
+    mask = np.zeros((b, width), dtype=np.int64)
+    for k, s in enumerate(samples):
+        n = len(s.tokens)
+        input_ids[k, :n], token_types[k, :n], mask[k, :n] = s.tokens, s.token_types, 1
+    return {
+        "input_ids": input_ids,
+        "token_type_ids": token_types,
+        "attention_mask": mask,
+        "mlm_positions": np.concatenate([s.mlm_positions + k * width for k, s in enumerate(samples)]),
+        "mlm_labels": np.concatenate([s.mlm_labels for s in samples]),
+        "sop_labels": np.asarray([s.sop_label for s in samples], dtype=np.int64),
+    }
+
+
+def settings_dict(settings: SampleSettings) -> dict[str, Any]:
+    return asdict(settings)

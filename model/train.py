@@ -1,0 +1,457 @@
+"""BERT MLM + SOP pretraining driven by DeepSpeed; one process per rank, started by :mod:`model.launch`.
+
+``python -m model.train --config CONFIG.yaml --shards DIR --vocab DIR --run-dir DIR`` (the ``deepspeed`` and
+``torchrun`` launchers add ``--local_rank`` / env vars; alone it runs as a one-process job).
+
+Why it is built this way:
+
+- **The DeepSpeed config is generated** from :class:`model.config.PretrainConfig` (:func:`deepspeed_config`):
+  ZeRO stage, bf16 on GPU / fp32 on CPU, micro-batch x accumulation x ranks = the global batch, AdamW
+  (no decay on biases and LayerNorms, as Megatron), peak LR with linear warmup over 10% of the steps then
+  cosine decay (DeepSpeed's ``WarmupCosineLR``), gradient clipping. On CPU, DeepSpeed's JIT-compiled ops
+  are avoided (``../shared/notes/deepspeed.md``): torch's AdamW, and no shared-memory comm op.
+- **Resume is exact.** Samples are a pure function of their global index (:mod:`model.samples`), and the
+  index of every sample follows from the optimizer step, so the data position needs no state. Each
+  checkpoint holds DeepSpeed's model/optimizer/scheduler state plus every rank's torch RNG state (dropout);
+  the data loader gets its own generator so creating it never moves the global RNG. Train N steps, or
+  N/2 + kill + resume N/2: bit-identical fp32 weights on CPU.
+- **Metrics** are counts and numbers only (no text): one JSON line per log interval / evaluation, in
+  ``metrics.jsonl`` and on stdout with the ``[ehrlm]`` prefix, which the launcher forwards to Prefect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from model.bert import BertForPretraining, build, count_parameters, padded_vocab, preset
+from model.config import PretrainConfig
+from model.samples import PretrainingSamples, SampleSettings, collate
+from pipeline.vocab import load_tokenizer
+
+METRICS = "metrics.jsonl"
+RESULT = "result.json"
+CHECKPOINTS = "checkpoints"
+SAMPLE_CACHE = "_sample_index"
+HF_DIR = "hf"
+LOG_PREFIX = "[ehrlm] "
+_TAG = re.compile(r"^step(\d+)$")
+
+
+def tokenizer_file(vocab: Path) -> Path:
+    """A vocab dataset folder or the ``tokenizer.json`` itself."""
+    vocab = Path(vocab)
+    return vocab / "tokenizer.json" if vocab.is_dir() else vocab
+
+
+def model_config(cfg: PretrainConfig, tokenizer_json: Path):
+    n_tokens = load_tokenizer(tokenizer_json).get_vocab_size()
+    vocab = padded_vocab(n_tokens, cfg.model.vocab_multiple)
+    bert = preset(cfg.model.preset, vocab, **cfg.model.overrides)
+    if bert.max_position_embeddings < cfg.data.seq_len:
+        raise ValueError(f"seq_len {cfg.data.seq_len} exceeds max_position_embeddings {bert.max_position_embeddings}")
+    return bert
+
+
+def sample_settings(cfg: PretrainConfig) -> SampleSettings:
+    d = cfg.data
+    return SampleSettings(d.seq_len, d.short_seq_prob, d.masked_lm_prob, d.whole_word_masking, d.valid_fraction, d.seed)
+
+
+def resolve_precision(precision: str, on_gpu: bool) -> str:
+    if precision == "auto":
+        return "bf16" if on_gpu else "fp32"
+    return precision
+
+
+def warmup_steps(cfg: PretrainConfig) -> int:
+    return max(1, round(cfg.optim.warmup_fraction * cfg.train.train_steps))
+
+
+def deepspeed_config(cfg: PretrainConfig, world_size: int, on_gpu: bool) -> dict[str, Any]:
+    """The DeepSpeed JSON config for this run."""
+    t, o = cfg.train, cfg.optim
+    precision = resolve_precision(t.precision, on_gpu)
+    adam: dict[str, Any] = {"lr": o.lr, "betas": list(o.betas), "eps": o.eps, "weight_decay": o.weight_decay}
+    if not on_gpu:
+        adam["torch_adam"] = True  # DeepSpeed's CPU FusedAdam would be JIT-compiled (~2 min) for no gain
+    return {
+        "train_batch_size": t.global_batch_size,
+        "train_micro_batch_size_per_gpu": t.micro_batch_size,
+        "gradient_accumulation_steps": cfg.accumulation_steps(world_size),
+        "gradient_clipping": o.grad_clip,
+        "optimizer": {"type": "AdamW", "params": adam},
+        "scheduler": {
+            "type": "WarmupCosineLR",
+            "params": {
+                "total_num_steps": t.train_steps,
+                "warmup_num_steps": warmup_steps(cfg),
+                "warmup_type": "linear",
+                "warmup_min_ratio": 0.0,
+                "cos_min_ratio": o.min_lr_ratio,
+            },
+        },
+        "zero_optimization": {"stage": t.zero_stage},
+        "bf16": {"enabled": precision == "bf16"},
+        "fp16": {"enabled": precision == "fp16"},
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Megatron's grouping: weight decay on matrices and embeddings, none on biases and LayerNorm weights."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim == 1 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def init_distributed(on_gpu: bool) -> None:
+    """Join (or, alone, create) the process group; on CPU skip DeepSpeed's shm comm op (a 65 s JIT build)."""
+    import deepspeed
+    import deepspeed.comm.torch  # noqa: F401 - registers the module patched below
+
+    if "RANK" not in os.environ:
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    if not on_gpu:
+        # `deepspeed.comm.torch` is shadowed by the re-exported torch module; patch the real one
+        sys.modules["deepspeed.comm.torch"].build_shm_op = lambda: None
+    deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
+
+
+class StepBatches:
+    """Sample indices of every micro-batch from ``start_step`` on: global batch ``s`` is samples
+    ``[s*G, (s+1)*G)``; rank ``r``'s ``m``-th micro-batch is its ``(m*world + r)``-th slice of ``mbs``."""
+
+    def __init__(self, start_step: int, stop_step: int, global_batch: int, micro: int, world: int, rank: int) -> None:
+        self.start, self.stop, self.g, self.mbs, self.world, self.rank = start_step, stop_step, global_batch, micro, world, rank
+
+    def __iter__(self) -> Iterator[list[int]]:
+        gas = self.g // (self.mbs * self.world)
+        for s in range(self.start, self.stop):
+            for m in range(gas):
+                first = s * self.g + (m * self.world + self.rank) * self.mbs
+                yield list(range(first, first + self.mbs))
+
+    def __len__(self) -> int:
+        return (self.stop - self.start) * (self.g // (self.mbs * self.world))
+
+
+def _loader(dataset: PretrainingSamples, batches, num_workers: int) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=batches,
+        collate_fn=collate,
+        num_workers=num_workers,
+        generator=torch.Generator(),  # keeps the global RNG (dropout) untouched when iterators are created
+        persistent_workers=False,
+    )
+
+
+def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@dataclass
+class Window:
+    """Sums over a logging window (local to this rank until reduced)."""
+
+    loss: float = 0.0
+    micro: int = 0
+    mlm_correct: int = 0
+    mlm_count: int = 0
+    sop_correct: int = 0
+    sop_count: int = 0
+    tokens: int = 0
+
+    def add(self, out, batch: dict[str, torch.Tensor]) -> None:
+        self.loss += float(out.loss)
+        self.micro += 1
+        self.mlm_correct += int(out.mlm_correct)
+        self.mlm_count += int(batch["mlm_labels"].numel())
+        self.sop_correct += int(out.sop_correct)
+        self.sop_count += int(batch["sop_labels"].numel())
+        self.tokens += int(batch["attention_mask"].sum())
+
+    def reduce(self) -> "Window":
+        t = torch.tensor([self.loss, self.micro, self.mlm_correct, self.mlm_count, self.sop_correct, self.sop_count, self.tokens],
+                         dtype=torch.float64)  # fmt: skip
+        dist.all_reduce(t)
+        v = t.tolist()
+        return Window(v[0], int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5]), int(v[6]))
+
+
+def evaluate(engine, dataset: PretrainingSamples, n_samples: int, micro: int, rank: int, world: int, device) -> dict[str, float]:
+    """Validation loss on a fixed set of samples (the first ``n_samples`` of the held-out split), all ranks."""
+    n = min(n_samples, len(dataset))
+    mine = list(range(rank, n, world))
+    batches = [mine[i : i + micro] for i in range(0, len(mine), micro)]
+    sums = torch.zeros(6, dtype=torch.float64)  # mlm_loss_sum, mlm_count, mlm_correct, sop_loss_sum, sop_count, sop_correct
+    engine.eval()
+    with torch.no_grad():
+        for batch in _loader(dataset, batches, 0):
+            b = _to_device(batch, device)
+            out = engine(**b)
+            k, s = b["mlm_labels"].numel(), b["sop_labels"].numel()
+            sums += torch.tensor([float(out.mlm_loss) * k, k, int(out.mlm_correct), float(out.sop_loss) * s, s, int(out.sop_correct)],
+                                 dtype=torch.float64)  # fmt: skip
+    engine.train()
+    dist.all_reduce(sums)
+    mlm, sop = float(sums[0] / max(sums[1], 1)), float(sums[3] / max(sums[4], 1))
+    return {"loss": mlm + sop, "mlm_loss": mlm, "sop_loss": sop,
+            "mlm_acc": float(sums[2] / max(sums[1], 1)), "sop_acc": float(sums[5] / max(sums[4], 1))}  # fmt: skip
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tags(ckpt_dir: Path) -> list[tuple[int, Path]]:
+    if not ckpt_dir.is_dir():
+        return []
+    return sorted((int(m.group(1)), p) for p in ckpt_dir.iterdir() if p.is_dir() and (m := _TAG.match(p.name)))
+
+
+def save(engine, ckpt_dir: Path, step: int, client: dict[str, Any], keep: int, rank: int) -> None:
+    """DeepSpeed checkpoint ``step{N}`` + this rank's RNG state; older tags beyond ``keep`` are pruned."""
+    tag = f"step{step}"
+    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=client)
+    torch.save(_rng_state(), ckpt_dir / tag / f"rng-rank{rank}.pt")
+    dist.barrier()
+    if rank == 0:
+        for _, old in _tags(ckpt_dir)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    dist.barrier()
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def final_state_dict(engine, ckpt_dir: Path, precision: str, zero_stage: int) -> dict[str, torch.Tensor]:
+    """fp32 weights for export: the live module when it holds them, else consolidated from the checkpoint."""
+    if precision == "fp32" and zero_stage < 3:
+        return engine.module.state_dict()
+    if zero_stage >= 1:
+        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
+        return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir))
+    return {k: v.float() for k, v in engine.module.state_dict().items()}  # stage 0 + bf16: no fp32 master on disk
+
+
+def plot_metrics(metrics_jsonl: Path, out_png: Path) -> bool:
+    """Loss curves as PNG when matplotlib is installed (it is not a dependency); returns whether it plotted."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [json.loads(line) for line in Path(metrics_jsonl).read_text().splitlines() if line.strip()]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for event, label in (("train", "train loss"), ("valid", "validation loss")):
+        pts = [(r["step"], r["loss"]) for r in rows if r["event"] == event]
+        if pts:
+            ax.plot(*zip(*pts), label=label, marker="o" if event == "valid" else None)
+    ax.set_xlabel("step")
+    ax.set_ylabel("MLM + SOP loss")
+    ax.legend()
+    fig.savefig(out_png, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
+class Reporter:
+    """Rank 0's metrics sink: JSONL file + prefixed stdout lines (numbers only)."""
+
+    def __init__(self, run_dir: Path, rank: int) -> None:
+        self.rank, self.path = rank, run_dir / METRICS
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self.rank != 0:
+            return
+        line = json.dumps(record, sort_keys=True)
+        with self.path.open("a") as fh:
+            fh.write(line + "\n")
+        print(LOG_PREFIX + line, flush=True)
+
+
+def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at_step: int | None = None) -> dict[str, Any]:
+    """Run (or resume) the job in this process; returns rank 0's result summary (also in ``result.json``)."""
+    import deepspeed
+
+    on_gpu = torch.cuda.is_available()
+    init_distributed(on_gpu)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if on_gpu else torch.device("cpu")
+    if on_gpu:
+        torch.cuda.set_device(device)
+    run_dir, tok_json = Path(run_dir), tokenizer_file(vocab)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = run_dir / CHECKPOINTS
+    report = Reporter(run_dir, rank)
+    t = cfg.train
+    precision = resolve_precision(t.precision, on_gpu)
+
+    bert_cfg = model_config(cfg, tok_json)
+    torch.manual_seed(t.seed)  # identical initial weights on every rank
+    model = build(bert_cfg, device)
+    settings = sample_settings(cfg)
+    cache = run_dir.parent / SAMPLE_CACHE
+    if rank == 0:  # build the sample indices once; the other ranks then load them from the cache
+        PretrainingSamples(shards, tok_json, settings, "train", cache)
+        PretrainingSamples(shards, tok_json, settings, "valid", cache)
+    dist.barrier()
+    train_set = PretrainingSamples(shards, tok_json, settings, "train", cache)
+    valid_set = PretrainingSamples(shards, tok_json, settings, "valid", cache)
+
+    ds_cfg = deepspeed_config(cfg, world, on_gpu)
+    engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=param_groups(model, cfg.optim.weight_decay), config=ds_cfg)
+    torch.manual_seed(t.seed * 1000 + rank + 1)  # dropout stream of this rank
+    client: dict[str, Any] = {"step": 0, "best_val": math.inf, "bad_evals": 0, "tokens": 0, "stopped_early": False}
+    resumed_from = None
+    if (ckpt_dir / "latest").is_file():
+        path, loaded = engine.load_checkpoint(str(ckpt_dir))
+        if path is None:
+            raise RuntimeError(f"could not load the latest checkpoint in {ckpt_dir}")
+        client.update({k: loaded[k] for k in client})
+        _set_rng_state(torch.load(Path(path) / f"rng-rank{rank}.pt", weights_only=False))
+        resumed_from = client["step"]
+    step = client["step"]
+    report({"event": "start", "step": step, "resumed": resumed_from is not None, "world_size": world,
+            "parameters": count_parameters(bert_cfg), "train_samples_per_epoch": len(train_set),
+            "valid_samples": len(valid_set), "precision": precision, "zero_stage": t.zero_stage,
+            "gradient_accumulation_steps": ds_cfg["gradient_accumulation_steps"]})  # fmt: skip
+
+    def checkpoint() -> None:
+        save(engine, ckpt_dir, step, client, t.keep_checkpoints, rank)
+        if kill_at_step is not None and step == kill_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the resume test: die like a lost node
+
+    def run_eval() -> dict[str, float]:
+        metrics = evaluate(engine, valid_set, t.eval_samples, t.micro_batch_size, rank, world, device)
+        if metrics["loss"] < client["best_val"] - t.min_delta:
+            client["best_val"], client["bad_evals"] = metrics["loss"], 0
+        else:
+            client["bad_evals"] += 1
+        report({"event": "valid", "step": step, **metrics, "best": client["best_val"], "bad_evals": client["bad_evals"]})
+        return metrics
+
+    gas = ds_cfg["gradient_accumulation_steps"]
+    batches = StepBatches(step, t.train_steps, t.global_batch_size, t.micro_batch_size, world, rank)
+    window, t0, last_eval = Window(), time.perf_counter(), None
+    engine.train()
+    loader = iter(_loader(train_set, batches, t.num_workers))
+    while step < t.train_steps and not client["stopped_early"]:
+        lr = engine.get_lr()[0]
+        for _ in range(gas):
+            b = _to_device(next(loader), device)
+            out = engine(**b)
+            engine.backward(out.loss)
+            engine.step()
+            window.add(out, b)
+        step += 1
+        client["step"] = step
+        evaluate_now = step % t.eval_every == 0
+        save_now = step % t.checkpoint_every == 0 or step == t.train_steps
+        if step % t.log_every == 0 or save_now or evaluate_now:  # checkpoints carry exact token counts
+            w, elapsed = window.reduce(), time.perf_counter() - t0
+            client["tokens"] += w.tokens
+            report({"event": "train", "step": step, "loss": w.loss / w.micro, "mlm_acc": w.mlm_correct / max(w.mlm_count, 1),
+                    "sop_acc": w.sop_correct / max(w.sop_count, 1), "lr": lr, "tokens_per_s": w.tokens / elapsed,
+                    "tokens": client["tokens"]})  # fmt: skip
+            window, t0 = Window(), time.perf_counter()
+        if evaluate_now:
+            last_eval = run_eval()
+            if t.early_stopping_patience and client["bad_evals"] >= t.early_stopping_patience:
+                client["stopped_early"] = True
+        if save_now or client["stopped_early"]:
+            checkpoint()
+    if last_eval is None or client["step"] % t.eval_every:
+        last_eval = run_eval()
+
+    digests = [None] * world
+    dist.all_gather_object(digests, weights_digest(engine.module) if t.zero_stage < 3 else "")
+    result: dict[str, Any] = {
+        "steps": step,
+        "resumed_from": resumed_from,
+        "stopped_early": client["stopped_early"],
+        "best_val_loss": client["best_val"],
+        "final_val": last_eval,
+        "tokens": client["tokens"],
+        "samples": step * t.global_batch_size,
+        "parameters": count_parameters(bert_cfg),
+        "model": bert_cfg.to_dict(),
+        "world_size": world,
+        "precision": precision,
+        "weight_digests": digests,
+    }
+    state = final_state_dict(engine, ckpt_dir, precision, t.zero_stage)
+    if rank == 0:
+        from model.export import export
+
+        export(state, bert_cfg, tok_json, run_dir / HF_DIR, metadata={"steps": step})
+        result["plot"] = "loss.png" if plot_metrics(run_dir / METRICS, run_dir / "loss.png") else None
+        if result["plot"] is None:
+            print(LOG_PREFIX + json.dumps({"event": "note", "message": "matplotlib is not installed: no loss plot"}), flush=True)
+        (run_dir / RESULT).write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
+        report({"event": "done", "step": step, "stopped_early": client["stopped_early"], "best_val_loss": client["best_val"]})
+    dist.barrier()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="ehrlm BERT pretraining (one rank)")
+    p.add_argument("--config", required=True, type=Path, help="pretraining YAML/JSON (see configs/pretrain-tiny.yaml)")
+    p.add_argument("--shards", required=True, type=Path, help="shards dataset folder")
+    p.add_argument("--vocab", required=True, type=Path, help="vocab dataset folder or tokenizer.json")
+    p.add_argument("--run-dir", required=True, type=Path, help="where checkpoints, metrics and the export go")
+    p.add_argument("--kill-at-step", type=int, default=None, help="testing: SIGKILL after saving this step's checkpoint")
+    p.add_argument("--local_rank", type=int, default=None, help=argparse.SUPPRESS)  # the deepspeed launcher adds it
+    args = p.parse_args(argv)
+    train(PretrainConfig.load(args.config), args.shards, args.vocab, args.run_dir, args.kill_at_step)
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

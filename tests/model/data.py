@@ -1,0 +1,25 @@
+"""Small de-identified shards + vocabulary for the model tests, built by the real preprocessing stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import synth
+from pipeline.config import PreprocessConfig, VocabParams
+from pipeline.dag import STAGES, run_one
+from pipeline.dataset import Dataset
+
+N_NOTES = 300
+VOCAB_SIZE = 2000
+
+
+def build_corpus(root: Path, n_notes: int = N_NOTES) -> dict[str, Dataset]:
+    """Run ingest .. shards on a synthetic corpus under ``root``; returns every stage's dataset."""
+    corpus = synth.generate(n_notes, seed=3)
+    raw = synth.write(corpus, root / "raw", fmt="parquet")
+    config = PreprocessConfig(data_root=root / "data", workers=1, vocab=VocabParams(vocab_size=VOCAB_SIZE))
+    done: dict[str, Dataset] = {}
+    for stage in STAGES:
+        ds, _ = run_one(stage.name, config, {d: done[d] for d in stage.inputs}, input_path=raw if stage.name == "ingest" else None)
+        done[stage.name] = ds
+    return done
