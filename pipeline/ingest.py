@@ -135,12 +135,10 @@ def _only_escapes(s: str) -> bool:
 
 
 def _column(table: pa.Table, name: str | None, n: int, typ: pa.DataType) -> pa.Array:
+    """A mapped column cast to our type (ids that are numbers become strings); absent optional columns are null."""
     if name is None or name not in table.column_names:
         return pa.nulls(n, typ)
-    col = table.column(name).combine_chunks()
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return col.cast(typ) if typ != pa.large_binary() else col.cast(pa.large_string()).cast(typ)
-    return col.cast(typ) if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type) or typ == pa.string() else col
+    return table.column(name).combine_chunks().cast(typ)
 
 
 def _notes_from_file(f: InputFile, params: IngestParams) -> tuple[pa.Table, list[int]]:
