@@ -42,10 +42,14 @@ def _load_config(config_file: Optional[Path], data_root: Optional[Path], workers
     return cfg.model_copy(update={"data_root": Path(cfg.data_root).resolve()})
 
 
-def _run_preprocess(input_path: Path, cfg, force: list[str], from_stage: Optional[str]) -> dict[str, dict]:
+def _run_preprocess(
+    input_path: Path, cfg, force: list[str], from_stage: Optional[str], dask: Optional[str] = None
+) -> dict[str, dict]:
     _quiet_prefect_defaults()
-    from flows.preprocess import preprocess
+    from flows.preprocess import on_dask, preprocess
     from tasks import progress as progress_mod
+
+    flow = preprocess if dask is None else on_dask(None if dask == "local" else dask)
 
     with Progress(
         TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -59,7 +63,7 @@ def _run_preprocess(input_path: Path, cfg, force: list[str], from_stage: Optiona
 
         progress_mod.set_sink(sink)
         try:
-            return preprocess(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage)
+            return flow(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage)
         finally:
             progress_mod.set_sink(None)
 
@@ -101,11 +105,14 @@ def preprocess(
     from_stage: Annotated[Optional[str], typer.Option("--from", help="recompute this stage and everything after it")] = None,
     data_root: Annotated[Optional[Path], typer.Option(help="where datasets go (overrides the config)")] = None,
     workers: Annotated[Optional[int], typer.Option(help="processes for row-parallel stages")] = None,
+    dask: Annotated[
+        Optional[str], typer.Option(help="run stages on Dask: 'local' (a 2-worker local cluster) or a scheduler address")
+    ] = None,
 ) -> None:
     """Run the preprocessing DAG on your notes."""
     cfg = _load_config(config, data_root, workers)
     t0 = time.perf_counter()
-    results = _run_preprocess(input, cfg, force or [], from_stage)
+    results = _run_preprocess(input, cfg, force or [], from_stage, dask)
     _summary(results, time.perf_counter() - t0, cfg.data_root)
 
 

@@ -34,15 +34,16 @@ def preprocess(
     results: dict[str, dict[str, Any]] = {}
     for stage in STAGES:
         task = stage_task.with_options(name=f"stage-{stage.name}", refresh_cache=stage.name in forced or None)
-        state = task(
+        # submit, not call: with a Dask task runner the stage then runs on a cluster worker.
+        future = task.submit(
             name=stage.name,
             config=config,
             upstream={dep: {k: results[dep][k] for k in ("stage", "fingerprint", "path")} for dep in stage.inputs},
             input_path=str(Path(input_path).resolve()) if stage.name == "ingest" else None,
             force=stage.name in forced,
-            return_state=True,
         )
-        result = state.result()
+        result = future.result()
+        state = future.state
         cached = state.name == "Cached"
         results[stage.name] = {**result, "status": "ran" if result["computed"] and not cached else "cached"}
     create_table_artifact(
@@ -70,3 +71,24 @@ def preprocess(
         description="ehrlm preprocessing: lineage graph and manifest locations",
     )
     return results
+
+
+def on_dask(address: str | None = None, n_workers: int = 2):
+    """The same flow with a Dask task runner: a new local cluster, or an existing one at ``address``.
+
+    Point ``address`` at a remote scheduler (``tcp://host:8786``) to run stages on a cluster; every worker
+    must see the data root at the same path (shared filesystem) and run against a real Prefect server
+    (``PREFECT_API_URL``), or each worker starts its own temporary one.
+    """
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    # Stage bodies start their own process pools; dask workers are daemonic by default, which forbids that.
+    dask.config.set({"distributed.worker.daemon": False})
+    runner = (
+        DaskTaskRunner(address=address)
+        if address
+        else DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
+                                            "dashboard_address": None})
+    )
+    return preprocess.with_options(task_runner=runner)

@@ -52,51 +52,62 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-@pytest.mark.slow
-def test_deploy_worker_run(tmp_path):
-    corpus = synth.generate(60, seed=3)
-    landing = synth.write(corpus, tmp_path / "landing", fmt="parquet")
-    data_root = tmp_path / "data"
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `prefect server` on 127.0.0.1 for this module, stopped by PID at the end."""
+    home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PWD": str(ROOT),
-        "EHRLM_LANDING": str(landing),
-        "EHRLM_DATA_ROOT": str(data_root),
     }
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    server = subprocess.Popen(
+    proc = subprocess.Popen(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=open(logs / "server.log", "w"), stderr=subprocess.STDOUT,
+        env=env, stdout=open(home / "server.log", "w"), stderr=subprocess.STDOUT,
     )
+    try:
+        _wait_healthy(api, proc)
+        yield api, env
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    return synth.write(synth.generate(60, seed=3), tmp_path_factory.mktemp("landing"), fmt="parquet")
+
+
+def _run(cmd: list[str], env: dict, timeout: float = 450) -> str:
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_deploy_worker_run(server, landing, tmp_path):
+    api, base_env = server
+    data_root = tmp_path / "data"
+    env = {**base_env, "EHRLM_LANDING": str(landing), "EHRLM_DATA_ROOT": str(data_root)}
     worker = None
     try:
-        _wait_healthy(api, server)
-
-        def cli(*args: str, timeout: float = 300) -> str:
-            done = subprocess.run([PREFECT, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-            assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-            return done.stdout
-
-        cli("work-pool", "create", "ehrlm-process", "--type", "process")
-        cli("--no-prompt", "deploy", "--all")
+        _run([PREFECT, "work-pool", "create", "ehrlm-process", "--type", "process"], env)
+        _run([PREFECT, "--no-prompt", "deploy", "--all"], env)
         worker = subprocess.Popen(
             [PREFECT, "worker", "start", "--pool", "ehrlm-process"],
-            env=env, cwd=ROOT, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT,
+            env=env, cwd=ROOT, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT,
         )
-        out = cli("deployment", "run", "ehrlm-preprocess/preprocess-nightly", "--watch", "--watch-timeout", "400",
-                  "--param", f"force={json.dumps(['sentences'])}", timeout=450)
+        out = _run([PREFECT, "deployment", "run", "ehrlm-preprocess/preprocess-nightly", "--watch", "--watch-timeout", "400",
+                    "--param", f"force={json.dumps(['sentences'])}"], env)
         assert "Completed" in out or "COMPLETED" in out, out[-2000:]
 
         # the run really happened where the deployment said: all seven stage datasets exist
         for stage in ("ingest", "clean", "dedup", "deid", "sentences", "vocab", "shards"):
             assert any((d / "_manifest.json").is_file() for d in (data_root / stage).iterdir()), stage
-        # and the cron schedule is registered on the server
+        # and the cron schedule and pull step are registered on the server
         req = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
             deployments = json.loads(r.read())
@@ -106,4 +117,26 @@ def test_deploy_worker_run(tmp_path):
     finally:
         if worker is not None:
             _stop(worker)
-        _stop(server)
+
+
+@pytest.mark.slow
+def test_dask_runner_gives_byte_identical_shards(server, landing, tmp_path):
+    _, env = server
+    ehrlm = str(Path(sys.executable).parent / "ehrlm")
+    _run([ehrlm, "preprocess", "--input", str(landing), "--data-root", str(tmp_path / "local")], env)
+    dask_run = subprocess.Popen(
+        [ehrlm, "preprocess", "--input", str(landing), "--data-root", str(tmp_path / "dask"), "--dask", "local"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    out, _ = dask_run.communicate(timeout=450)
+    assert dask_run.returncode == 0, out[-3000:]
+    # the stages really ran in Dask worker processes, not in the process that ran the flow
+    pids = {json.loads(m.read_text())["pid"] for m in (tmp_path / "dask").glob("*/*/_manifest.json")}
+    assert pids and dask_run.pid not in pids
+
+    def shard_bytes(root: Path) -> dict[str, bytes]:
+        (folder,) = (root / "shards").iterdir()
+        return {p.name: p.read_bytes() for p in sorted(folder.glob("shard-*.arrow"))}
+
+    local, dask = shard_bytes(tmp_path / "local"), shard_bytes(tmp_path / "dask")
+    assert local and local == dask
