@@ -60,7 +60,7 @@ class BertConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BertConfig":
+    def from_dict(cls, d: dict[str, Any]) -> BertConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -123,7 +123,7 @@ class Padding(NamedTuple):
     first_rows: torch.Tensor  # (batch,) packed row of each sequence's first token ([CLS])
 
     @staticmethod
-    def of(attention_mask: torch.Tensor) -> "Padding":
+    def of(attention_mask: torch.Tensor) -> Padding:
         """Sequences are left-aligned: position 0 ([CLS]) is always a real token."""
         b, s = attention_mask.shape
         mask = attention_mask.bool()
@@ -274,7 +274,7 @@ class PredictionHeadTransform(nn.Module):
     def __init__(self, cfg: BertConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(cfg.hidden_size, cfg.hidden_size)
-        self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)  # noqa: N815 - HF's name
+        self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(F.gelu(self.dense(x)))

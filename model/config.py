@@ -86,7 +86,7 @@ class PretrainConfig(BaseModel):
     launch: LaunchSettings = LaunchSettings()
 
     @model_validator(mode="after")
-    def _check(self) -> "PretrainConfig":
+    def _check(self) -> PretrainConfig:
         if self.train.global_batch_size % self.train.micro_batch_size:
             raise ValueError("global_batch_size must be a multiple of micro_batch_size")
         return self
@@ -111,11 +111,11 @@ class PretrainConfig(BaseModel):
         return d
 
     @classmethod
-    def load(cls, source: "PretrainConfig | dict | str | Path") -> "PretrainConfig":
+    def load(cls, source: PretrainConfig | dict | str | Path) -> PretrainConfig:
         """From a config, a mapping, or a YAML file (settings at the top level or under ``pretrain:``)."""
         if isinstance(source, PretrainConfig):
             return source
         raw = source if isinstance(source, dict) else yaml.safe_load(Path(source).read_text()) or {}
         if not isinstance(raw, dict):
-            raise ValueError(f"{source}: expected a mapping of settings")
+            raise TypeError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
         return cls.model_validate(raw.get("pretrain", raw))

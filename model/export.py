@@ -71,18 +71,16 @@ def tokenizer_files(tokenizer_json: Path, out: Path, model_max_length: int) -> N
     )
 
 
-def export(
-    state: dict[str, torch.Tensor], cfg: BertConfig, tokenizer_json: Path, out: Path, metadata: dict | None = None
-) -> Path:
-    """Write the Hugging Face directory ``out`` (created; must not hold another model)."""
+def export(state: dict[str, torch.Tensor], cfg: BertConfig, tokenizer_json: Path, out: Path) -> Path:
+    """Write the Hugging Face directory ``out``; same weights give byte-identical files."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(hf_config(cfg), indent=1, sort_keys=True))
-    meta = {"format": "pt", **{k: str(v) for k, v in (metadata or {}).items()}}
-    save_file(hf_state_dict(state), str(out / WEIGHTS), metadata=meta)
+    # one metadata key only: safetensors writes metadata in hash-map order, which would vary between runs
+    save_file(hf_state_dict(state), str(out / WEIGHTS), metadata={"format": "pt"})
     tokenizer_files(Path(tokenizer_json), out, cfg.max_position_embeddings)
     return out
 
 
-def export_model(model: BertForPretraining, tokenizer_json: Path, out: Path, metadata: dict | None = None) -> Path:
-    return export(model.state_dict(), model.config, tokenizer_json, out, metadata)
+def export_model(model: BertForPretraining, tokenizer_json: Path, out: Path) -> Path:
+    return export(model.state_dict(), model.config, tokenizer_json, out)

@@ -27,19 +27,24 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from model.config import PretrainConfig
+from pipeline.dag import NotDeidentifiedError
 from pipeline.dataset import MANIFEST, Dataset, code_version, fingerprint
+from pipeline.lineage import lineage_chain
 
 STAGE = "pretrain"
 JOB_LOG = "job.log"
 CONFIG_FILE = "config.yaml"
 LineSink = Callable[[str], None]
+COUNTS = ("steps", "tokens", "samples", "parameters", "best_val_loss", "final_val", "stopped_early", "resumed_from",
+          "world_size", "precision")  # fmt: skip
+"""Numbers from the job's ``result.json`` that go into the run manifest."""
 
 
 class JobFailed(RuntimeError):
@@ -47,7 +52,11 @@ class JobFailed(RuntimeError):
 
 
 def input_dataset(path: Path, stage: str) -> Dataset:
-    """A preprocessing output folder as a Dataset (fingerprint from its manifest)."""
+    """A preprocessing output folder as a Dataset (fingerprint from its manifest).
+
+    Like every stage after ``deid``, pretraining refuses data whose recorded lineage does not pass through
+    ``deid``: a model can memorise and emit what it was trained on.
+    """
     path = Path(path).resolve()
     manifest = path / MANIFEST
     if not manifest.is_file():
@@ -55,6 +64,8 @@ def input_dataset(path: Path, stage: str) -> Dataset:
     m = json.loads(manifest.read_text())
     if m.get("stage") != stage:
         raise ValueError(f"{path} is a {m.get('stage')!r} dataset, expected {stage!r}")
+    if not any(step["stage"] == "deid" for step in lineage_chain(path)):
+        raise NotDeidentifiedError(f"pretraining refuses {stage!r} input {path}: its lineage does not pass through 'deid'")
     return Dataset(stage, m["fingerprint"], path)
 
 
@@ -161,7 +172,7 @@ def job_env(cfg: PretrainConfig, master_port: int, base: Mapping[str, str] | Non
     return env
 
 
-_ERROR_LINE = re.compile(r"^(\w+\.)*\w*(Error|Exception|Failed|Interrupt)\b.*")
+_ERROR_LINE = re.compile(r"^(\[rank\d+\]:\s*)?((\w+\.)*\w*(Error|Exception|Failed|Interrupt)\b.*)")
 
 
 def run_job(cmd: list[str], env: Mapping[str, str], log_path: Path, on_line: LineSink | None = None) -> None:
@@ -182,7 +193,7 @@ def run_job(cmd: list[str], env: Mapping[str, str], log_path: Path, on_line: Lin
                 on_line(line.rstrip("\n"))
         rc = proc.wait()
     if rc != 0:
-        errors = [ln.strip() for ln in tail if _ERROR_LINE.match(ln.strip())]
+        errors = [m.group(2) for ln in tail if (m := _ERROR_LINE.match(ln.strip()))]
         reason = errors[-1] if errors else f"exit code {rc}"
         raise JobFailed(f"pretraining job failed (exit code {rc}): {reason[:500]}; full log: {log_path}")
 
@@ -205,11 +216,14 @@ def run(
     on_line: LineSink | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Run (resume, or skip) the pretraining job; returns the run's manifest plus ``computed``.
+    """Run (resume, or skip) the pretraining job; returns the run's manifest plus ``path`` and ``computed``."""
+    return run_plan(plan(shards, vocab, config, out_root), force=force, on_line=on_line, extra_args=extra_args)
 
-    ``force`` discards any partial or finished run with this fingerprint and trains from scratch.
-    """
-    p = plan(shards, vocab, config, out_root)
+
+def run_plan(
+    p: RunPlan, *, force: bool = False, on_line: LineSink | None = None, extra_args: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """:func:`run` for a computed plan. ``force`` discards any partial or finished run and trains from scratch."""
     if not force and (done := completed(p)) is not None:
         return {**done, "path": str(p.final_dir), "computed": False}
     work = p.work_dir
@@ -226,7 +240,7 @@ def run(
     port = cfg.launch.master_port or _free_port()
     cmd = build_command(cfg, config_file, p.inputs["shards"].path, p.inputs["vocab"].path, work,
                         master_port=port, hostfile=hostfile, extra_args=extra_args)  # fmt: skip
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     run_job(cmd, job_env(cfg, port), work / JOB_LOG, on_line)
     manifest = _manifest(p, work, started, time.perf_counter() - t0)
@@ -251,8 +265,7 @@ def _manifest(p: RunPlan, work: Path, started: datetime, seconds: float) -> dict
         "rows_in": samples,  # training samples consumed
         "rows_out": samples,
         "dropped": {},
-        "counts": {k: result[k] for k in ("steps", "tokens", "samples", "parameters", "best_val_loss", "final_val",
-                                          "stopped_early", "resumed_from", "world_size", "precision")},  # fmt: skip
+        "counts": {k: result[k] for k in COUNTS},
         "model": result["model"],
         "parts": sorted(x.name for x in work.iterdir() if x.name != MANIFEST),
         "started_at": started.isoformat(),

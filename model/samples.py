@@ -27,14 +27,14 @@ import hashlib
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
+from pyarrow import ipc
 
 from pipeline.shards import INDEX, ShardReader
 from pipeline.vocab import CLS, MASK, PAD, PREFIX, SEP, SPECIAL_TOKENS, load_tokenizer
@@ -81,7 +81,7 @@ def sentence_lengths(shards_path: Path) -> np.ndarray:
 def split_documents(n_docs: int, valid_fraction: float, seed: int) -> np.ndarray:
     """Boolean mask over documents (in reader order): True = held out for validation."""
     held = np.zeros(n_docs, dtype=bool)
-    n_valid = int(round(n_docs * valid_fraction))
+    n_valid = round(n_docs * valid_fraction)
     if valid_fraction > 0 and n_docs >= 2:
         n_valid = min(max(n_valid, 1), n_docs - 1)
         held[np.random.default_rng([seed, 7]).permutation(n_docs)[:n_valid]] = True
@@ -242,7 +242,7 @@ class PretrainingSamples:
         candidates = np.flatnonzero(tokens >= N_SPECIAL)
         if len(candidates) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        budget = min(max(1, int(round(len(candidates) * s.masked_lm_prob))), max(1, int(s.max_tokens * s.masked_lm_prob)))
+        budget = min(max(1, round(len(candidates) * s.masked_lm_prob)), max(1, int(s.max_tokens * s.masked_lm_prob)))
         if s.whole_word_masking:
             cont = self.is_continuation[np.minimum(tokens[candidates], self.n_tokens - 1)]
             starts = np.flatnonzero(~cont | (np.diff(candidates, prepend=-2) != 1))
@@ -304,7 +304,3 @@ def collate(samples: list[Sample], pad_multiple: int = 8) -> dict[str, np.ndarra
         "mlm_labels": np.concatenate([s.mlm_labels for s in samples]),
         "sop_labels": np.asarray([s.sop_label for s in samples], dtype=np.int64),
     }
-
-
-def settings_dict(settings: SampleSettings) -> dict[str, Any]:
-    return asdict(settings)

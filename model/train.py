@@ -133,7 +133,7 @@ def _free_port() -> int:
 def init_distributed(on_gpu: bool) -> None:
     """Join (or, alone, create) the process group; on CPU skip DeepSpeed's shm comm op (a 65 s JIT build)."""
     import deepspeed
-    import deepspeed.comm.torch  # noqa: F401 - registers the module patched below
+    import deepspeed.comm.torch  # loads the module whose build_shm_op is patched below
 
     if "RANK" not in os.environ:
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1")
@@ -190,7 +190,7 @@ class Window:
     tokens: int = 0
 
     def add(self, out, batch: dict[str, torch.Tensor]) -> None:
-        self.loss += float(out.loss)
+        self.loss += float(out.loss.detach())
         self.micro += 1
         self.mlm_correct += int(out.mlm_correct)
         self.mlm_count += int(batch["mlm_labels"].numel())
@@ -198,7 +198,7 @@ class Window:
         self.sop_count += int(batch["sop_labels"].numel())
         self.tokens += int(batch["attention_mask"].sum())
 
-    def reduce(self) -> "Window":
+    def reduce(self) -> Window:
         t = torch.tensor([self.loss, self.micro, self.mlm_correct, self.mlm_count, self.sop_correct, self.sop_count, self.tokens],
                          dtype=torch.float64)  # fmt: skip
         dist.all_reduce(t)
@@ -207,8 +207,12 @@ class Window:
 
 
 def evaluate(engine, dataset: PretrainingSamples, n_samples: int, micro: int, rank: int, world: int, device) -> dict[str, float]:
-    """Validation loss on a fixed set of samples (the first ``n_samples`` of the held-out split), all ranks."""
-    n = min(n_samples, len(dataset))
+    """Validation loss on a fixed set of samples (the first ``n_samples`` of the held-out split), all ranks.
+
+    The count is rounded down to a multiple of the world size so every rank runs the same number of
+    forward passes (ZeRO-3 gathers parameters collectively inside forward).
+    """
+    n = min(n_samples, len(dataset)) // world * world
     mine = list(range(rank, n, world))
     batches = [mine[i : i + micro] for i in range(0, len(mine), micro)]
     sums = torch.zeros(6, dtype=torch.float64)  # mlm_loss_sum, mlm_count, mlm_correct, sop_loss_sum, sop_count, sop_correct
@@ -271,7 +275,9 @@ def final_state_dict(engine, ckpt_dir: Path, precision: str, zero_stage: int) ->
     if precision == "fp32" and zero_stage < 3:
         return engine.module.state_dict()
     if zero_stage >= 1:
-        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+        from deepspeed.utils.zero_to_fp32 import (
+            get_fp32_state_dict_from_zero_checkpoint,
+        )
 
         return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir))
     return {k: v.float() for k, v in engine.module.state_dict().items()}  # stage 0 + bf16: no fp32 master on disk
@@ -322,7 +328,7 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
     on_gpu = torch.cuda.is_available()
     init_distributed(on_gpu)
     rank, world = dist.get_rank(), dist.get_world_size()
-    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if on_gpu else torch.device("cpu")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if on_gpu else torch.device("cpu")
     if on_gpu:
         torch.cuda.set_device(device)
     run_dir, tok_json = Path(run_dir), tokenizer_file(vocab)
@@ -333,33 +339,41 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
     precision = resolve_precision(t.precision, on_gpu)
 
     bert_cfg = model_config(cfg, tok_json)
+    ds_cfg = deepspeed_config(cfg, world, on_gpu)
     torch.manual_seed(t.seed)  # identical initial weights on every rank
-    model = build(bert_cfg, device)
+    if t.zero_stage == 3:  # build partitioned: the large preset does not fit on one device
+        with deepspeed.zero.Init(config_dict_or_path=ds_cfg):
+            model = BertForPretraining(bert_cfg)
+        # the MLM head reads the word-embedding matrix outside the embedding module's forward
+        deepspeed.zero.register_external_parameter(model.cls.predictions, model.bert.embeddings.word_embeddings.weight)
+    else:
+        model = build(bert_cfg, device)
     settings = sample_settings(cfg)
     cache = run_dir.parent / SAMPLE_CACHE
+    splits = ["train", "valid"] if cfg.data.valid_fraction > 0 else ["train"]
     if rank == 0:  # build the sample indices once; the other ranks then load them from the cache
-        PretrainingSamples(shards, tok_json, settings, "train", cache)
-        PretrainingSamples(shards, tok_json, settings, "valid", cache)
+        for split in splits:
+            PretrainingSamples(shards, tok_json, settings, split, cache)
     dist.barrier()
     train_set = PretrainingSamples(shards, tok_json, settings, "train", cache)
-    valid_set = PretrainingSamples(shards, tok_json, settings, "valid", cache)
+    valid_set = PretrainingSamples(shards, tok_json, settings, "valid", cache) if "valid" in splits else None
 
-    ds_cfg = deepspeed_config(cfg, world, on_gpu)
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=param_groups(model, cfg.optim.weight_decay), config=ds_cfg)
     torch.manual_seed(t.seed * 1000 + rank + 1)  # dropout stream of this rank
     client: dict[str, Any] = {"step": 0, "best_val": math.inf, "bad_evals": 0, "tokens": 0, "stopped_early": False}
     resumed_from = None
     if (ckpt_dir / "latest").is_file():
-        path, loaded = engine.load_checkpoint(str(ckpt_dir))
+        tag = (ckpt_dir / "latest").read_text().strip()
+        path, loaded = engine.load_checkpoint(str(ckpt_dir), tag=tag)
         if path is None:
-            raise RuntimeError(f"could not load the latest checkpoint in {ckpt_dir}")
+            raise RuntimeError(f"could not load checkpoint {tag} in {ckpt_dir}")
         client.update({k: loaded[k] for k in client})
-        _set_rng_state(torch.load(Path(path) / f"rng-rank{rank}.pt", weights_only=False))
+        _set_rng_state(torch.load(ckpt_dir / tag / f"rng-rank{rank}.pt", weights_only=False))
         resumed_from = client["step"]
     step = client["step"]
     report({"event": "start", "step": step, "resumed": resumed_from is not None, "world_size": world,
             "parameters": count_parameters(bert_cfg), "train_samples_per_epoch": len(train_set),
-            "valid_samples": len(valid_set), "precision": precision, "zero_stage": t.zero_stage,
+            "valid_samples": len(valid_set) if valid_set else 0, "precision": precision, "zero_stage": t.zero_stage,
             "gradient_accumulation_steps": ds_cfg["gradient_accumulation_steps"]})  # fmt: skip
 
     def checkpoint() -> None:
@@ -367,7 +381,9 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
         if kill_at_step is not None and step == kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the resume test: die like a lost node
 
-    def run_eval() -> dict[str, float]:
+    def run_eval() -> dict[str, float] | None:
+        if valid_set is None:
+            return None
         metrics = evaluate(engine, valid_set, t.eval_samples, t.micro_batch_size, rank, world, device)
         if metrics["loss"] < client["best_val"] - t.min_delta:
             client["best_val"], client["bad_evals"] = metrics["loss"], 0
@@ -415,7 +431,7 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
         "steps": step,
         "resumed_from": resumed_from,
         "stopped_early": client["stopped_early"],
-        "best_val_loss": client["best_val"],
+        "best_val_loss": client["best_val"] if valid_set else None,
         "final_val": last_eval,
         "tokens": client["tokens"],
         "samples": step * t.global_batch_size,
@@ -429,12 +445,12 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
     if rank == 0:
         from model.export import export
 
-        export(state, bert_cfg, tok_json, run_dir / HF_DIR, metadata={"steps": step})
+        export(state, bert_cfg, tok_json, run_dir / HF_DIR)
         result["plot"] = "loss.png" if plot_metrics(run_dir / METRICS, run_dir / "loss.png") else None
         if result["plot"] is None:
             print(LOG_PREFIX + json.dumps({"event": "note", "message": "matplotlib is not installed: no loss plot"}), flush=True)
         (run_dir / RESULT).write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
-        report({"event": "done", "step": step, "stopped_early": client["stopped_early"], "best_val_loss": client["best_val"]})
+        report({"event": "done", "step": step, "stopped_early": client["stopped_early"], "best_val_loss": result["best_val_loss"]})
     dist.barrier()
     return result
 

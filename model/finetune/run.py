@@ -21,10 +21,13 @@ import random
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.dataset import MANIFEST, Dataset, Progress, StageResult, code_version, file_digest, run_stage
+from pipeline.dataset import (
+    MANIFEST, Dataset, Progress, StageResult, code_version, existing_dataset, file_digest, fingerprint, run_stage,
+)
 
 from model.finetune import checkpoint as ckpt
 from model.finetune import features, heads, metrics, params as params_mod, qa, readers, tasks, trainer
@@ -66,16 +69,73 @@ def resolve_splits(data: Path | Mapping[str, Path]) -> dict[str, Path]:
 
 
 def checkpoint_inputs(checkpoint: Path) -> tuple[dict[str, Dataset], dict[str, str]]:
-    """Our own checkpoints are lineage inputs (stage + fingerprint); others are hashed like raw files."""
-    manifest = Path(checkpoint) / MANIFEST
-    if manifest.is_file():
-        m = json.loads(manifest.read_text())
-        return {"checkpoint": Dataset(m["stage"], m["fingerprint"], Path(checkpoint).resolve())}, {}
+    """Our own checkpoints are lineage inputs (stage + fingerprint); others are hashed like raw files.
+
+    Ours is a folder with a ``_manifest.json``, or a part of one (pretraining exports ``<run>/hf/``).
+    """
+    checkpoint = Path(checkpoint).resolve()
+    for folder in (checkpoint, checkpoint.parent):
+        manifest = folder / MANIFEST
+        if manifest.is_file():
+            m = json.loads(manifest.read_text())
+            if folder == checkpoint or checkpoint.name in m.get("parts", []):
+                return {"checkpoint": Dataset(m["stage"], m["fingerprint"], folder)}, {}
     return {}, {"checkpoint": path_digest(checkpoint)}
 
 
 def finetune_code_version() -> str:
     return code_version(ckpt, features, heads, metrics, params_mod, qa, readers, tasks, trainer, sys.modules[__name__])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything that determines a fine-tuning run's output, and so its fingerprint (known before running)."""
+
+    task: str
+    checkpoint: Path
+    tokenizer: Path | None
+    splits: dict[str, Path]
+    params: FinetuneParams
+    inputs: dict[str, Dataset]
+    external: dict[str, str]
+    code: str
+
+    @property
+    def stage(self) -> str:
+        return stage_name(self.task)
+
+    @property
+    def fingerprint_params(self) -> dict[str, Any]:
+        return {"task": self.task, **self.params.model_dump(mode="json")}
+
+    @property
+    def fingerprint(self) -> str:
+        input_fps = {name: ds.fingerprint for name, ds in self.inputs.items()} | self.external
+        return fingerprint(self.stage, self.fingerprint_params, self.code, input_fps)
+
+
+def plan(
+    task: str,
+    checkpoint: Path,
+    data: Path | Mapping[str, Path],
+    params: FinetuneParams | None = None,
+    tokenizer: Path | None = None,
+) -> Plan:
+    """Resolve splits and hash every input (the checkpoint's files unless it is one of our datasets)."""
+    if task not in SPECS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(SPECS)}")
+    checkpoint = Path(checkpoint).resolve()
+    splits = resolve_splits(data)
+    inputs, external = checkpoint_inputs(checkpoint)
+    if tokenizer is not None:
+        external["tokenizer"] = path_digest(tokenizer)
+    external.update({f"data_{k}": path_digest(p) for k, p in splits.items()})
+    return Plan(task, checkpoint, Path(tokenizer) if tokenizer else None, splits, params or FinetuneParams(), inputs,
+                external, finetune_code_version())
+
+
+def completed(p: Plan, data_root: Path) -> Dataset | None:
+    return existing_dataset(Path(data_root), p.stage, p.fingerprint)
 
 
 def finetune(
@@ -89,27 +149,24 @@ def finetune(
     progress: Progress | None = None,
 ) -> tuple[Dataset, bool]:
     """Fine-tune ``checkpoint`` on ``data`` for ``task``; returns the output dataset and whether it ran."""
-    if task not in SPECS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(SPECS)}")
-    params = params or FinetuneParams()
-    checkpoint = Path(checkpoint).resolve()
-    splits = resolve_splits(data)
-    inputs, external = checkpoint_inputs(checkpoint)
-    if tokenizer is not None:
-        external["tokenizer"] = path_digest(tokenizer)
-    external.update({f"data_{k}": path_digest(p) for k, p in splits.items()})
-    spec, tokenizer = SPECS[task], Path(tokenizer) if tokenizer else None
-    return run_stage(
+    return run_plan(plan(task, checkpoint, data, params, tokenizer), data_root, force, progress)
+
+
+def run_plan(p: Plan, data_root: Path, force: bool = False, progress: Progress | None = None) -> tuple[Dataset, bool]:
+    ds, computed = run_stage(
         data_root=Path(data_root),
-        stage=stage_name(task),
-        params={"task": task, **params.model_dump(mode="json")},
-        code=finetune_code_version(),
-        inputs=inputs,
-        body=lambda _inputs, out, prog: _body(spec, checkpoint, tokenizer, splits, params, out, prog),
+        stage=p.stage,
+        params=p.fingerprint_params,
+        code=p.code,
+        inputs=p.inputs,
+        body=lambda _inputs, out, prog: _body(SPECS[p.task], p.checkpoint, p.tokenizer, p.splits, p.params, out, prog),
         force=force,
-        external_inputs=external,
+        external_inputs=p.external,
         progress=progress,
     )
+    if ds.fingerprint != p.fingerprint:
+        raise RuntimeError("fine-tuning fingerprint mismatch between plan and run")
+    return ds, computed
 
 
 def _split_dev(train: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:

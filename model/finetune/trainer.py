@@ -185,7 +185,7 @@ def train(
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 loss, _ = model(batch)
             scaler.scale(loss / params.grad_accum_steps).backward()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if k % params.grad_accum_steps == 0 or k == len(epoch_batches):
                 scaler.unscale_(optimizer)
                 if params.max_grad_norm:

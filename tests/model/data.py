@@ -9,7 +9,7 @@ from pipeline.config import PreprocessConfig, VocabParams
 from pipeline.dag import STAGES, run_one
 from pipeline.dataset import Dataset
 
-N_NOTES = 300
+N_NOTES = 200
 VOCAB_SIZE = 2000
 
 
@@ -23,3 +23,13 @@ def build_corpus(root: Path, n_notes: int = N_NOTES) -> dict[str, Dataset]:
         ds, _ = run_one(stage.name, config, {d: done[d] for d in stage.inputs}, input_path=raw if stage.name == "ingest" else None)
         done[stage.name] = ds
     return done
+
+
+_CACHE: dict[str, dict[str, Dataset]] = {}
+
+
+def shared_corpus(tmp_path_factory) -> dict[str, Dataset]:
+    """One corpus per test session, shared by tests/model and tests/flows (building it takes ~20 s)."""
+    if "corpus" not in _CACHE:
+        _CACHE["corpus"] = build_corpus(tmp_path_factory.mktemp("pretrain-corpus"))
+    return _CACHE["corpus"]

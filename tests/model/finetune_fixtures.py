@@ -177,10 +177,11 @@ def tiny_checkpoint(root: Path, hidden: int = 64, layers: int = 2, seed: int = 0
     from transformers import BertConfig, BertModel, BertTokenizer
 
     words = {w for s in DRUGS + PROBLEMS + FILLER for w in s.split()}
-    for text in ("patient was started on for was treated with history of and continue developed after starting given "
-                 "noted , continued reports complains denies refilled today admitted with has does not have a family "
-                 "the takes daily what medication why ? . 0 1 2 3 4 5 6 7 8 9"):
-        words.update(text.split())
+    words.update((
+        "patient was started on for was treated with history of and continue developed after starting given "
+        "noted , continued reports complains denies refilled today admitted with has does not have a family "
+        "the takes daily what medication why ? . 0 1 2 3 4 5 6 7 8 9"
+    ).split())
     letters = "abcdefghijklmnopqrstuvwxyz"
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *letters, *(f"##{c}" for c in letters)]
     root.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,77 @@
+"""Export parity: transformers loads our directory offline and computes the same logits; same tokenizer."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from model.bert import build, padded_vocab, preset
+from model.export import export_model
+from pipeline.vocab import load_tokenizer
+
+transformers = pytest.importorskip("transformers")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+NOTE = "Pt [**NAME**] seen on [**DATE**] for CHF exacerbation; started furosemide 40 mg IV BID, K+ 3.4."
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, tokenizer_json):
+    torch.manual_seed(0)
+    n_tokens = load_tokenizer(tokenizer_json).get_vocab_size()
+    model = build(preset("tiny", padded_vocab(n_tokens), hidden_dropout=0.0, attention_dropout=0.0)).eval()
+    with torch.no_grad():  # move every bias and LayerNorm off its init so a mis-mapped one cannot hide
+        for p in model.parameters():
+            if p.ndim == 1:
+                p.normal_(0.0, 0.2)
+    out = export_model(model, tokenizer_json, tmp_path_factory.mktemp("hf"))
+    return model, out
+
+
+def _inputs(n_tokens: int):
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(28, n_tokens, (3, 24), generator=g)
+    ids[:, 0] = 2
+    types = torch.zeros_like(ids)
+    types[:, 12:] = 1
+    mask = torch.ones_like(ids)
+    mask[1, 17:] = 0
+    mask[2, 6:] = 0
+    return ids, types, mask
+
+
+def test_megatron_bert_for_pretraining_matches(exported, tokenizer_json):
+    model, path = exported
+    hf = transformers.MegatronBertForPreTraining.from_pretrained(path).eval()
+    ids, types, mask = _inputs(load_tokenizer(tokenizer_json).get_vocab_size())
+    with torch.no_grad():
+        ours = model(ids, types, mask)
+        theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask)
+    real = mask.bool()
+    torch.testing.assert_close(ours.mlm_logits[real], theirs.prediction_logits[real], atol=1e-4, rtol=0)
+    torch.testing.assert_close(ours.sop_logits, theirs.seq_relationship_logits, atol=1e-4, rtol=0)
+    assert hf.cls.predictions.decoder.weight.data_ptr() == hf.bert.embeddings.word_embeddings.weight.data_ptr()
+
+
+def test_auto_model_for_masked_lm_matches(exported, tokenizer_json):
+    model, path = exported
+    hf = transformers.AutoModelForMaskedLM.from_pretrained(path).eval()
+    assert type(hf).__name__ == "MegatronBertForMaskedLM"
+    ids, types, mask = _inputs(load_tokenizer(tokenizer_json).get_vocab_size())
+    with torch.no_grad():
+        ours = model(ids, types, mask).mlm_logits
+        theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+    torch.testing.assert_close(ours[mask.bool()], theirs[mask.bool()], atol=1e-4, rtol=0)
+
+
+def test_exported_tokenizer_encodes_like_ours(exported, tokenizer_json):
+    _, path = exported
+    hf_tok = transformers.AutoTokenizer.from_pretrained(path)
+    ours = load_tokenizer(tokenizer_json).encode(NOTE, "Plan: continue [**MRN**] follow-up.")
+    theirs = hf_tok(NOTE, "Plan: continue [**MRN**] follow-up.")
+    assert theirs["input_ids"] == ours.ids
+    assert theirs["token_type_ids"] == ours.type_ids
+    assert hf_tok.mask_token_id == 4 and hf_tok.pad_token_id == 0 and hf_tok.cls_token_id == 2
+    assert hf_tok.convert_tokens_to_ids("[**NAME**]") == ours.ids[ours.tokens.index("[**NAME**]")]

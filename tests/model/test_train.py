@@ -1,0 +1,114 @@
+"""DeepSpeed pretraining on CPU: the loss falls, resume is bit-exact, two ranks agree, config generation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from model import launch
+from model.config import PretrainConfig
+from model.train import CHECKPOINTS, HF_DIR, METRICS, RESULT, deepspeed_config
+
+TINY = {
+    "model": {"preset": "tiny"},
+    "data": {"seq_len": 64},
+    "optim": {"lr": 2e-3},
+    "train": {"train_steps": 60, "global_batch_size": 16, "micro_batch_size": 8, "zero_stage": 1, "checkpoint_every": 60,
+              "eval_every": 20, "eval_samples": 48, "log_every": 5},
+    "launch": {"launcher": "python", "omp_num_threads": 1},
+}  # fmt: skip
+
+
+def _config(**sections) -> dict:
+    cfg = {k: dict(v) for k, v in TINY.items()}
+    for section, values in sections.items():
+        cfg[section].update(values)
+    return cfg
+
+
+def _metrics(run: Path, event: str) -> list[dict]:
+    rows = [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
+    return [r for r in rows if r["event"] == event]
+
+
+def test_deepspeed_config_reaches_the_global_batch():
+    cfg = PretrainConfig.load({"train": {"train_steps": 1000, "global_batch_size": 2048, "micro_batch_size": 8, "zero_stage": 2}})
+    ds = deepspeed_config(cfg, world_size=64, on_gpu=True)
+    assert ds["train_batch_size"] == 2048 and ds["gradient_accumulation_steps"] == 4
+    assert ds["train_micro_batch_size_per_gpu"] * ds["gradient_accumulation_steps"] * 64 == 2048
+    assert ds["bf16"]["enabled"] and not ds["fp16"]["enabled"] and ds["zero_optimization"]["stage"] == 2
+    assert ds["optimizer"]["type"] == "AdamW" and ds["optimizer"]["params"]["lr"] == 1e-4
+    assert "torch_adam" not in ds["optimizer"]["params"] and ds["gradient_clipping"] == 1.0
+    sched = ds["scheduler"]
+    assert sched["type"] == "WarmupCosineLR" and sched["params"]["warmup_type"] == "linear"
+    assert sched["params"]["warmup_num_steps"] == 100 and sched["params"]["total_num_steps"] == 1000
+    cpu = deepspeed_config(cfg, world_size=2, on_gpu=False)
+    assert not cpu["bf16"]["enabled"] and cpu["optimizer"]["params"]["torch_adam"]
+    with pytest.raises(ValueError, match="multiple"):
+        deepspeed_config(cfg, world_size=3, on_gpu=False)
+
+
+def test_tiny_model_loss_falls_in_one_process(corpus, tmp_path):
+    out = launch.run(corpus["shards"].path, corpus["vocab"].path, _config(), tmp_path)
+    run = Path(out["path"])
+    train = _metrics(run, "train")
+    assert {"loss", "mlm_acc", "sop_acc", "tokens_per_s", "lr", "step"} <= set(train[0])
+    first, last = train[0]["loss"], sum(r["loss"] for r in train[-3:]) / 3
+    assert last < first - 1.0, f"loss {first:.2f} -> {last:.2f}"
+    valid = _metrics(run, "valid")
+    assert [v["step"] for v in valid] == [20, 40, 60] and valid[-1]["loss"] < valid[0]["loss"]
+    assert max(r["lr"] for r in train) <= 2e-3 and train[-1]["lr"] < 2e-4  # cosine decayed
+    result = json.loads((run / RESULT).read_text())
+    assert result["steps"] == 60 and result["world_size"] == 1 and result["samples"] == 60 * 16
+    assert (run / HF_DIR / "model.safetensors").is_file() and (run / HF_DIR / "tokenizer.json").is_file()
+
+
+def _module_state(run: Path, step: int) -> dict[str, torch.Tensor]:
+    ckpt = torch.load(run / CHECKPOINTS / f"step{step}" / "mp_rank_00_model_states.pt", weights_only=False)
+    return ckpt["module"]
+
+
+@pytest.mark.slow
+def test_resume_after_kill_is_bit_exact(corpus, tmp_path):
+    cfg = _config(train={"train_steps": 16, "checkpoint_every": 8, "eval_every": 8, "keep_checkpoints": 3})
+    args = (corpus["shards"].path, corpus["vocab"].path, cfg)
+    straight = Path(launch.run(*args, tmp_path / "straight")["path"])
+    with pytest.raises(launch.JobFailed, match="exit code -9"):
+        launch.run(*args, tmp_path / "killed", extra_args=("--kill-at-step", "8"))
+    resumed_out = launch.run(*args, tmp_path / "killed")
+    resumed = Path(resumed_out["path"])
+    assert resumed_out["counts"]["resumed_from"] == 8
+    a, b = _module_state(straight, 16), _module_state(resumed, 16)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert (straight / HF_DIR / "model.safetensors").read_bytes() == (resumed / HF_DIR / "model.safetensors").read_bytes()
+    after = lambda run: [(r["step"], r["loss"]) for r in _metrics(run, "train") if r["step"] > 8]
+    assert after(straight) == after(resumed)
+
+
+@pytest.mark.slow
+def test_two_processes_agree(corpus, tmp_path):
+    cfg = _config(train={"train_steps": 6, "micro_batch_size": 4, "checkpoint_every": 6, "eval_every": 6, "eval_samples": 16},
+                  launch={"launcher": "deepspeed", "nproc_per_node": 2})  # fmt: skip
+    out = launch.run(corpus["shards"].path, corpus["vocab"].path, cfg, tmp_path)
+    result = json.loads((Path(out["path"]) / RESULT).read_text())
+    assert result["world_size"] == 2
+    digests = result["weight_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1], "data-parallel ranks must hold identical weights"
+    start = json.loads((Path(out["path"]) / METRICS).read_text().splitlines()[0])
+    assert start["gradient_accumulation_steps"] == 2
+
+
+def test_early_stopping_when_validation_stops_improving(corpus, tmp_path):
+    # min_delta is larger than any possible improvement: the second evaluation cannot count as one
+    cfg = _config(train={"train_steps": 40, "eval_every": 2, "checkpoint_every": 40, "eval_samples": 16,
+                         "early_stopping_patience": 1, "min_delta": 100.0})  # fmt: skip
+    out = launch.run(corpus["shards"].path, corpus["vocab"].path, cfg, tmp_path)
+    assert out["counts"]["stopped_early"] and out["counts"]["steps"] == 4
+    run = Path(out["path"])
+    assert [v["bad_evals"] for v in _metrics(run, "valid")] == [0, 1]
+    assert (run / CHECKPOINTS / "step4").is_dir()
