@@ -139,6 +139,12 @@ def demo(
     console.print(f"manifests: {cfg.data_root}/<stage>/<fingerprint>/_manifest.json")
     _phi_table(corpus, Path(results["deid"]["path"]))
 
+    from flows.pretrain import DEMO_CONFIG, run_pretrain
+
+    console.print(f"pretraining the tiny model ({DEMO_CONFIG.name}) on the demo shards ...")
+    pre = run_pretrain(results["shards"]["path"], results["vocab"]["path"], str(DEMO_CONFIG), str(cfg.data_root))
+    _pretrain_summary(pre)
+
 
 def _phi_table(corpus, deid_path: Path) -> None:
     """PHI spans planted in the notes that reached deid, next to the spans deid replaced (counts only)."""
@@ -156,6 +162,32 @@ def _phi_table(corpus, deid_path: Path) -> None:
     for cat, n in planted.items():
         table.add_row(cat, str(n), str(found.get(cat, 0)))
     console.print(table)
+
+
+@app.command()
+def pretrain(
+    shards: Annotated[Path, typer.Option(help="a shards dataset folder (<data_root>/shards/<fingerprint>)")],
+    vocab: Annotated[Path, typer.Option(help="its vocab dataset folder (<data_root>/vocab/<fingerprint>)")],
+    config: Annotated[Optional[Path], typer.Option(help="pretraining YAML (default configs/pretrain-tiny.yaml)")] = None,
+    out_root: Annotated[Path, typer.Option(help="runs land in <out-root>/pretrain/<fingerprint>/")] = Path("runs"),
+    force: Annotated[bool, typer.Option(help="run again even if an identical run exists")] = False,
+) -> None:
+    """Pretrain a GatorTron-style BERT (MLM + SOP) with DeepSpeed and export it in Hugging Face format."""
+    _quiet_prefect_defaults()
+    from flows.pretrain import run_pretrain
+
+    result = run_pretrain(str(shards), str(vocab), str(config) if config else None, str(out_root), force)
+    _pretrain_summary(result)
+
+
+def _pretrain_summary(result: dict) -> None:
+    val = result.get("best_val_loss")
+    console.print(
+        f"pretrain {result['status']}: {result['steps']} steps, {result['parameters']:,} parameters, "
+        f"best validation loss {'n/a' if val is None else f'{val:.3f}'}"
+    )
+    console.print(f"checkpoint run: {result['path']}")
+    console.print(f"Hugging Face export: {result['hf_path']}")
 
 
 lineage_app = typer.Typer(help="Walk and draw the lineage of a dataset or model back to the raw inputs.")
