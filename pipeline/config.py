@@ -52,6 +52,19 @@ class DedupParams(_Params):
 class DeidParams(_Params):
     keep_year: bool = Field(False, description="keep the year of dates (safe harbor allows it)")
     score_threshold: float = Field(0.3, ge=0, le=1)
+    surrogates: bool = Field(
+        False,
+        description="replace PHI with consistent per-note fake values instead of tags (needs a secret key "
+        "in the environment variable named by surrogate_key_env)",
+    )
+    surrogate_key_env: str = Field("EHRLM_SURROGATE_KEY", description="environment variable holding the surrogate key")
+    residual_max_rate: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="fail the stage when more than this share of output notes still match a residual-PHI "
+        "pattern (SSN, email, phone, m/d/yyyy date, MRN: digits, URL, IPv4)",
+    )
 
 
 class SentenceParams(_Params):

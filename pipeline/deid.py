@@ -24,6 +24,7 @@ both loggers to WARNING and disables the tracer so note text cannot reach any lo
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from pipeline.parallel import map_chunks
 from pipeline.phi_tags import TAGS, tag_for
 
 if TYPE_CHECKING:
-    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 
 NOTES = "notes.parquet"
 SPANS = "phi_spans.parquet"
@@ -61,6 +62,10 @@ _CATEGORY_ORDER = {cat: i for i, cat in enumerate(TAGS)}
 _YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?!\d)")
 
 
+class ResidualPhiError(RuntimeError):
+    """Too many output notes still look like they hold PHI: the stage refuses to publish (counts only)."""
+
+
 @dataclass(frozen=True)
 class Span:
     """A PHI span of a text: ``text[start:end]`` is category ``category`` (a ``phi_tags`` key)."""
@@ -73,13 +78,21 @@ class Span:
 
 @lru_cache(maxsize=1)
 def build_analyzer() -> AnalyzerEngine:
-    """The offline presidio engine (cached per process): no_op NLP engine + our recognizer registry."""
+    """The offline presidio engine (cached per process): no_op NLP engine + our recognizer."""
+    from pipeline.phi_recognizers import PhiRecognizer
+
+    return make_analyzer(PhiRecognizer())
+
+
+def make_analyzer(recognizer: EntityRecognizer) -> AnalyzerEngine:
+    """A presidio ``AnalyzerEngine`` on the ``no_op`` NLP engine running only ``recognizer``.
+
+    ``recognizer`` is normally ``PhiRecognizer()``; the benchmark's ablation passes variants of it.
+    """
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.app_tracer import AppTracer
     from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
-
-    from pipeline.phi_recognizers import all_recognizers
 
     for name in ("presidio-analyzer", "decision_process"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -98,8 +111,7 @@ def build_analyzer() -> AnalyzerEngine:
         nlp_configuration={"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=["en"])
-    for recognizer in all_recognizers():
-        registry.add_recognizer(recognizer)
+    registry.add_recognizer(recognizer)
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
@@ -168,18 +180,75 @@ def replace_phi(text: str, spans: Sequence[Span], keep_year: bool = False) -> st
     return "".join(out)
 
 
+# Patterns that must never survive de-identification. Scanned on the tagged output (before any surrogates,
+# which look like PHI on purpose); a hit means a recognizer missed something it should have caught.
+RESIDUAL_PATTERNS: dict[str, re.Pattern[str]] = {
+    "ssn": re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    "email": re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    "phone": re.compile(r"(?<![\w-])(?:\(\d{3}\)[ ]?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w-])"),
+    "date_mdy": re.compile(r"(?<![\d/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:\d{4}|\d{2})(?![\d/])"),
+    "date_iso": re.compile(r"(?<!\d)(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)"),
+    "mrn": re.compile(r"(?i)(?<![a-z])mrn[ \t]*[:#]?[ \t]*\d{4,}"),
+    "url": re.compile(r"(?i)(?<![\w])(?:https?://|www\.)[^\s<>\"']+"),
+    "ipv4": re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
+}
+
+
+def residual_phi(text: str) -> dict[str, int]:
+    """Counts of residual-PHI pattern hits in de-identified ``text`` (empty dict: clean)."""
+    out = {}
+    for name, rx in RESIDUAL_PATTERNS.items():
+        n = sum(1 for _ in rx.finditer(text))
+        if n:
+            out[name] = n
+    return out
+
+
+def surrogate_text(text: str, spans: Sequence[Span], note_id: str, key: bytes, keep_year: bool) -> str:
+    """``text`` with each span replaced by its consistent per-note surrogate (``pipeline.phi_surrogates``)."""
+    from pipeline.phi_surrogates import Surrogates
+
+    fake = Surrogates(key, note_id, keep_year)
+    out, pos = [], 0
+    for span in spans:
+        out.append(text[pos : span.start])
+        out.append(fake.get(span.category, text[span.start : span.end]))
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def surrogate_key(params: DeidParams) -> bytes | None:
+    """The secret surrogate key from the environment (None when surrogates are off)."""
+    if not params.surrogates:
+        return None
+    key = os.environ.get(params.surrogate_key_env, "")
+    if not key:
+        raise ValueError(
+            f"deid: surrogates=True needs a secret key in the environment variable {params.surrogate_key_env!r}"
+        )
+    return key.encode()
+
+
+NoteResult = tuple[str | None, list[tuple[int, int, str, float]], dict[str, int]]
+
+
 def deid_texts(
-    texts: Sequence[str | None], keep_year: bool, score_threshold: float
-) -> list[tuple[str | None, list[tuple[int, int, str, float]]]]:
-    """De-identify a chunk of notes in this process: (new text, spans as tuples) per note, same order."""
+    rows: Sequence[tuple[str, str | None]], keep_year: bool, score_threshold: float, key: bytes | None = None
+) -> list[NoteResult]:
+    """De-identify a chunk of (note_id, text) in this process: (new text, spans as tuples, residual-PHI
+    counts) per note, same order. ``key``: make surrogates with it instead of tags."""
     analyzer = build_analyzer()
-    out = []
-    for text in texts:
+    out: list[NoteResult] = []
+    for note_id, text in rows:
         if text is None:
-            out.append((None, []))
+            out.append((None, [], {}))
             continue
         spans = find_phi(text, analyzer, score_threshold)
-        out.append((replace_phi(text, spans, keep_year), [(s.start, s.end, s.category, s.score) for s in spans]))
+        tagged = replace_phi(text, spans, keep_year)
+        residual = residual_phi(tagged)
+        new = tagged if key is None else surrogate_text(text, spans, note_id, key, keep_year)
+        out.append((new, [(s.start, s.end, s.category, s.score) for s in spans], residual))
     return out
 
 
@@ -200,12 +269,13 @@ def run(
     Row order, columns and column types are kept; only ``text`` changes. Output bytes do not depend on
     ``workers``: chunks are cut by row count and reassembled in input order (``pipeline.parallel``).
     """
+    key = surrogate_key(params)
     table = pq.read_table(inputs[INPUT_STAGE].part(NOTES))
     ids = table.column("note_id").to_pylist()
     texts = table.column("text").to_pylist()
     results = map_chunks(
-        partial(deid_texts, keep_year=params.keep_year, score_threshold=params.score_threshold),
-        texts,
+        partial(deid_texts, keep_year=params.keep_year, score_threshold=params.score_threshold, key=key),
+        list(zip(ids, texts)),
         workers=workers,
         chunk_size=CHUNK_NOTES,
         progress=progress,
@@ -215,9 +285,13 @@ def run(
     by_category = {cat: 0 for cat in TAGS}
     span_cols: dict[str, list] = {name: [] for name in SPAN_SCHEMA.names}
     new_texts: list[str | None] = []
-    notes_with_phi = chars_in = chars_out = 0
-    for note_id, text, (new_text, spans) in zip(ids, texts, results, strict=True):
+    notes_with_phi = chars_in = chars_out = residual_notes = 0
+    residual_by_pattern = {name: 0 for name in RESIDUAL_PATTERNS}
+    for note_id, text, (new_text, spans, residual) in zip(ids, texts, results, strict=True):
         new_texts.append(new_text)
+        residual_notes += bool(residual)
+        for name, n in residual.items():
+            residual_by_pattern[name] += n
         chars_in += len(text or "")
         chars_out += len(new_text or "")
         notes_with_phi += bool(spans)
@@ -226,6 +300,12 @@ def run(
             for name, value in zip(SPAN_SCHEMA.names, (note_id, start, end, category, score)):
                 span_cols[name].append(value)
 
+    residual_rate = residual_notes / len(ids) if ids else 0.0
+    if residual_rate > params.residual_max_rate:
+        raise ResidualPhiError(
+            f"deid: {residual_notes} of {len(ids)} notes ({residual_rate:.2%}) still match residual-PHI patterns "
+            f"{ {k: v for k, v in residual_by_pattern.items() if v} }; threshold {params.residual_max_rate:.2%}"
+        )
     text_index = table.schema.get_field_index("text")
     text_type = table.schema.field("text").type
     table = table.set_column(text_index, table.schema.field("text"), pa.array(new_texts, type=text_type))
@@ -242,5 +322,7 @@ def run(
             "notes_with_phi": notes_with_phi,
             "chars_in": chars_in,
             "chars_out": chars_out,
+            "residual_phi": {"notes": residual_notes, "by_pattern": residual_by_pattern},
+            "surrogates": params.surrogates,
         },
     )

@@ -56,9 +56,9 @@ def lineage_chain(path: Path) -> list[dict[str, Any]]:
 
     Each manifest gets ``_path`` added so callers can show where it lives.
     """
-    start = Path(path)
-    if start.is_file():
-        start = start.parent
+    start = Path(path).resolve()
+    # a file or sub-folder of a dataset/model (e.g. a run's hf/ export) belongs to the nearest manifest above it
+    start = next((p for p in (start, *start.parents) if (p / MANIFEST).is_file()), start)
     if not (start / MANIFEST).is_file():
         raise FileNotFoundError(f"{start} has no {MANIFEST}: not an ehrlm dataset or model folder")
     chain, todo, seen = [], [start], set()

@@ -30,16 +30,20 @@ list re-runs de-identification.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from pipeline.phi_prefilter import Gate, may_match
 from pipeline.phi_tags import TAGS
 
 Validator = Callable[[str], bool]
@@ -130,6 +134,7 @@ STOP_WORDS: frozenset[str] = frozenset(
     night afternoon daily weekly monthly hourly
     monday tuesday wednesday thursday friday saturday sunday
     january february march september october november december
+    christmas easter thanksgiving halloween hanukkah kwanzaa passover ramadan
     mr mrs ms miss dr jr sr ii iii iv
     wife husband spouse partner daughter son mother father mom dad sister brother niece nephew grandson
     granddaughter grandmother grandfather aunt uncle cousin friend neighbor neighbour caregiver fiance fiancee
@@ -188,6 +193,95 @@ def _read_census(*files: str) -> frozenset[str]:
 def census_names() -> tuple[frozenset[str], frozenset[str]]:
     """(first names, last names), lower case, from the 1990 US census lists in the ``names`` package."""
     return _read_census("dist.male.first", "dist.female.first"), _read_census("dist.all.last")
+
+
+def _philter_file(relative: str) -> Path:
+    """A data file of the pinned ``philter-ucsf`` package (BSD-3), found without importing it (its
+    ``__init__`` pulls in nltk)."""
+    spec = importlib.util.find_spec("philter_ucsf")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'philter-ucsf' package (name and safe-word lists) is not installed; "
+                           "pip install --no-deps philter-ucsf==1.0.3")
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+@lru_cache(maxsize=1)
+def philter_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(safe words, first names, last names), lower case, from philter-ucsf 1.0.3.
+
+    The safe-word list (195k words) is Philter's whitelist: English and clinical vocabulary with person
+    names removed ("nonames"). The name lists (97k first, 161k last) are Philter's, already cleaned of
+    common false positives ("minus_fps"); they are wider than the 1990 census lists (88k surnames).
+    """
+
+    def load(relative: str) -> frozenset[str]:
+        with open(_philter_file(relative), encoding="utf-8") as fh:
+            return frozenset(w.lower() for w in json.load(fh) if w)
+
+    return (
+        load("filters/whitelists/whitelist_plus_fps_091718_nonames.json"),
+        load("filters/blacklists/firstnames_minus_fps.json"),
+        load("filters/blacklists/lastnames_minus_fps.json"),
+    )
+
+
+@dataclass(frozen=True)
+class Features:
+    """Switchable rule families, for the ablation in ``bench/deid.py`` (all on in the stage).
+
+    ``name_anchors``: honorific, label, relation, credential and header-line contexts; ``name_last_first``:
+    ``Last, First`` forms; ``name_census``: dictionary lookups of capitalized tokens; ``name_lower``:
+    lower-case names next to lower-case anchors; ``name_safe_words``: Philter-style -- a capitalized token
+    that is on no safe-word list and no gazetteer is a name; ``philter_names``: Philter's wider first/last
+    name lists on top of the census lists; ``location_gazetteer``: US city names.
+    """
+
+    name_anchors: bool = True
+    name_last_first: bool = True
+    name_census: bool = True
+    name_lower: bool = True
+    name_safe_words: bool = True
+    philter_names: bool = True
+    location_gazetteer: bool = True
+
+
+ALL_FEATURES = Features()
+
+
+@lru_cache(maxsize=4)
+def name_lists(philter: bool = True) -> tuple[frozenset[str], frozenset[str]]:
+    """(first, last) names: census, plus Philter's lists when ``philter``."""
+    first, last = census_names()
+    if not philter:
+        return first, last
+    _, pfirst, plast = philter_lists()
+    return first | pfirst, last | plast
+
+
+@lru_cache(maxsize=1)
+def safe_words() -> frozenset[str]:
+    """Words that are never a name on their own: Philter's whitelist plus our clinical and function words.
+
+    Census/Philter names that are also common English words (Hill, May, Will) stay in it; they become
+    names only in a name position (after an honorific, a label, a first name).
+    """
+    whitelist, _, _ = philter_lists()
+    return whitelist | CLINICAL_WORDS | STOP_WORDS | AMBIGUOUS_WORDS | _EXTRA_SAFE_WORDS
+
+
+# Clinical and English words missing from Philter's whitelist that appear capitalized in notes (eponymous
+# scales and signs, vehicle makes, common inflections).
+_EXTRA_SAFE_WORDS: frozenset[str] = frozenset(
+    """
+    morse murphy fleischner barrett bell nile navy army courier chevy chevrolet honda toyota ford buick
+    nissan dodge jeep subaru hyundai kia silverado civic camry accord corolla tacoma tundra
+    trended towed flagged reoriented redirectable uptitrating uptitrated downtitrated titrated
+    medicare medicaid tricare humana aetna cigna kaiser bcbs blue cross shield unitedhealthcare
+    epic cerner mychart
+    stalk stalks grayscale greyscale rokitansky aschoff
+    fingerprint fingerprints thumbprint thumbprints voiceprint voiceprints palmprint palmprints
+    """.split()
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -266,6 +360,8 @@ class GroupRegexRecognizer(EntityRecognizer):
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
         for _, rx, score, validate, before in self._patterns:
+            if not may_match(rx):
+                continue
             has_group = "phi" in rx.groupindex
             pos = 0
             while (m := rx.search(text, pos)) is not None:
@@ -477,6 +573,12 @@ def date_recognizer() -> GroupRegexRecognizer:
                 0.5,
             ),
             (
+                "may_lower",
+                r"(?=[IiSsDdUuEeLlMmNn])(?<![A-Za-z])(?i:in|since|during|until|early|late|mid|last|next)[ \t]+(?P<phi>may)"
+                r"(?=[ \t]*(?:of[ \t]|,?[ \t]*(?:19|20)\d\d(?!\d)|[.;,)]|\n|\Z))",
+                0.6,
+            ),
+            (
                 "may_alone",
                 r"(?=[IiSsOoEeLlMmDdUuBbNnTtAaFf])(?<![A-Za-z])(?i:in|since|of|early|late|mid|during|until|by|last|next|this|before|after|through|"
                 r"from)[ \t]+(?:-[ \t]*)?(?P<phi>May|MAY)(?![A-Za-z])",
@@ -563,6 +665,15 @@ def phone_recognizer() -> GroupRegexRecognizer:
         "PHONE",
         [
             ("us", rf"(?=[+(\d])(?<![\w-]){_PHONE}(?![\w-]|-\d)", 0.7),
+            # 10 bare digits shaped like a NANP number (area code and exchange start 2-9): a phone rather
+            # than an unlabelled id (ID's long_number scores 0.35); a label before it still wins
+            ("nanp_bare", r"(?=[2-9])(?<![\w.,/-])[2-9]\d\d[2-9]\d{6}(?![\w/-]|[.,]\d)", 0.4),
+            # 10 bare digits before a phone word: "3525550123 (cell)"
+            (
+                "digits_then_word",
+                r"(?=\d)(?<![\w.,/-])(?P<phi>\d{10})[ \t]*\(?(?i:cell|mobile|home|work|phone|tel|pager)(?![A-Za-z])",
+                0.7,
+            ),
             ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
             (
                 "pager",
@@ -571,7 +682,8 @@ def phone_recognizer() -> GroupRegexRecognizer:
             ),
             (
                 "labelled_digits",
-                r"(?=[PpTtCcMm])(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph)[ \t]*[#:.]?[ \t]*(?P<phi>\d{10})(?!\d)",
+                r"(?=[PpTtCcMmHhRrNn])(?<![A-Za-z])(?i:phone|tel|telephone|cell|mobile|ph|call|reach(?:ed)?|contact|number|home|work)"
+                r"(?![A-Za-z])[^\n\d]{0,40}?(?<!\d)(?P<phi>[2-9]\d{9})(?!\d)",
                 0.7,
             ),
         ],
@@ -586,6 +698,11 @@ def fax_recognizer() -> GroupRegexRecognizer:
         [
             ("labelled", rf"(?=[FfTt])(?<![A-Za-z]){label}[ \t]*(?P<phi>{_PHONE}|{_PHONE7})(?![\w-])", 0.9),
             ("suffix", rf"(?=[+(\d])(?<![\w-])(?P<phi>{_PHONE})[ \t]*\(?(?i:fax)(?![A-Za-z])", 0.9),
+            (
+                "fax_context",
+                rf"(?=[Ff])(?<![A-Za-z])(?i:fax(?:ed|ing)?)(?![A-Za-z])[^\n\d]{{0,40}}?(?<![\w-])(?P<phi>{_PHONE}|\d{{10}})(?![\w-])",
+                0.85,
+            ),
         ],
     )
 
@@ -682,7 +799,7 @@ def vehicle_recognizer() -> GroupRegexRecognizer:
         r"vin|vehicle[ \t]*id(?:entification)?(?:[ \t]*(?:no\.?|number|#))?|licen[cs]e[ \t]*plate(?:[ \t]*(?:no\.?|number|#))?|"
         r"plate(?:[ \t]*(?:no\.?|number|#))?|tag[ \t]*#|registration[ \t]*(?:#|no\.?|number)"
     )
-    plate = r"(?P<phi>[A-Z0-9]{1,8}(?:[ -][A-Z0-9]{1,8})?)(?![A-Za-z0-9])"
+    plate = r"(?P<phi>[A-Z0-9]{1,17}(?:[ -][A-Z0-9]{1,8})?)(?![A-Za-z0-9])"
     return GroupRegexRecognizer(
         "VEHICLE",
         [
@@ -704,7 +821,18 @@ def device_recognizer() -> GroupRegexRecognizer:
         r"model[ \t]*(?:#|no\.?|number)|implant[ \t]*(?:id|#|serial)|(?:pacemaker|icd|aicd|defibrillator|pump)"
         r"[ \t]*(?:serial|id|#)(?:[ \t]*(?:#|no\.?|number))?|lot(?:[ \t]*(?:#|no\.?|number))?"
     )
-    return GroupRegexRecognizer("DEVICE", [("labelled", _labelled(labels), 0.85)], validate=_has_digit)
+    return GroupRegexRecognizer(
+        "DEVICE",
+        [
+            ("labelled", _labelled(labels), 0.85),
+            (
+                "udi_gs1",
+                r"(?=[Uu])(?<![A-Za-z])(?i:udi)[ \t]*[:#]?[ \t]*(?P<phi>(?:\(\d{2,4}\)[A-Za-z0-9-]+)+)",
+                0.9,
+            ),
+        ],
+        validate=_has_digit,
+    )
 
 
 def url_recognizer() -> GroupRegexRecognizer:
@@ -748,9 +876,17 @@ def biometric_recognizer() -> GroupRegexRecognizer:
         [
             (
                 "labelled",
-                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?:[ \t]+(?i:id|identifier|template|hash|code|record|sample|on file|enrollment|enrolment))*{_SEP}{_ID}",
+                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?:[ \t]+(?i:identifier|id|template|hash|code|record|sample|on file|enrollment|enrolment))*{_SEP}{_ID}",
                 0.85,
-            )
+            ),
+            # the first code with a digit within a few words after a biometric word, on the same line
+            # ("thumbprint captured at intake, template ref TP-4471"): above ID's own "ref" label
+            (
+                "context",
+                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?![A-Za-z])[^\n\d]{{0,50}}?(?<![\w-])"
+                r"(?P<phi>(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,30}[A-Za-z0-9])(?![\w-])",
+                0.9,
+            ),
         ],
         validate=_has_digit,
     )
@@ -816,17 +952,99 @@ def _place_word_ok(span: str) -> bool:
     return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
 
 
-def location_recognizer() -> GroupRegexRecognizer:
-    """LOCATION: street addresses, PO boxes, city before a state or ZIP, ZIPs, facilities, labelled places.
+class LocationRecognizer(GroupRegexRecognizer):
+    """The LOCATION regex rules plus a gazetteer of US city names (``pipeline.phi_gazetteer``).
+
+    A capitalized run of 1-3 words that spells a US city is a place when its words are no common word or
+    name ("Ocala", "Palatka", "Winter Haven"); a city that is also an English word or a person's name
+    ("Mobile", "Tyler", "Lake City") only after a place preposition ("in Tyler", "from Mobile").
+    """
+
+    def __init__(self, rules: list, gazetteer: bool, **kwargs) -> None:
+        super().__init__("LOCATION", rules, **kwargs)
+        self._gazetteer = gazetteer
+        self._cities = _city_keys()
+        self._first_words: dict[str, int] = {}  # first word of a city name -> most words in such a name
+        for city in self._cities:
+            head, n = city.split(" ", 1)[0], city.count(" ") + 1
+            self._first_words[head] = max(n, self._first_words.get(head, 0))
+        first, last = name_lists(True)
+        self._common = safe_words() | first | last
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts)
+        if self._gazetteer:
+            meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+            results.extend(
+                RecognizerResult("LOCATION", s, e, score, recognition_metadata=dict(meta))
+                for s, e, score in self._cities_in(text)
+            )
+        return results
+
+    def _cities_in(self, text: str) -> list[tuple[int, int, float]]:
+        out = []
+        tokens = _tokens(text)
+        first_words = self._first_words
+        i = 0
+        while i < len(tokens):
+            longest = first_words.get(tokens[i].key)
+            if longest is None:
+                i += 1
+                continue
+            for n in range(min(longest, len(tokens) - i), 0, -1):
+                run = tokens[i : i + n]
+                if any(_RX_SPACE.fullmatch(text, a.end, b.start) is None for a, b in zip(run, run[1:])):
+                    continue
+                if " ".join(t.key for t in run) not in self._cities:
+                    continue
+                start, end = run[0].start, run[-1].end
+                if _RX_EPONYM_NEXT.match(text, end):  # "Addison disease"
+                    continue
+                if not all(t.key in self._common for t in run):
+                    out.append((start, end, 0.5))
+                elif _RX_PLACE_PREP.search(text, max(0, start - 12), start):
+                    out.append((start, end, 0.7))  # above a census "First Last" pair ("in Lake City")
+                else:
+                    continue
+                i += n - 1
+                break
+            i += 1
+        return out
+
+
+def _inflected(key: str, safe: frozenset[str]) -> bool:
+    """Is ``key`` an inflection of a safe word ("trisected", "stalks", "trended")? The whitelist has base forms."""
+    for suffix, repl in (("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("es", ""), ("s", ""), ("ly", ""), ("d", "")):
+        if key.endswith(suffix) and len(key) - len(suffix) >= 3 and key[: -len(suffix)] + repl in safe:
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _city_keys() -> frozenset[str]:
+    from pipeline.phi_gazetteer import US_CITIES
+
+    keys = (" ".join(_fold(w) for w in c.replace("-", " ").split()) for c in US_CITIES)
+    return frozenset(k for k in keys if k not in _MONTHS_AND_DAYS)
+
+
+_MONTHS_AND_DAYS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecognizer:
+    """LOCATION: street addresses, PO boxes, city before a state or ZIP, ZIPs, facilities, labelled places,
+    and (``features.location_gazetteer``) US city names.
 
     States themselves are kept (safe harbor allows them), so "Gainesville, FL 32601" becomes
     "[**LOCATION**], FL [**LOCATION**]".
     """
     word = r"(?:[A-Z][a-z]+|[A-Z]{3,})"
-    city = rf"(?P<phi>{word}(?:[ -](?:{word}|de|del|la|of)){{0,2}})"
+    city = rf"(?P<phi>{word}(?:[ -](?:{word}|(?:de|del|la|of)(?![A-Za-z]))){{0,2}})"
     low = r"[a-z][a-z'’&-]*"
-    return GroupRegexRecognizer(
-        "LOCATION",
+    return LocationRecognizer(
         [
             (
                 "street",
@@ -912,6 +1130,7 @@ def location_recognizer() -> GroupRegexRecognizer:
                 _place_word_ok,
             ),
         ],
+        gazetteer=features.location_gazetteer,
         trim_leading=_PLACE_LEADING_NOISE,
     )
 
@@ -938,12 +1157,16 @@ _LINITIAL = rf"(?<![^\W_])[{_LO}]\.(?![^\W_])"
 _PARTICLE = r"(?:van|von|de|del|della|der|den|da|di|du|la|le|dos|das|st\.?|bin|ibn|al|el|mac|ter)"
 
 _RX_TOKEN = re.compile(_TOKEN)
+_RX_PLACE_WORD = _RX_TOKEN
+# Before a city that is also a word or a name: "in Tyler", "from Mobile" (not "to"/"at": "talked to Tyler").
+_RX_PLACE_PREP = re.compile(r"(?<![A-Za-z])(?i:in|from|near|outside|around)[ \t]+\Z")
 _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
 _RX_LOWER_WORD = re.compile(rf"(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
 _RX_SPACE = re.compile(r"[ \t]+")
+_RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
 _RX_PARTICLE = _compile(rf"[ \t]+{_PARTICLE}[ \t]+(?=[{_UP}])")
 _RX_COMMA = _compile(r"[ \t]*,[ \t]*")
 _RX_SUFFIX = _compile(r",?[ \t]+(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
@@ -988,8 +1211,12 @@ _RX_LABEL = _compile(
     rf"[ \t]*(?=[{_UP}])",
     re.MULTILINE,
 )
+_RX_SIGNER_INITIALS = _compile(
+    r"(?=[TtDdEeSs])(?<![A-Za-z])(?i:transcribed|dictated|typed|entered|signed)(?:[ \t]+(?i:by))?[ \t]*:[ \t]*"
+    r"(?P<phi>[A-Za-z]{2,3})(?![A-Za-z.])"
+)
 _RX_LABEL_LOWER = _compile(
-    rf"(?:^|(?<=[\s(\[;,|]))(?:(?:{_LABELS})[ \t]*:|(?:{_BY_VERBS})[ \t]+(?:by|with|to)|labell?ed[ \t]*[(\"“]?)[ \t]*(?=[{_LO}])",
+    rf"(?:^|(?<=[\s(\[;,|]))(?:(?:{_LABELS})[ \t]*:|(?:{_BY_VERBS})[ \t]+(?:by|with|to)|labell?ed[ \t]*[(\"“]?|pt[ \t]|patient[ \t])[ \t]*(?=[{_LO}])",
     re.MULTILINE,
 )
 _RELATIONS = (
@@ -1013,7 +1240,7 @@ _RX_AFTER_NAME = _compile(
     r"(?<=[^\W\d_.]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
 _RX_AFTER_NAME_LOWER = _compile(
-    r"(?=[mrnpi,])(?:(?<=[a-z.][ ,])(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
+    r"(?=[mrnpi,])(?:(?:(?<=[a-z.][ ,])|(?<=[a-z.],[ ]))(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
     r"(?<=[a-z]),[ \t]*(?=(?:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
 # Up to four name tokens/initials (comma allowed: "SMITH, JOHN MD") ending right before such a trigger.
@@ -1026,10 +1253,46 @@ _RX_LNAME_BEFORE = _compile(
 # "SMITH,JOHN" / "SMITH, JOHN" / "Smith, John" (anywhere if census-backed, else alone on a header line).
 _RX_LAST_FIRST = _compile(rf"(?=[{_UP}])(?<![^\W\d_],)(?P<phi>{_TOKEN}[ \t]*,[ \t]*{_TOKEN}(?:[ \t]+{_INITIAL})?)")
 # A name at the start of a header line, before the MRN/DOB: "Zoren Chanoine  (MRN 1222897)".
+_RX_HEADER_NAME_LOWER = re.compile(
+    rf"^(?P<phi>{_LTOKEN}[ \t]*,[ \t]*{_LTOKEN}(?:[ \t]+{_LINITIAL}|[ \t]+[a-z](?![^\W_]))?)"
+    r"(?=[ \t]*,?[ \t]*\(?[ \t]*(?:mrn|mr#|dob|acct|ssn)\b)",
+    re.MULTILINE,
+)
 _RX_HEADER_NAME = re.compile(
     rf"^(?P<phi>{_TOKEN}(?:[ \t]+(?:{_TOKEN}|{_INITIAL})){{1,3}})(?=[ \t]*,?[ \t]*\(?[ \t]*(?i:mrn|mr#|dob|acct|ssn)\b)",
     re.MULTILINE,
 )
+
+
+# The NAME regexes scanned over whole notes (the others run at given positions): gated by the prefilter.
+_NAME_SCANS = (
+    "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
+    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST"
+).split()
+
+
+def _scan(rx: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
+    """``rx.finditer(text)``, or nothing when the prefilter knows ``rx`` cannot match this note."""
+    return rx.finditer(text) if may_match(rx) else ()
+
+
+class _Tok(NamedTuple):
+    start: int
+    end: int
+    word: str
+    key: str  # ``_fold(word)``
+
+
+_token_cache: tuple[str | None, list[_Tok]] = (None, [])
+
+
+def _tokens(text: str) -> list[_Tok]:
+    """The capitalized name-shaped tokens of ``text`` (``_TOKEN``), computed once per note: the dictionary,
+    safe-word and gazetteer rules all walk them."""
+    global _token_cache
+    if _token_cache[0] is not text:
+        _token_cache = (text, [_Tok(m.start(), m.end(), w := m.group(), _fold(w)) for m in _RX_TOKEN.finditer(text)])
+    return _token_cache[1]
 
 
 def _fold(word: str) -> str:
@@ -1049,44 +1312,85 @@ class NameRecognizer(EntityRecognizer):
     lower-case census ``first last`` 0.45, lone census first name 0.4.
     """
 
-    def __init__(self) -> None:
-        self._first, self._last = census_names()
+    def __init__(self, features: Features = ALL_FEATURES) -> None:
+        self._features = features
+        self._first, self._last = name_lists(features.philter_names)
         self._never = CLINICAL_WORDS | STOP_WORDS
         self._not_first = self._never | AMBIGUOUS_WORDS
-        self._strong_first = self._first - self._not_first
-        self._strong_last = self._last - self._not_first
+        self._safe = safe_words()
+        self._cities = _city_keys()
+        self._strong_first = self._first - self._safe
+        self._strong_last = self._last - self._safe
         self._strong = self._strong_first | self._strong_last
         super().__init__(supported_entities=["NAME"], name="NameRecognizer")
 
-    def load(self) -> None:  # census sets are loaded (and cached) in __init__
+    def load(self) -> None:  # name sets are loaded (and cached) in __init__
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        f = self._features
         spans: list[tuple[int, int, float]] = []
-        for m in _RX_HONORIFIC.finditer(text):
-            mode = "caps" if m.group()[:2].isupper() else "honorific"
-            if (span := self._anchored(text, m.end(), mode)) is not None:
-                spans.append((*span, 0.85))
-        for m in _RX_LABEL.finditer(text):
-            mode = "label" if ":" in m.group() or m.group()[:1] in "Ll" else "by"
-            if (span := self._anchored(text, m.end(), mode)) is not None:
-                spans.append((*span, 0.8))
-        for m in _RX_RELATION.finditer(text):
-            if (span := self._anchored(text, m.end(), "relation")) is not None:
-                spans.append((*span, 0.8))
-        for m in _RX_AFTER_NAME.finditer(text):
-            if (span := self._name_before(text, m.start())) is not None:
-                spans.append((*span, 0.75))
-        for m in _RX_HEADER_NAME.finditer(text):
-            if _fold(m.group("phi").split()[0]) not in self._never:
-                spans.append((m.start("phi"), m.end("phi"), 0.75))
-        spans.extend(self._lower_case(text))
-        spans.extend(self._last_first(text))
-        spans.extend(self._dictionary(text))
+        if f.name_anchors:
+            spans.extend(self._anchors(text))
+        if f.name_lower:
+            spans.extend(self._lower_case(text))
+        if f.name_last_first:
+            spans.extend(self._last_first(text))
+        if f.name_census:
+            spans.extend(self._dictionary(text))
+        if f.name_safe_words:
+            spans.extend(self._unknown_words(text))
         return [
             RecognizerResult("NAME", s, e, score, recognition_metadata=dict(meta)) for s, e, score in spans if e > s
         ]
+
+    def _anchors(self, text: str) -> list[tuple[int, int, float]]:
+        spans: list[tuple[int, int, float]] = []
+        for m in _scan(_RX_HONORIFIC, text):
+            mode = "caps" if m.group()[:2].isupper() else "honorific"
+            if (span := self._anchored(text, m.end(), mode)) is not None:
+                spans.append((*span, 0.85))
+        for m in _scan(_RX_LABEL, text):
+            mode = "label" if ":" in m.group() or m.group()[:1] in "Ll" else "by"
+            if (span := self._anchored(text, m.end(), mode)) is not None:
+                spans.append((*span, 0.8))
+        for m in _scan(_RX_RELATION, text):
+            if (span := self._anchored(text, m.end(), "relation")) is not None:
+                spans.append((*span, 0.8))
+        for m in _scan(_RX_AFTER_NAME, text):
+            if (span := self._name_before(text, m.start())) is not None:
+                spans.append((*span, 0.75))
+        for m in _scan(_RX_HEADER_NAME, text):
+            if _fold(m.group("phi").split()[0]) not in self._never:
+                spans.append((m.start("phi"), m.end("phi"), 0.75))
+        for m in _scan(_RX_HEADER_NAME_LOWER, text):  # "carlin, lucas  (mrn e9308652)"
+            if not any(_fold(w.strip(",")) in self._never for w in m.group("phi").split()):
+                spans.append((m.start("phi"), m.end("phi"), 0.75))
+        for m in _scan(_RX_SIGNER_INITIALS, text):  # "Transcribed by: jmk", "Dictated by: RTB"
+            if _fold(m.group("phi")) not in self._never:
+                spans.append((m.start("phi"), m.end("phi"), 0.7))
+        return spans
+
+    def _unknown_words(self, text: str) -> list[tuple[int, int, float]]:
+        """Philter-style: a capitalized word on no safe-word list, name list or gazetteer is a name
+        ("Quillon tolerated the procedure", "Thistlewood"); the name runs on over following name words.
+
+        ALL-CAPS words need 4+ letters (shorter ones are mostly abbreviations); an eponym ("Fleischner
+        criteria") or a word right before a month date is not taken.
+        """
+        out = []
+        safe, cities = self._safe, self._cities
+        for tok in _tokens(text):
+            key = tok.key
+            if key in safe or key in cities or len(key) < 3 or (len(key) < 4 and tok.word.isupper()):
+                continue
+            if _inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
+                continue
+            if _RX_EPONYM_NEXT.match(text, tok.end):
+                continue
+            out.append((tok.start, self._extend(text, tok.end, allow_unknown=True), 0.35))
+        return out
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _census(self, word: str) -> bool:
@@ -1111,7 +1415,7 @@ class NameRecognizer(EntityRecognizer):
     def _not_a_name_next(self, text: str, pos: int) -> bool:
         """Does a non-name capitalized word follow on the same line ("Jiménez, Willow Brook Rehab Center")?"""
         for i in range(4):
-            gap = _RX_SPACE.match(text, pos)
+            gap = _RX_ONE_SPACE.match(text, pos)  # a column gap ("AUGUST      MRN:") ends the phrase
             nxt = _RX_TOKEN.match(text, gap.end()) if gap else None
             if nxt is None:
                 return False
@@ -1276,13 +1580,13 @@ class NameRecognizer(EntityRecognizer):
     def _lower_case(self, text: str) -> list[tuple[int, int, float]]:
         """Lower-case names next to lower-case anchors: "dr. potvin", "pt: roach,dean", "leonard rowland md"."""
         out = []
-        for m in _RX_HONORIFIC_LOWER.finditer(text):
+        for m in _scan(_RX_HONORIFIC_LOWER, text):
             if (span := self._lower_name(text, m.end(), require_census=False)) is not None:
                 out.append((*span, 0.6))
-        for m in _RX_LABEL_LOWER.finditer(text):
+        for m in _scan(_RX_LABEL_LOWER, text):
             if (span := self._lower_name(text, m.end(), require_census=True)) is not None:
                 out.append((*span, 0.6))
-        for m in _RX_AFTER_NAME_LOWER.finditer(text):
+        for m in _scan(_RX_AFTER_NAME_LOWER, text):
             b = _RX_LNAME_BEFORE.search(text, max(0, m.start() - 60), m.start())
             if b is None:
                 continue
@@ -1306,7 +1610,7 @@ class NameRecognizer(EntityRecognizer):
     def _last_first(self, text: str) -> list[tuple[int, int, float]]:
         """``Last, First``: census-backed anywhere (0.7), or any name-shaped pair alone on a header line (0.6)."""
         out = []
-        for m in _RX_LAST_FIRST.finditer(text):
+        for m in _scan(_RX_LAST_FIRST, text):
             last, first = (t.strip() for t in m.group("phi").split(",", 1))
             first = first.split()[0]
             lkey, fkey = _fold(last), _fold(first)
@@ -1328,12 +1632,12 @@ class NameRecognizer(EntityRecognizer):
         """Census lookups on capitalized tokens: ``First [M.] Last``, ``First Unknown``, lone first names."""
         out: list[tuple[int, int, float]] = []
         first, last, never = self._first, self._last, self._never
-        for tok in _RX_TOKEN.finditer(text):
-            key = _fold(tok.group())
-            if key in never or key not in first or _RX_EPONYM_NEXT.match(text, tok.end()):
+        for tok in _tokens(text):
+            key = tok.key
+            if key not in first or key in never or _RX_EPONYM_NEXT.match(text, tok.end):
                 continue
-            caps = tok.group().isupper()
-            pos = tok.end()
+            caps = tok.word.isupper()
+            pos = tok.end
             if gap := _RX_GAP.match(text, pos):
                 pos = gap.end()
                 if _RX_TOKEN.match(text, pos) is None and (ini := _RX_INITIAL.match(text, pos)):
@@ -1346,8 +1650,13 @@ class NameRecognizer(EntityRecognizer):
                 and not _RX_MONTH_DATE.match(text, pos)
             ):
                 nkey = _fold(nxt.group())
-                if nkey in last and nkey not in never and (key not in AMBIGUOUS_WORDS or nkey not in AMBIGUOUS_WORDS):
-                    out.append((tok.start(), self._extend(text, nxt.end(), allow_unknown=False), 0.65))
+                if (
+                    nkey in last
+                    and nkey not in never
+                    and (key not in AMBIGUOUS_WORDS or nkey not in AMBIGUOUS_WORDS)
+                    and not (key in self._safe and nkey in self._safe)
+                ):
+                    out.append((tok.start, self._extend(text, nxt.end(), allow_unknown=False), 0.65))
                     continue
                 if (
                     not caps
@@ -1355,18 +1664,18 @@ class NameRecognizer(EntityRecognizer):
                     and nkey not in self._not_first
                     and not self._census(nxt.group())
                 ):
-                    out.append((tok.start(), nxt.end(), 0.5))
+                    out.append((tok.start, nxt.end(), 0.5))
                     continue
             if not caps and key in self._strong_first:
-                out.append((tok.start(), tok.end(), 0.4))
+                out.append((tok.start, tok.end, 0.4))
         return out
 
 
-def all_recognizers() -> list[EntityRecognizer]:
+def all_recognizers(features: Features = ALL_FEATURES) -> list[EntityRecognizer]:
     """One recognizer (or rule set) per safe-harbor category, in ``phi_tags`` order."""
     factories: dict[str, Callable[[], EntityRecognizer]] = {
-        "NAME": NameRecognizer,
-        "LOCATION": location_recognizer,
+        "NAME": lambda: NameRecognizer(features),
+        "LOCATION": lambda: location_recognizer(features),
         "DATE": date_recognizer,
         "AGE": age_recognizer,
         "PHONE": phone_recognizer,
@@ -1387,3 +1696,97 @@ def all_recognizers() -> list[EntityRecognizer]:
     }
     assert list(factories) == list(TAGS), "a recognizer per phi_tags category, same order"
     return [make() for make in factories.values()]
+
+
+class PhiRecognizer(EntityRecognizer):
+    """All category recognizers behind one presidio recognizer, plus in-note propagation.
+
+    Why one: presidio's ``AnalyzerEngine`` does per-recognizer bookkeeping on every call (result lists
+    filtered per recognizer id, a context pass, quadratic de-duplication) that cost more than the
+    recognizers themselves with 19 of them; registered as one, the engine's overhead is a few percent.
+    ``categories`` limits the recognizers that run (for the ablation); ``propagate`` then marks every
+    other mention, in the same note, of a name or place word already found ("Mr. Quillon ... quillon's
+    wife"): a mention without any context is the commonest miss of rule-based de-id.
+    """
+
+    def __init__(
+        self,
+        features: Features = ALL_FEATURES,
+        categories: Iterable[str] | None = None,
+        propagate: bool = True,
+        prefilter: bool = True,
+    ) -> None:
+        keep = set(TAGS if categories is None else categories)
+        self._recognizers = [r for r in all_recognizers(features) if r.supported_entities[0] in keep]
+        self._propagate = propagate
+        self._safe = safe_words()
+        patterns = [globals()[name] for name in _NAME_SCANS]
+        for r in self._recognizers:
+            if isinstance(r, GroupRegexRecognizer):
+                patterns.extend(rx for _, rx, *_ in r._patterns)
+        self._gate = Gate(patterns) if prefilter else None
+        super().__init__(supported_entities=list(TAGS), name="PhiRecognizer")
+
+    def load(self) -> None:  # the category recognizers build themselves in __init__
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        if self._gate is not None:
+            with self._gate.note(text):
+                for recognizer in self._recognizers:
+                    results.extend(recognizer.analyze(text, entities, nlp_artifacts))
+        else:
+            for recognizer in self._recognizers:
+                results.extend(recognizer.analyze(text, entities, nlp_artifacts))
+        if self._propagate:
+            results.extend(self._mentions(text, results))
+        # presidio groups results by the id of the recognizer it called (this one) and drops the others
+        for r in results:
+            r.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self.name
+            r.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
+        return results
+
+    def _mentions(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Other mentions of the name/place words found, any case, as whole words."""
+        words: dict[str, str] = {}
+        for r in results:
+            if r.entity_type not in ("NAME", "LOCATION") or r.score < 0.5:
+                continue
+            for w in _RX_PROPAGATE_WORD.findall(text, r.start, r.end):
+                key = w.lower()
+                if len(key) >= 3 and _fold(key) not in self._safe:
+                    words.setdefault(key, r.entity_type)
+        if not words:
+            return []
+        covered = sorted((r.start, r.end) for r in results)
+        meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        out = []
+        low = text.lower()
+        if len(low) != len(text):  # a character whose lower case is longer ("İ"): offsets would shift
+            return []
+        for word, category in words.items():  # str.find per found word: C speed, no per-note regex
+            pos = low.find(word)
+            while pos >= 0:
+                end = pos + len(word)
+                if (
+                    (pos == 0 or not low[pos - 1].isalnum())
+                    and (end == len(low) or not low[end].isalnum())
+                    and not _inside(covered, pos, end)
+                ):
+                    out.append(RecognizerResult(category, pos, end, 0.45, recognition_metadata=dict(meta)))
+                pos = low.find(word, end)
+        return out
+
+
+_RX_PROPAGATE_WORD = re.compile(rf"(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Is [start, end) inside one of the sorted ``spans``?"""
+    i = bisect.bisect_right(spans, (start, len(spans) and 1 << 62)) - 1
+    while i >= 0 and spans[i][0] <= start:
+        if spans[i][1] >= end:
+            return True
+        i -= 1
+    return False

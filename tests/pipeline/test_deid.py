@@ -197,3 +197,76 @@ def test_no_text_in_logs_at_debug(analyzer, caplog):
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert CANARY not in logged and "Okonkwo" not in logged
     assert logging.getLogger("presidio-analyzer").level == logging.WARNING
+
+
+# -- residual-PHI audit --------------------------------------------------------------------------------------
+
+
+def test_residual_patterns_find_what_must_never_survive():
+    text = "SSN 123-45-6789, mail a.b@x.org, call (352) 555-0199, seen 3/14/2019 and 2019-03-14, MRN: 4410023"
+    assert deid.residual_phi(text) == {"ssn": 1, "email": 1, "phone": 1, "date_mdy": 1, "date_iso": 1, "mrn": 1}
+    assert deid.residual_phi("[**NAME**] seen [**DATE**] 2019, BP 120/80, 5/5 strength, Cr 1.6") == {}
+
+
+def test_clean_run_counts_no_residual_phi(stage_runs):
+    _, _, results, _ = stage_runs
+    assert results[1].counts["residual_phi"]["notes"] == 0
+    assert set(results[1].counts["residual_phi"]["by_pattern"]) == set(deid.RESIDUAL_PATTERNS)
+
+
+def test_residual_phi_above_threshold_fails_the_stage(tmp_path, monkeypatch):
+    """A recognizer that misses everything leaves PHI behind: the audit stops the stage, naming counts only."""
+    _write_input(tmp_path / "in", NOTES)
+    ds = Dataset("dedup", "x", tmp_path / "in")
+    monkeypatch.setattr(deid, "find_phi", lambda text, analyzer=None, score_threshold=0.3: [])
+    (tmp_path / "o1").mkdir()
+    with pytest.raises(deid.ResidualPhiError) as err:
+        deid.run({"dedup": ds}, tmp_path / "o1", DeidParams(), None, 1)
+    assert CANARY not in str(err.value) and "123-45-6789" not in str(err.value) and "ssn" in str(err.value)
+    (tmp_path / "o2").mkdir()
+    result = deid.run({"dedup": ds}, tmp_path / "o2", DeidParams(residual_max_rate=1.0), None, 1)
+    assert result.counts["residual_phi"]["notes"] >= 3 and result.counts["residual_phi"]["by_pattern"]["ssn"] == 1
+
+
+# -- surrogates ---------------------------------------------------------------------------------------------
+
+
+def test_surrogates_are_consistent_per_note_and_keep_shapes():
+    from pipeline.phi_surrogates import Surrogates
+
+    a, b = Surrogates(b"k", "n1", keep_year=True), Surrogates(b"k", "n2", keep_year=True)
+    assert a.get("NAME", "Quackenbush") == a.get("NAME", "QUACKENBUSH".title())
+    assert a.get("NAME", "Quackenbush") != "Quackenbush"
+    assert {b.get("NAME", n) for n in ("Quackenbush", "Okonkwo", "Villegas")} != {a.get("NAME", "Quackenbush")}
+    assert a.get("NAME", "SMITH, JOHN").isupper() and ", " in a.get("NAME", "SMITH, JOHN")
+    fake_date = a.get("DATE", "03/14/2019")
+    m, d, y = fake_date.split("/")
+    assert 1 <= int(m) <= 12 and 1 <= int(d) <= 28 and y == "2019"
+    assert a.get("DATE", "March 14, 2019").endswith("2019") and "March 14" not in a.get("DATE", "March 14, 2019")
+    ssn = a.get("SSN", "123-45-6789")
+    assert len(ssn) == 11 and ssn[3] == ssn[6] == "-" and ssn != "123-45-6789"
+    assert a.get("AGE", "93") == "90+"
+    assert Surrogates(b"other key", "n1", True).get("SSN", "123-45-6789") != ssn
+
+
+def test_surrogate_run_needs_a_key_and_stores_no_original(tmp_path, monkeypatch):
+    _write_input(tmp_path / "in", NOTES)
+    ds = Dataset("dedup", "x", tmp_path / "in")
+    params = DeidParams(surrogates=True, surrogate_key_env="EHRLM_TEST_SURROGATE_KEY")
+    monkeypatch.delenv("EHRLM_TEST_SURROGATE_KEY", raising=False)
+    (tmp_path / "o1").mkdir()
+    with pytest.raises(ValueError, match="EHRLM_TEST_SURROGATE_KEY"):
+        deid.run({"dedup": ds}, tmp_path / "o1", params, None, 1)
+    monkeypatch.setenv("EHRLM_TEST_SURROGATE_KEY", "not-a-real-secret")
+    (tmp_path / "o2").mkdir()
+    result = deid.run({"dedup": ds}, tmp_path / "o2", params, None, 1)
+    texts = pq.read_table(tmp_path / "o2" / "notes.parquet").column("text").to_pylist()
+    assert not any(tag in (t or "") for t in texts for tag in ALL_TAGS)
+    for t in texts:
+        assert CANARY not in (t or "") and "Kowalczykowska" not in (t or "") and "123-45-6789" not in (t or "")
+    # the canary appears twice in note n1 and n3 each; both mentions get the same fake name within a note
+    assert "Lasix 40 mg PO BID" in texts[0]
+    assert result.counts["surrogates"] is True and result.counts["residual_phi"]["notes"] == 0
+    for part in ("notes.parquet", "phi_spans.parquet", "manifest.json"):
+        path = tmp_path / "o2" / part
+        assert not path.exists() or CANARY.encode() not in path.read_bytes()
