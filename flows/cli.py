@@ -190,6 +190,21 @@ def _pretrain_summary(result: dict) -> None:
     console.print(f"Hugging Face export: {result['hf_path']}")
 
 
+@app.command("deid-eval")
+def deid_eval(
+    gold: Annotated[Path, typer.Option("--gold", help="folder of brat (.txt + .ann) or i2b2-2014 XML annotated notes")],
+    show_text: Annotated[bool, typer.Option("--show-text", help="print the text of misses (PHI!) -- off by default")] = False,
+    predictions_out: Annotated[
+        Optional[Path], typer.Option("--predictions-out", help="write every predicted span as JSONL")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="processes")] = 1,
+) -> None:
+    """Score the deid stage against annotated notes: per-category P/R/F1, span and token level."""
+    from pipeline.deid_eval import evaluate
+
+    evaluate(gold, show_text, predictions_out, workers=workers)
+
+
 lineage_app = typer.Typer(help="Walk and draw the lineage of a dataset or model back to the raw inputs.")
 app.add_typer(lineage_app, name="lineage")
 

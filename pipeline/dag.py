@@ -32,7 +32,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("ingest", (), ("pipeline.ingest",)),
     Stage("clean", ("ingest",), ("pipeline.clean",)),
     Stage("dedup", ("clean",), ("pipeline.dedup",)),
-    Stage("deid", ("dedup",), ("pipeline.deid", "pipeline.phi_recognizers", "pipeline.phi_tags")),
+    Stage(
+        "deid",
+        ("dedup",),
+        ("pipeline.deid", "pipeline.phi_recognizers", "pipeline.phi_gazetteer", "pipeline.phi_surrogates",
+         "pipeline.phi_prefilter", "pipeline.phi_tags"),
+    ),
     Stage("sentences", ("deid",), ("pipeline.sentences", "pipeline.phi_tags")),
     Stage("vocab", ("sentences",), ("pipeline.vocab", "pipeline.phi_tags")),
     Stage("shards", ("sentences", "vocab"), ("pipeline.shards",)),

@@ -1,9 +1,12 @@
 """deid stage: HIPAA safe-harbor de-identification with presidio, fully offline.
 
-Every note's PHI spans are found by presidio's ``AnalyzerEngine`` running the rule-based recognizers of
-``pipeline.phi_recognizers`` (one per category of ``pipeline.phi_tags``) on the ``no_op`` NLP engine: no
-spaCy model, so nothing is downloaded (importing presidio still takes ~3 s per process; building the
-engine then takes well under a second, once per process).
+Every note's PHI spans are found by presidio's ``AnalyzerEngine`` on the ``no_op`` NLP engine (no spaCy
+model, nothing downloaded) running one registered recognizer, ``pipeline.phi_recognizers.PhiRecognizer``,
+which holds a rule-based recognizer per category of ``pipeline.phi_tags`` and propagates found names and
+places to their other mentions in the note. One registered recognizer instead of nineteen: presidio's
+per-recognizer bookkeeping cost more than the recognizers. ``docs/deid.md`` has the tag set, the rules,
+the evaluation numbers and the benchmark.
+
 Overlapping spans are merged to their union and the union takes the category of its longest member
 (ties: higher score, then ``phi_tags`` order), so "Dr. John Smith, MD" cannot be half-redacted by a
 shorter competing match. Each span is then replaced by its tag, e.g. ``[**NAME**]``.
@@ -13,11 +16,19 @@ shorter competing match. Each span is then replaced by its tag, e.g. ``[**NAME**
 ``2019-03-14`` -> ``[**DATE**] 2019``, ``3/14/19`` -> ``[**DATE**]`` (two-digit years are not kept),
 ``March 14`` -> ``[**DATE**]``. Other categories are unaffected.
 
+``surrogates``: instead of tags, consistent per-note fake values (``pipeline.phi_surrogates``), keyed by a
+secret from the environment; nothing maps surrogates back to originals.
+
+Residual-PHI audit: the tagged output of every note is scanned for patterns that must never survive
+(``RESIDUAL_PATTERNS``: SSN, email, phone, m/d/yyyy and ISO dates, "MRN: digits", URLs, IPv4); counts go to
+the manifest, and the stage fails (``ResidualPhiError``, counts only) when the share of notes with a hit
+exceeds ``DeidParams.residual_max_rate``.
+
 Offsets in ``phi_spans.parquet`` are Python string (code point) offsets into the *input* text. They are a
 PHI map of the input, not PHI themselves, and carry no text.
 
 Presidio logs at INFO/DEBUG through the ``presidio-analyzer`` logger (its context enhancer logs the words
-around each match at DEBUG, and the ``decision_process`` tracer logs results); ``build_analyzer`` pins
+around each match at DEBUG, and the ``decision_process`` tracer logs results); ``make_analyzer`` pins
 both loggers to WARNING and disables the tracer so note text cannot reach any log.
 """
 

@@ -11,21 +11,27 @@ category key, detected by
   ``PatternRecognizer`` does the same 35x slower). Patterns are compiled *case-sensitive*; the few
   case-insensitive parts use inline ``(?i:...)``, because presidio's default IGNORECASE|DOTALL made
   ``[A-Z]`` match lower case and ``\\s`` run across lines.
-* ``NameRecognizer``: names without NER -- honorifics (Dr., Mrs.), header/label context (``Patient:``,
-  ``Attending:``, ``Dictated by:``, ``cc:``), family-member context, ``Last, First`` / ``LAST,FIRST``,
-  names before credentials (``, MD``) and the 1990 US census first/last name lists shipped by the pinned
-  PyPI package ``names``, looked up in Python sets (a presidio deny_list of 89k surnames is one giant
-  alternation: 4 docs/s). Clinical vocabulary that collides with census names (Foley, Parkinson, PO, RA,
-  Cr...) is kept out by ``CLINICAL_WORDS``; English words that are also names (Hill, May, Will...) are
-  taken only in a name position. All-lower-case names are taken only next to a lower-case anchor
-  ("dr. potvin", "pt: roach,dean") or as a census first+last pair.
+* ``NameRecognizer``: names without NER, in switchable families (``Features``, measured one by one in
+  ``bench/deid.py``): anchors -- honorifics (Dr., Mrs.), header/label context (``Patient:``,
+  ``Attending:``, ``Dictated by:``, ``cc:``), family-member context, names before credentials (``, MD``),
+  header lines before an MRN; ``Last, First`` / ``LAST,FIRST``; dictionary lookups in the 1990 census
+  lists (PyPI ``names``) widened by Philter's name lists (PyPI ``philter-ucsf``, BSD); lower-case names
+  next to lower-case anchors; and the Philter-style *safe-word* rule: a capitalized word on no safe-word
+  list (Philter's 195k-word English + clinical whitelist, plus ``CLINICAL_WORDS`` / ``STOP_WORDS``), no
+  name list entry that is also a common word, and no gazetteer city, is taken as a name. Clinical words
+  that collide with names (Foley, Parkinson, PO, RA, Cr...) are kept out by ``CLINICAL_WORDS``; English
+  words that are also names (Hill, May, Will...) are taken only in a name position.
+* ``LocationRecognizer``: address/facility/context regexes plus a gazetteer of US cities
+  (``pipeline.phi_gazetteer``).
+* ``PhiRecognizer``: all of the above behind one presidio recognizer, gated per note by the hyperscan
+  prefilter (``pipeline.phi_prefilter``: regexes that cannot match are skipped, results unchanged), and
+  followed by in-note propagation of found name/place words to their other mentions.
 
 Notes are hard-wrapped, so every horizontal-space run in a pattern also crosses one line break
-(``_compile``); most patterns start with a look-ahead on their first character, which lets ``re`` skip
-ahead instead of trying every position (2-3x faster).
+(``_compile``); most patterns start with a look-ahead on their first character.
 
-The word lists live in this module on purpose: the stage fingerprint hashes module source, so editing a
-list re-runs de-identification.
+The small word lists live in this module on purpose: the stage fingerprint hashes module source, so editing
+a list re-runs de-identification (the big lists come from pinned packages).
 """
 
 from __future__ import annotations
@@ -34,13 +40,37 @@ import bisect
 import importlib.util
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
+
+
+def _import_presidio() -> None:
+    """Import presidio without letting it pull in transformers and torch.
+
+    presidio_analyzer imports ``transformers`` (and through it ``torch``) for its optional Hugging Face
+    engines whenever they are installed -- ~6 s of CPU in every process, every stage worker included --
+    and guards each import with ``except ImportError``. We use neither engine, so both are masked for the
+    duration of presidio's import and unmasked after, for any later user in the process.
+    """
+    masked = [m for m in ("transformers", "torch") if m not in sys.modules]
+    for m in masked:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes "import m" raise ImportError
+    try:
+        import presidio_analyzer  # noqa: F401
+    finally:
+        for m in masked:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+
+
+_import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.phi_prefilter import Gate, may_match
@@ -510,7 +540,8 @@ _GENERIC_FACILITY_WORDS = frozenset(
     clinic center unit service services
     headache allergy asthma cough geriatric geriatrics pediatric adult senior teaching academic university
     outside another local nearby other same different prior previous this that our their your new old
-    course brief stay summary admission discharge""".split()
+    course brief stay summary admission discharge home public occupational population student employee
+    global environmental""".split()
 )
 
 
@@ -518,6 +549,9 @@ def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
     words = (w.lower().strip(".,") for w in span.replace("&", " ").split())
     return any(w not in _GENERIC_FACILITY_WORDS and w not in _FACILITY_NOUNS and w not in STOP_WORDS for w in words)
+
+
+_RX_HONORIFIC_START = re.compile(r"(?i:dr|mr|mrs|ms|miss|prof|drs)\.?\s")
 
 
 def _named_facility_lower(span: str) -> bool:
@@ -868,7 +902,8 @@ def ip_recognizer() -> GroupRegexRecognizer:
 
 def biometric_recognizer() -> GroupRegexRecognizer:
     kinds = (
-        r"(?:finger|thumb|palm|voice|hand)[ \t-]?prints?|retina(?:l)?[ \t]*scan|iris[ \t]*scan|"
+        r"(?:finger|thumb|palm|voice|hand)[ \t-]?prints?|retina(?:l)?[ \t]*(?:scan|image|template)|"
+        r"iris[ \t]*(?:scan|image|template)|(?:palm|finger)[ \t-]?veins?(?:[ \t]*(?:scan|pattern|template))?|"
         r"facial[ \t]*(?:geometry|recognition|scan)|biometric(?:s)?|dna[ \t]*profile|gait[ \t]*signature"
     )
     return GroupRegexRecognizer(
@@ -883,8 +918,11 @@ def biometric_recognizer() -> GroupRegexRecognizer:
             # ("thumbprint captured at intake, template ref TP-4471"): above ID's own "ref" label
             (
                 "context",
-                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?![A-Za-z])[^\n\d]{{0,50}}?(?<![\w-])"
-                r"(?P<phi>(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,30}[A-Za-z0-9])(?![\w-])",
+                rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?![A-Za-z])"
+                r"(?:[^\n\d]|(?<![\w/])\d{1,4}(?:[/.]\d{1,4}){1,2}(?![\w/])){0,50}?(?<![\w-])"
+                r"(?!\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?(?![\w/]))"  # not a date in the gap
+                r"(?P<phi>(?=[A-Za-z_-]*\d)[A-Za-z0-9](?:[A-Za-z0-9]|[-/._](?=[A-Za-z0-9])){2,39}(?: \d[A-Za-z0-9]{2,}){0,3})"
+                r"(?![\w-])",
                 0.9,
             ),
         ],
@@ -977,9 +1015,26 @@ class LocationRecognizer(GroupRegexRecognizer):
             meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
             results.extend(
                 RecognizerResult("LOCATION", s, e, score, recognition_metadata=dict(meta))
-                for s, e, score in self._cities_in(text)
+                for s, e, score in self._cities_in(text) + self._lower_cities(text)
             )
         return results
+
+    def _lower_cities(self, text: str) -> list[tuple[int, int, float]]:
+        """Lower-case notes: a gazetteer city right after a place phrase ("lives in gainesville", "from ocala");
+        after a bare "in"/"from" only a city that is no common word or name."""
+        out = []
+        for m in _scan(_RX_LOWER_PLACE_CONTEXT, text):
+            words = list(_RX_LOWER_WORD_AT.finditer(text, m.end(), min(len(text), m.end() + 60)))
+            strong = m.group("strong") is not None
+            for n in range(min(3, len(words)), 0, -1):
+                run = words[:n]
+                if any(_RX_SPACE.fullmatch(text, a.end(), b.start()) is None for a, b in pairwise(run)):
+                    continue
+                keys = [_fold(w.group()) for w in run]
+                if " ".join(keys) in self._cities and (strong or not all(k in self._common for k in keys)):
+                    out.append((run[0].start(), run[-1].end(), 0.6 if strong else 0.5))
+                    break
+        return out
 
     def _cities_in(self, text: str) -> list[tuple[int, int, float]]:
         out = []
@@ -993,7 +1048,7 @@ class LocationRecognizer(GroupRegexRecognizer):
                 continue
             for n in range(min(longest, len(tokens) - i), 0, -1):
                 run = tokens[i : i + n]
-                if any(_RX_SPACE.fullmatch(text, a.end, b.start) is None for a, b in zip(run, run[1:])):
+                if any(_RX_SPACE.fullmatch(text, a.end, b.start) is None for a, b in pairwise(run)):
                     continue
                 if " ".join(t.key for t in run) not in self._cities:
                     continue
@@ -1002,7 +1057,7 @@ class LocationRecognizer(GroupRegexRecognizer):
                     continue
                 if not all(t.key in self._common for t in run):
                     out.append((start, end, 0.5))
-                elif _RX_PLACE_PREP.search(text, max(0, start - 12), start):
+                elif _RX_PLACE_PREP.search(text, max(0, start - 40), start) or _RX_PLACE_NEXT.match(text, end):
                     out.append((start, end, 0.7))  # above a census "First Last" pair ("in Lake City")
                 else:
                     continue
@@ -1088,9 +1143,25 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             (
                 "facility",
                 rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
-                rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?)(?![A-Za-z])",
+                rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?"
+                rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])",
                 0.6,
                 _named_facility,
+            ),
+            # health systems named "<Name> Health [<Name>]": "Orlando Health", "UF Health Shands"
+            (
+                "health_system",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+){{1,3}}Health(?:[ \t]+{_CAPWORD}){{0,2}})(?![A-Za-z])",
+                0.6,
+                _named_facility,
+            ),
+            # named places with a place-type last word: "Haile Plantation", "Magnolia Manor", "Keystone Heights"
+            (
+                "place_suffix",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+){{1,2}}(?:Manor|Plantation|Estates|Village|Gardens|"
+                r"Heights|Springs|Beach|Pointe|Landing|Crossing|Commons|Hammock|Lakes|Woods|Hills))(?![A-Za-z])",
+                0.55,
+                lambda span: _named_facility(span) and not _RX_HONORIFIC_START.match(span),
             ),
             # all-lower-case notes: "willow brook rehabilitation center", only with a non-generic name word
             (
@@ -1098,6 +1169,28 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf"(?=[a-z])(?<![A-Za-z])(?P<phi>(?:{low}[ \t]+(?:(?:of|the|and|for|&)[ \t]+)?){{1,3}}(?:{_FACILITY_SUFFIX_LOWER}))(?![A-Za-z])",
                 0.5,
                 _named_facility_lower,
+            ),
+            (
+                "zip_labelled",
+                r"(?=[Zz])(?<![A-Za-z])(?i:zip(?:[ \t]*code)?|zipcode)[ \t]*[:#]?[ \t]*(?P<phi>\d{5}(?:-\d{4})?)(?![\d-])",
+                0.8,
+            ),
+            # the city after a street address: "4410 SW 20th Ave, Gainesville"
+            Rule(
+                "city_after_street",
+                rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}})(?![A-Za-z])",
+                0.6,
+                _place_word_ok,
+                before=rf"\d[^\n,;]{{2,60}}(?<![A-Za-z])(?i:{_STREET_SUFFIX})\.?(?:,?[ \t]*(?i:apt|unit|suite|ste|#)[^\n,;]{{0,12}})?",
+            ),
+            # a named street without a house number after a preposition: "on 13th Street", "off Archer Road"
+            (
+                "street_name",
+                rf"(?=[OoAaNnTtFf])(?<![A-Za-z])(?i:on|off|at|near|to|from)[ \t]+(?P<phi>(?:\d+(?:st|nd|rd|th)|{_CAPWORD})"
+                rf"(?:[ \t]+{_CAPWORD}){{0,2}}[ \t]+(?:Street|Avenue|Road|Boulevard|Drive|Lane|Court|Terrace|Parkway|"
+                r"Highway|Circle|Trail|Pike))(?![A-Za-z])",
+                0.7,
+                _place_word_ok,
             ),
             (
                 "county",
@@ -1159,10 +1252,24 @@ _PARTICLE = r"(?:van|von|de|del|della|der|den|da|di|du|la|le|dos|das|st\.?|bin|i
 _RX_TOKEN = re.compile(_TOKEN)
 _RX_PLACE_WORD = _RX_TOKEN
 # Before a city that is also a word or a name: "in Tyler", "from Mobile" (not "to"/"at": "talked to Tyler").
-_RX_PLACE_PREP = re.compile(r"(?<![A-Za-z])(?i:in|from|near|outside|around)[ \t]+\Z")
+_RX_LOWER_PLACE_CONTEXT = re.compile(
+    r"(?<![A-Za-z])(?:(?P<strong>(?:lives|living|resides|residing|moved|relocated|originally|born|raised|visiting|"
+    r"transferred|came|drove|driving|returned|travel(?:l?ed|l?ing)?|home|ems|arrived)(?:[ \t]+[a-z]+){0,3}?[ \t]+"
+    r"(?:in|to|from|near|at)[ \t]+)|(?:in|from|near)[ \t]+)(?=[a-z])"
+)
+_RX_LOWER_WORD_AT = re.compile(r"(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
+_RX_PLACE_PREP = re.compile(
+    r"(?<![A-Za-z])(?i:in|from|near|outside|around|home[ \t]+to|"
+    r"(?:moved|moving|drove|driving|went|going|travel(?:l?ed|l?ing|s)?|trips?|flew|relocat(?:ed|ing)|transferred|"
+    r"return(?:ed|ing|s)?|back|headed|commutes?|commuting|visit(?:ed|ing|s)?)(?:[ \t]+[a-z]+){0,2}?[ \t]+to|"
+    r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of)[ \t]+\Z"
+)
+# After a common-word city: "Tyler native", "the Salem area", "Madison ED".
+_RX_PLACE_NEXT = re.compile(r"[ \t]+(?i:native|resident|residents|area|suburbs?|metro|county|city limits)(?![A-Za-z])")
 _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
+_RX_LOWER_HYPHEN = re.compile(rf"-[{_LO}]{{2,}}(?![^\W_])")
 _RX_LOWER_WORD = re.compile(rf"(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
 _RX_SPACE = re.compile(r"[ \t]+")
@@ -1598,13 +1705,19 @@ class NameRecognizer(EntityRecognizer):
             kept = [p.group() for p in parts[first:]]
             if any(k.endswith(".") or _fold(k) in self._strong_first or _fold(k) in self._strong_last for k in kept):
                 out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
-        for w in _RX_LOWER_WORD.finditer(text):  # "john smith": census first + last, neither an English word
+        # "john smith": census first + last, neither an English word. Most notes hold no such first name, so
+        # the distinct words are checked as a set before any per-word work.
+        words = set(_RX_LOWER_WORD.findall(text))
+        if words.isdisjoint(self._strong_first) and all(w.isascii() for w in words):
+            return out
+        for w in _RX_LOWER_WORD.finditer(text):
             if _fold(w.group()) not in self._strong_first:
                 continue
             gap = _RX_GAP.match(text, w.end())
             nxt = _RX_LOWER_WORD.match(text, gap.end()) if gap else None
             if nxt is not None and _fold(nxt.group()) in self._strong_last:
-                out.append((w.start(), nxt.end(), 0.45))
+                hyphen = _RX_LOWER_HYPHEN.match(text, nxt.end())  # "ortiz-beltran"
+                out.append((w.start(), hyphen.end() if hyphen else nxt.end(), 0.45))
         return out
 
     def _last_first(self, text: str) -> list[tuple[int, int, float]]:
@@ -1720,6 +1833,7 @@ class PhiRecognizer(EntityRecognizer):
         self._recognizers = [r for r in all_recognizers(features) if r.supported_entities[0] in keep]
         self._propagate = propagate
         self._safe = safe_words()
+        self._strong_first = name_lists(features.philter_names)[0] - self._safe
         patterns = [globals()[name] for name in _NAME_SCANS]
         for r in self._recognizers:
             if isinstance(r, GroupRegexRecognizer):
@@ -1739,6 +1853,7 @@ class PhiRecognizer(EntityRecognizer):
         else:
             for recognizer in self._recognizers:
                 results.extend(recognizer.analyze(text, entities, nlp_artifacts))
+        self._place_context(text, results)
         if self._propagate:
             results.extend(self._mentions(text, results))
         # presidio groups results by the id of the recognizer it called (this one) and drops the others
@@ -1746,6 +1861,21 @@ class PhiRecognizer(EntityRecognizer):
             r.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = self.name
             r.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
         return results
+
+    def _place_context(self, text: str, results: list[RecognizerResult]) -> None:
+        """A weakly-anchored name (dictionary, safe-word or propagated; score < 0.7) right after a place
+        preposition ("admitted from Orlando Health", "near Micanopy", "lives in Magnolia Manor") is a place,
+        unless it starts with a first name ("talked to Mary Jones")."""
+        for r in results:
+            if r.entity_type != "NAME" or r.score >= 0.7:
+                continue
+            if not _RX_PLACE_BEFORE.search(text, max(0, r.start - 20), r.start):
+                continue
+            first = _RX_PROPAGATE_WORD.match(text, r.start)
+            if first is not None and _fold(first.group()) in self._strong_first:
+                continue
+            r.entity_type = "LOCATION"
+            r.score = round(r.score + 0.01, 4)
 
     def _mentions(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
         """Other mentions of the name/place words found, any case, as whole words."""
@@ -1779,6 +1909,7 @@ class PhiRecognizer(EntityRecognizer):
         return out
 
 
+_RX_PLACE_BEFORE = re.compile(r"(?<![A-Za-z])(?i:in|at|near|outside|around|from|to)[ \t]+(?:(?i:the)[ \t]+)?\Z")
 _RX_PROPAGATE_WORD = re.compile(rf"(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
 
 

@@ -1,0 +1,239 @@
+"""Benchmark and ablation of the deid stage, side by side in one run (the machine is shared: compare rows
+of one run, not numbers across runs).
+
+    python bench/deid.py [--notes 1200] [--seed 90210] [--workers 1,2] [--ablation-notes 400] [--json out.json]
+
+1. Throughput on synthetic *heldout* notes (a seed not used in development), single core, CPU time:
+   our stage function (find + replace + residual scan) with and without the hyperscan prefilter, and
+   presidio's ``AnalyzerEngine`` with its default recognizers on the ``no_op`` NLP engine (what you get
+   without a spaCy model; it finds far less, see docs/deid.md).
+2. Multi-core: ``pipeline.deid.run`` on the same notes with 1..N worker processes (one engine per worker),
+   wall time including worker start-up, and the speed-up over 1 worker.
+3. Ablation: span recall / precision on heldout notes with one rule family or category recognizer
+   switched off at a time (``pipeline.phi_recognizers.Features`` / ``PhiRecognizer(categories=...)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's EmailRecognizer: no network fetch
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import deid
+from pipeline.config import DeidParams
+from pipeline.dataset import Dataset
+from pipeline.deid_eval import GoldNote, _gold_span, score
+from pipeline.phi_recognizers import ALL_FEATURES, PhiRecognizer
+from pipeline.phi_tags import TAGS
+from pipeline.synth import generate
+
+
+def _cpu_rate(fn, texts: list[str], repeats: int = 2) -> float:
+    """Best-of-``repeats`` MB/s of CPU time for ``fn`` over ``texts`` (MB = 10**6 characters)."""
+    chars = sum(len(t) for t in texts)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for t in texts:
+            fn(t)
+        best = min(best, time.process_time() - t0)
+    return chars / best / 1e6
+
+
+def throughput(texts: list[str]) -> dict[str, float]:
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    ours = deid.build_analyzer()
+    plain = deid.make_analyzer(PhiRecognizer(prefilter=False))
+    no_op = NlpEngineProvider(
+        nlp_configuration={"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
+    ).create_engine()
+    default = AnalyzerEngine(nlp_engine=no_op, supported_languages=["en"])
+
+    def stage_fn(analyzer):
+        def run(t: str) -> None:
+            spans = deid.find_phi(t, analyzer)
+            deid.residual_phi(deid.replace_phi(t, spans))
+
+        return run
+
+    for fn in (stage_fn(ours), stage_fn(plain), lambda t: default.analyze(text=t, language="en")):
+        fn(texts[0])  # warm caches (hyperscan scratch, lazy presidio loads)
+    return {
+        "ours_mb_s": _cpu_rate(stage_fn(ours), texts),
+        "ours_no_prefilter_mb_s": _cpu_rate(stage_fn(plain), texts),
+        "presidio_default_no_op_mb_s": _cpu_rate(lambda t: default.analyze(text=t, language="en"), texts),
+    }
+
+
+def scaling(notes, workers: list[int]) -> dict[int, dict[str, float]]:
+    """Wall-clock MB/s of the whole stage (read, deid, write) with each worker count."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "in").mkdir()
+        table = pa.table({
+            "note_id": [n.note_id for n in notes],
+            "text": pa.array([n.text for n in notes], pa.large_string()),
+            "patient_id": [n.patient_id for n in notes],
+            "note_type": [n.note_type for n in notes],
+            "note_date": [n.note_date for n in notes],
+            "source_file": ["bench"] * len(notes),
+            "source_row": pa.array(range(len(notes)), pa.int64()),
+        })
+        pq.write_table(table, root / "in" / "notes.parquet")
+        mb = sum(len(n.text) for n in notes) / 1e6
+        ds = Dataset("dedup", "bench", root / "in")
+        for w in workers:
+            dest = root / f"out{w}"
+            dest.mkdir()
+            t0 = time.perf_counter()
+            deid.run({"dedup": ds}, dest, DeidParams(), None, w)
+            wall = time.perf_counter() - t0
+            out[w] = {"wall_s": wall, "mb_s": mb / wall}
+    base = out[workers[0]]["mb_s"]
+    for w in workers:
+        out[w]["speedup"] = out[w]["mb_s"] / base
+    return out
+
+
+def worker_startup() -> float:
+    """Seconds for a fresh Python process to import the stage and build its engine (what each worker pays)."""
+    import subprocess
+
+    code = "from pipeline.deid import build_analyzer; build_analyzer()"
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - t0
+
+
+def _gold(notes, labels) -> list[GoldNote]:
+    return [GoldNote(n.note_id, n.text, [_gold_span(s.start, s.end, s.category, n.text[s.start:s.end])
+                                         for s in labels[n.note_id]]) for n in notes]
+
+
+def _scores(analyzer, gold: list[GoldNote]) -> dict[str, float]:
+    preds = [[(s.start, s.end, s.category, s.score) for s in deid.find_phi(g.text, analyzer)] for g in gold]
+    rep = score(gold, preds)
+    row = {"recall": rep.span["ALL"].recall, "precision": rep.span["ALL"].precision,
+           "redacted": rep.redacted[0] / rep.redacted[1]}
+    for cat in ("NAME", "LOCATION"):
+        row[f"{cat}_recall"] = rep.span[cat].recall
+        row[f"{cat}_precision"] = rep.span[cat].precision
+    row["per_category_recall"] = {c: rep.span[c].recall for c in TAGS if c in rep.span}
+    return row
+
+
+def ablation(notes, labels) -> dict[str, dict]:
+    gold = _gold(notes, labels)
+    # prefilter off: results are identical (tested) and each variant would compile its own database
+    configs: dict[str, PhiRecognizer] = {"full": PhiRecognizer(prefilter=False)}
+    for f in dataclasses.fields(ALL_FEATURES):
+        configs[f"-{f.name}"] = PhiRecognizer(dataclasses.replace(ALL_FEATURES, **{f.name: False}), prefilter=False)
+    configs["-propagation"] = PhiRecognizer(propagate=False, prefilter=False)
+    for cat in TAGS:
+        configs[f"-{cat} recognizer"] = PhiRecognizer(categories=[c for c in TAGS if c != cat], prefilter=False)
+    return {name: _scores(deid.make_analyzer(rec), gold) for name, rec in configs.items()}
+
+
+# Name/place rule families added one at a time, in this order (the other categories always on).
+BUILD_UP = ["name_anchors", "name_last_first", "name_census", "name_lower", "name_safe_words", "philter_names",
+            "location_gazetteer"]
+
+
+def build_up(notes, labels) -> dict[str, dict]:
+    """Cumulative ablation: what each family adds on top of the ones before it (overlaps hide that in the
+    one-off table, e.g. a name found by both an anchor and the census lists)."""
+    gold = _gold(notes, labels)
+    off = {f.name: False for f in dataclasses.fields(ALL_FEATURES)}
+    out = {}
+    on: dict[str, bool] = {}
+    variants = [("none of them", False)] + [(f"+ {name}", False) for name in BUILD_UP] + [("+ propagation", True)]
+    for i, (label, propagate) in enumerate(variants):
+        if 0 < i <= len(BUILD_UP):
+            on[BUILD_UP[i - 1]] = True
+        features = dataclasses.replace(ALL_FEATURES, **(off | on))
+        rec = PhiRecognizer(features, propagate=propagate, prefilter=False)
+        out[label] = _scores(deid.make_analyzer(rec), gold)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--notes", type=int, default=1200)
+    ap.add_argument("--seed", type=int, default=90210)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--ablation-notes", type=int, default=400)
+    ap.add_argument("--skip-ablation", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+
+    corpus = generate(args.notes, seed=args.seed, profile="heldout")
+    notes = [n for n in corpus.notes if n.text.strip()]
+    texts = [n.text for n in notes]
+    mb = sum(map(len, texts)) / 1e6
+    print(f"corpus: {len(notes)} heldout notes (seed {args.seed}), {mb:.2f} MB, {mb * 1e3 / len(notes):.2f} KB/note; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes share them)")
+
+    tp = throughput(texts[: max(200, len(texts) // 3)])
+    print("\n| engine (1 core, CPU time) | MB/s |\n|---|---|")
+    print(f"| ours: find + replace + residual scan | {tp['ours_mb_s']:.2f} |")
+    print(f"| ours without the hyperscan prefilter | {tp['ours_no_prefilter_mb_s']:.2f} |")
+    print(f"| presidio AnalyzerEngine, default recognizers, no_op NLP | {tp['presidio_default_no_op_mb_s']:.2f} |")
+
+    workers = [int(w) for w in args.workers.split(",")]
+    sc = scaling(notes, workers)
+    startup = worker_startup()
+    print("\n| workers | wall s | MB/s (wall) | speed-up | speed-up net of worker start-up |\n|---|---|---|---|---|")
+    for w, r in sc.items():
+        net = sc[workers[0]]["wall_s"] / (r["wall_s"] - (startup if w > 1 else 0.0))
+        r["speedup_net_of_startup"] = net
+        print(f"| {w} | {r['wall_s']:.1f} | {r['mb_s']:.2f} | {r['speedup']:.2f}x | {net:.2f}x |")
+    print(f"(a worker's start-up -- import, Philter lists, hyperscan database, engine -- took {startup:.1f} s; "
+          "1 worker runs in the already-warm bench process)")
+    sc["worker_startup_s"] = startup
+
+    if args.skip_ablation:
+        if args.json:
+            Path(args.json).write_text(json.dumps({"throughput": tp, "scaling": sc}, indent=1))
+        return 0
+    ab_corpus = generate(args.ablation_notes, seed=args.seed + 1, profile="heldout")
+    ab_notes = [n for n in ab_corpus.notes if n.text.strip()]
+    ab = ablation(ab_notes, ab_corpus.labels_by_note())
+    full = ab["full"]
+    print(f"\nablation on {len(ab_notes)} heldout notes (seed {args.seed + 1}); span-level, category-matched")
+    print("| switched off | recall | precision | NAME R | NAME P | LOCATION R | LOCATION P | Δ recall |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in ab.items():
+        cat = name.split()[0].lstrip("-") if name.endswith("recognizer") else None
+        extra = f" ({cat} R {r['per_category_recall'].get(cat, float('nan')):.3f})" if cat else ""
+        print(f"| {name}{extra} | {r['recall']:.4f} | {r['precision']:.4f} | {r['NAME_recall']:.3f} | "
+              f"{r['NAME_precision']:.3f} | {r['LOCATION_recall']:.3f} | {r['LOCATION_precision']:.3f} | "
+              f"{r['recall'] - full['recall']:+.4f} |")
+    bu = build_up(ab_notes, ab_corpus.labels_by_note())
+    print("\nbuild-up: name/place families added one at a time (all other categories on)")
+    print("| families | recall | precision | NAME R | NAME P | LOCATION R | LOCATION P |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in bu.items():
+        print(f"| {name} | {r['recall']:.4f} | {r['precision']:.4f} | {r['NAME_recall']:.3f} | "
+              f"{r['NAME_precision']:.3f} | {r['LOCATION_recall']:.3f} | {r['LOCATION_precision']:.3f} |")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"throughput": tp, "scaling": sc, "ablation": ab, "build_up": bu}, indent=1)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
