@@ -190,6 +190,31 @@ def _pretrain_summary(result: dict) -> None:
     console.print(f"Hugging Face export: {result['hf_path']}")
 
 
+@app.command()
+def finetune(
+    task: Annotated[str, typer.Argument(help="ner | re | sts | nli | qa")],
+    checkpoint: Annotated[Path, typer.Option(help="a BERT-family Hugging Face folder (ours: <run>/hf)")],
+    data: Annotated[Path, typer.Option(help="folder with train/dev/test files in the task's format")],
+    data_root: Annotated[Path, typer.Option(help="fine-tuned models land in <data-root>/finetune_<task>/<fp>/")] = Path("data"),
+    config: Annotated[Optional[Path], typer.Option(help="fine-tuning YAML (see configs/finetune.yaml)")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(help="official dataset name, to print the paper's scores alongside")] = None,
+    tokenizer: Annotated[Optional[Path], typer.Option(help="tokenizer folder if the checkpoint has none")] = None,
+    force: Annotated[bool, typer.Option(help="run again even if an identical run exists")] = False,
+) -> None:
+    """Fine-tune a checkpoint on one of the paper's five tasks and report test metrics."""
+    _quiet_prefect_defaults()
+    from flows.finetune import run_finetune
+
+    result = run_finetune(task, checkpoint, data, data_root, config, benchmark, tokenizer, force)
+    table = Table(title=f"finetune {task} ({result['status']}) -> {result['path']}")
+    rows = result["comparison"]
+    for col in rows[0]:
+        table.add_column(str(col))
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
 @app.command("deid-eval")
 def deid_eval(
     gold: Annotated[Path, typer.Option("--gold", help="folder of brat (.txt + .ann) or i2b2-2014 XML annotated notes")],

@@ -218,3 +218,12 @@ def test_comparison_rows_with_paper_numbers() -> None:
     assert {"model": "ClinicalBERT (paper, i2b2-2010)", "precision": None, "recall": None, "f1": 0.8780} in ner
     with pytest.raises(ValueError, match="not qa"):
         comparison("qa", {"f1": 1, "exact_match": 1}, {"f1": 0, "exact_match": 0}, "mednli")
+
+
+def test_example_config_lists_the_defaults() -> None:
+    path = Path(__file__).resolve().parents[2] / "configs" / "finetune.yaml"
+    import yaml
+
+    assert set(yaml.safe_load(path.read_text())) == set(FinetuneParams.model_fields)
+    assert FinetuneParams.from_yaml(path) == FinetuneParams()
+    assert FinetuneParams.from_yaml(path, epochs=5).epochs == 5
