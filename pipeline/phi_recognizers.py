@@ -503,6 +503,8 @@ _STATE_NAME = (
     r"North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|"
     r"Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico"
 )
+# One-word state names, lower case: "Warren, Michigan" is a city and its state, not "Last, First".
+_STATE_KEYS = frozenset(n.lower() for n in _STATE_NAME.split("|") if " " not in n)
 _STREET_SUFFIX = (
     r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Court|Ct|Place|Pl|Terrace|Ter|Way|Circle|"
     r"Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Path|Row|Alley|Plaza|Crossing|Point|Ridge|"
@@ -552,6 +554,30 @@ def _named_facility(span: str) -> bool:
 
 
 _RX_HONORIFIC_START = re.compile(r"(?i:dr|mr|mrs|ms|miss|prof|drs)\.?\s")
+
+# Suffixes of organisations a note names besides hospitals (i2b2 ORGANIZATION / HOSPITAL): short hospital
+# names ("Tampa General"), practices ("Tyler Family Medicine"), dialysis units, employers and public bodies,
+# schools, prisons. Many are also plain department words ("Cardiology", "General"), so the name part must hold
+# a word on no safe-word list or a gazetteer city (``_named_organisation``): "Appreciate Cardiology" is not one.
+_ORG_SUFFIX = (
+    r"General|Regional|Family Medicine|Internal Medicine|Primary Care|Pediatrics|Cardiology|Orthopedics|"
+    r"Orthopaedics|Dermatology|Urology|Associates|Physicians|Kidney Care|Dialysis Center|Dialysis|"
+    r"Health Department|Police Department|Fire Department|Sheriff['’]?s Office|High School|Middle School|"
+    r"Elementary School|Elementary|Academy|State University|State College|Community College|Church|"
+    r"Correctional Institution|Correctional Center|Detention Center|County Jail"
+)
+_ORG_NOUNS = frozenset(w.lower() for w in re.split(r"[|\s]+", _ORG_SUFFIX) if w)
+
+
+def _named_organisation(span: str) -> bool:
+    """An organisation span names one when some word before its suffix is on no safe-word list, or is a city."""
+    if _RX_HONORIFIC_START.match(span) or not _named_facility(span):
+        return False
+    safe, cities = safe_words(), _city_keys()
+    words = [_fold(w.strip(".,'’")) for w in span.replace("&", " ").split()]
+    return any(
+        w not in _ORG_NOUNS and w not in _FACILITY_NOUNS and (w not in safe or w in cities) for w in words if w
+    )
 
 
 def _named_facility_lower(span: str) -> bool:
@@ -979,6 +1005,28 @@ def _street_ok(span: str) -> bool:
     return not any(w.lower().strip(".,#") in _DOSE_WORDS for w in span.split()[1:])
 
 
+_STREET_SUFFIX_LOWER = (
+    "street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|place|pl|terrace|ter|way|circle|cir|"
+    "parkway|pkwy|highway|hwy|trail|trl"
+)
+
+
+def _street_lower_ok(span: str) -> bool:
+    """A lower-case street's name words are no dose, function or clinical words ("2 tabs po st", "5 days per dr")."""
+    words = [w.strip(".,#") for w in span.split()[1:-1]]
+    return not any(w in _DOSE_WORDS or w in STOP_WORDS or w in CLINICAL_WORDS for w in words if not w.isdigit())
+
+
+# Words that do not name a facility before SNF/ALF ("short term SNF", "Medicare SNF").
+_NOT_A_FACILITY_NAME = frozenset("short long term skilled acute subacute local medicare medicaid rehab the".split())
+
+
+def _facility_kind_ok(span: str) -> bool:
+    return _place_word_ok(span) and _named_facility(span) and not any(
+        w.lower() in _NOT_A_FACILITY_NAME for w in span.split()
+    )
+
+
 _DOSE_WORDS = frozenset(
     "a.m. p.m. am pm mg mcg g gm ml l tab tabs cap caps po iv im sq sc pr sl bid tid qid qd qhs prn x mmhg bpm cm mm kg "
     "lb lbs meq hr hrs min sec times".split()
@@ -988,6 +1036,30 @@ _DOSE_WORDS = frozenset(
 def _place_word_ok(span: str) -> bool:
     """A place is not a clinical abbreviation or function word ("Abd: soft, NT, ND" is not North Dakota)."""
     return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
+
+
+# Words before "county" that do not name one ("this county", "the neighboring county").
+_NOT_A_COUNTY = frozenset(
+    "rural neighboring neighbouring adjacent surrounding nearby whole entire large small poor same another home "
+    "local different".split()
+)
+
+
+def _county_lower_ok(span: str) -> bool:
+    """A lower-case "<word> county" names a county unless a word is a function, noise or generic word."""
+    words = span.split()[:-1]
+    return bool(words) and not any(
+        w in STOP_WORDS or w in _PLACE_LEADING_NOISE or w in _GENERIC_FACILITY_WORDS or w in _NOT_A_COUNTY
+        or w in CLINICAL_WORDS for w in words
+    )
+
+
+def _ward_ok(span: str) -> bool:
+    """A named ward ("Ellison 10", "Blake 7") has a name word that is not clinical or generic ("ICU 2")."""
+    word = _fold(span.split()[0])
+    return word not in CLINICAL_WORDS and word not in _GENERIC_FACILITY_WORDS and word not in STOP_WORDS and (
+        word not in _FACILITY_NOUNS and word not in {"bed", "bay", "pod", "floor", "room", "level", "station"}
+    )
 
 
 class LocationRecognizer(GroupRegexRecognizer):
@@ -1007,7 +1079,8 @@ class LocationRecognizer(GroupRegexRecognizer):
             head, n = city.split(" ", 1)[0], city.count(" ") + 1
             self._first_words[head] = max(n, self._first_words.get(head, 0))
         first, last = name_lists(True)
-        self._common = safe_words() | first | last
+        self._names = first | last
+        self._common = safe_words() | self._names
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
@@ -1021,8 +1094,16 @@ class LocationRecognizer(GroupRegexRecognizer):
 
     def _lower_cities(self, text: str) -> list[tuple[int, int, float]]:
         """Lower-case notes: a gazetteer city right after a place phrase ("lives in gainesville", "from ocala");
-        after a bare "in"/"from" only a city that is no common word or name."""
+        after a bare "in"/"from" only a city that is no common word or name; any gazetteer city right before
+        its state ("grew up in paris, texas", "tyler, tx")."""
         out = []
+        for m in _scan(_RX_LOWER_CITY_STATE, text):
+            words = list(_RX_LOWER_WORD_AT.finditer(text, m.start("run"), m.end("run")))
+            for n in range(min(3, len(words)), 0, -1):
+                run = words[-n:]
+                if " ".join(_fold(w.group()) for w in run) in self._cities:
+                    out.append((run[0].start(), run[-1].end(), 0.6))
+                    break
         for m in _scan(_RX_LOWER_PLACE_CONTEXT, text):
             words = list(_RX_LOWER_WORD_AT.finditer(text, m.end(), min(len(text), m.end() + 60)))
             strong = m.group("strong") is not None
@@ -1057,7 +1138,14 @@ class LocationRecognizer(GroupRegexRecognizer):
                     continue
                 if not all(t.key in self._common for t in run):
                     out.append((start, end, 0.5))
-                elif _RX_PLACE_PREP.search(text, max(0, start - 40), start) or _RX_PLACE_NEXT.match(text, end):
+                elif (
+                    _RX_PLACE_PREP.search(text, max(0, start - 40), start)
+                    or _RX_PLACE_NEXT.match(text, end)
+                    or (
+                        not any(t.key in self._names for t in run)
+                        and _RX_PLACE_PREP_NONAME.search(text, max(0, start - 20), start)
+                    )
+                ):
                     out.append((start, end, 0.7))  # above a census "First Last" pair ("in Lake City")
                 else:
                     continue
@@ -1166,9 +1254,39 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             # all-lower-case notes: "willow brook rehabilitation center", only with a non-generic name word
             (
                 "facility_lower",
-                rf"(?=[a-z])(?<![A-Za-z])(?P<phi>(?:{low}[ \t]+(?:(?:of|the|and|for|&)[ \t]+)?){{1,3}}(?:{_FACILITY_SUFFIX_LOWER}))(?![A-Za-z])",
+                rf"(?=[a-z])(?<![A-Za-z])(?P<phi>(?:st\.[ \t]*)?(?:{low}[ \t]+(?:(?:of|the|and|for|&)[ \t]+)?){{1,3}}(?:{_FACILITY_SUFFIX_LOWER}))(?![A-Za-z])",
                 0.5,
                 _named_facility_lower,
+            ),
+            # all-lower-case addresses: "1234 nw magnolia ave", "55 birchwood lane apt 3"
+            (
+                "street_lower",
+                rf"(?=\d)(?<![\w-])\d{{1,6}}(?:-\d+)?[a-z]?[ \t]+(?:(?:[ns][ew]|[nsew])\.?[ \t]+)?(?:{low}|\d+(?:st|nd|rd|th))"
+                rf"(?:[ \t]+{low}){{0,2}}[ \t]+(?:{_STREET_SUFFIX_LOWER})\.?(?![a-z])"
+                r"(?:[ \t]*,?[ \t]*(?:apt|apartment|unit|suite|ste|#|lot)\.?[ \t]*#?[ \t]*[a-z0-9-]*\d[a-z0-9-]*)?",
+                0.7,
+                _street_lower_ok,
+            ),
+            (
+                "zip_after_state_lower",
+                rf"(?=[a-z])(?<![A-Za-z])(?:{_STATE_ABBR_SAFE.lower()}|{_STATE_NAME.lower()})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)",
+                0.7,
+            ),
+            # a facility named before its kind: "discharged to Sunrise SNF", "Heritage Oaks ALF"
+            (
+                "facility_kind",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,2}})[ \t]+(?:SNF|ALF|LTAC|LTACH|IRF|"
+                r"(?i:snf|alf|ltach?|nursing[ \t]+home|rehab[ \t]+facility|assisted[ \t]+living[ \t]+facility))(?![A-Za-z])",
+                0.6,
+                _facility_kind_ok,
+            ),
+            # placement: "accepted at Lakeside", "bed offer from Pine Ridge"
+            (
+                "placement",
+                rf"(?=[AaBbPp])(?<![A-Za-z])(?i:accepted[ \t]+(?:at|to)|bed[ \t]+offer(?:ed)?[ \t]+(?:at|from)|placement[ \t]+at|"
+                rf"bed[ \t]+available[ \t]+at)[ \t]+(?P<phi>{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})(?![A-Za-z])",
+                0.6,
+                _place_word_ok,
             ),
             (
                 "zip_labelled",
@@ -1188,14 +1306,54 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 "street_name",
                 rf"(?=[OoAaNnTtFf])(?<![A-Za-z])(?i:on|off|at|near|to|from)[ \t]+(?P<phi>(?:\d+(?:st|nd|rd|th)|{_CAPWORD})"
                 rf"(?:[ \t]+{_CAPWORD}){{0,2}}[ \t]+(?:Street|Avenue|Road|Boulevard|Drive|Lane|Court|Terrace|Parkway|"
-                r"Highway|Circle|Trail|Pike))(?![A-Za-z])",
+                r"Highway|Circle|Trail|Pike|St|Ave|Rd|Blvd|Ln|Ct|Ter|Pkwy|Hwy|Cir|Trl)\.?)(?![A-Za-z])",
                 0.7,
                 _place_word_ok,
             ),
             (
                 "county",
-                rf"(?=[A-Z])(?<![A-Za-z]){word}(?:[ \t]{word})?[ \t]+(?i:county|parish|township|borough)(?![A-Za-z])",
+                rf"(?=[A-Z])(?<![A-Za-z])(?:(?:St\.?|Saint)[ \t]+)?{word}(?:[ \t-]{word})?[ \t]+(?i:county|parish|township|borough)(?![A-Za-z])",
                 0.7,
+            ),
+            # all-lower-case notes: "lives in marion county" (not "the neighboring county")
+            (
+                "county_lower",
+                rf"(?=[a-z])(?<![A-Za-z])(?P<phi>{low}(?:[ \t-]{low})?[ \t]+(?:county|parish))(?![A-Za-z])",
+                0.6,
+                _county_lower_ok,
+            ),
+            # hospital rooms: "Rm 4B", "room 512", "Room 3112"
+            (
+                "room",
+                r"(?=[Rr])(?<![A-Za-z])(?:Room|ROOM|room|Rm|RM|rm)\.?[ \t]*#?[ \t]*\d{1,4}(?:-?[A-Za-z0-9]{1,3})?(?![\w-]|\.\d)",
+                0.5,
+            ),
+            # named wards after a move verb: "admitted to Ellison 10", "transferred back to Blake 7"
+            (
+                "ward",
+                r"(?=[AaTtMmSsRrBbWwUuDd])(?<![A-Za-z])(?i:admitted|transferred|transfer|moved|sent|returned|brought|taken|"
+                r"went|upgraded|downgraded)(?:[ \t]+(?i:back|up|down|over))?[ \t]+(?i:to|on)[ \t]+(?:(?i:the)[ \t]+)?"
+                r"(?P<phi>[A-Z][a-z]+[ \t]+\d{1,2}[A-Z]?)(?![\w/.:-])",
+                0.5,
+                _ward_ok,
+            ),
+            # wards named by floor and wing: "5 West", "7 North"
+            ("ward_wing", r"(?=\d)(?<![\w./-])\d{1,2}[ \t]?(?:North|South|East|West)(?![A-Za-z])", 0.5),
+            # numbered roads: "County Road 234", "State Road 26", "Hwy 441", "US Highway 301", "Interstate 75"
+            (
+                "road_number",
+                r"(?=[\dCcSsUuHhIi])(?<![\w-])(?:\d{1,6}[ \t]+)?(?:(?i:county|state)[ \t]+(?i:road|rd\.?|route|rte\.?|highway|hwy\.?)|"
+                r"(?:US|U\.S\.)[ \t-]*(?i:highway|hwy\.?|route|rte\.?)|Highway|HIGHWAY|highway|Hwy\.?|HWY\.?|hwy\.?|"
+                r"Interstate|INTERSTATE|interstate)[ \t-]*\d{1,4}[A-Za-z]?(?![\w-]|\.\d)",
+                0.7,
+            ),
+            # organisations with a name word: "Tampa General", "Tyler Family Medicine", "Columbia Police Department"
+            (
+                "organisation",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{1,4}}(?:{_ORG_SUFFIX})"
+                rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])",
+                0.6,
+                _named_organisation,
             ),
             (
                 "labelled",
@@ -1213,11 +1371,12 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             ),
             (
                 "lives_in",
-                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHh])(?:(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
+                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHhIiDdFf])(?:(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
                 r"raised|grew up|originally|visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed|"
                 r"relocating|moving|going|go|went|return(?:ed|ing|s)?|headed|driving|drove)"
                 r"(?:[ \t]+(?i:here|back|down|up|over|in|home))?[ \t]+(?i:in|at|to|near|from)[ \t]+"
-                r"|(?<![A-Za-z])(?i:called|came|arrived|transferred)[ \t]+(?i:here[ \t]+)?(?i:from)[ \t]+)"
+                r"|(?<![A-Za-z])(?i:called|came|arrived|transferred|is|are|was|brought(?:[ \t]+in)?|ems|driven|flown)"
+                r"[ \t]+(?i:here[ \t]+)?(?i:from)[ \t]+)"
                 rf"{city}",
                 0.6,
                 _place_word_ok,
@@ -1254,8 +1413,12 @@ _RX_PLACE_WORD = _RX_TOKEN
 # Before a city that is also a word or a name: "in Tyler", "from Mobile" (not "to"/"at": "talked to Tyler").
 _RX_LOWER_PLACE_CONTEXT = re.compile(
     r"(?<![A-Za-z])(?:(?P<strong>(?:lives|living|resides|residing|moved|relocated|originally|born|raised|visiting|"
-    r"transferred|came|drove|driving|returned|travel(?:l?ed|l?ing)?|home|ems|arrived)(?:[ \t]+[a-z]+){0,3}?[ \t]+"
+    r"transferred|came|drove|driving|returned|travel(?:l?ed|l?ing)?|home|ems|arrived|grew)(?:[ \t]+[a-z]+){0,3}?[ \t]+"
     r"(?:in|to|from|near|at)[ \t]+)|(?:in|from|near)[ \t]+)(?=[a-z])"
+)
+_RX_LOWER_CITY_STATE = re.compile(
+    r"(?=[a-z])(?<![A-Za-z])(?P<run>[a-z][a-z'’-]*(?:[ \t][a-z][a-z'’-]*){0,2})[ \t]*,[ \t]*"
+    rf"(?:(?i:{_STATE_NAME})|(?i:{_STATE_ABBR_SAFE}))(?![A-Za-z])"
 )
 _RX_LOWER_WORD_AT = re.compile(r"(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
 _RX_PLACE_PREP = re.compile(
@@ -1265,7 +1428,11 @@ _RX_PLACE_PREP = re.compile(
     r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of)[ \t]+\Z"
 )
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
-_RX_PLACE_NEXT = re.compile(r"[ \t]+(?i:native|resident|residents|area|suburbs?|metro|county|city limits)(?![A-Za-z])")
+_RX_PLACE_NEXT = re.compile(
+    r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport)|ED|ER|VA)(?![A-Za-z])"
+)
+# Before a city that is a common word but no person's name ("visiting Fresno", "flew to Jacksonville").
+_RX_PLACE_PREP_NONAME = re.compile(r"(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+\Z")
 _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
@@ -1374,7 +1541,7 @@ _RX_HEADER_NAME = re.compile(
 # The NAME regexes scanned over whole notes (the others run at given positions): gated by the prefilter.
 _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
-    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST"
+    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE"
 ).split()
 
 
@@ -1729,6 +1896,8 @@ class NameRecognizer(EntityRecognizer):
             lkey, fkey = _fold(last), _fold(first)
             if lkey in self._never or fkey in self._never or last.isupper() != first.isupper():
                 continue
+            if fkey in _STATE_KEYS and lkey in self._cities:  # "Warren, Michigan": a city and its state
+                continue
             if self._not_a_name_next(text, m.end("phi")):
                 continue
             census = (
@@ -1864,16 +2033,21 @@ class PhiRecognizer(EntityRecognizer):
 
     def _place_context(self, text: str, results: list[RecognizerResult]) -> None:
         """A weakly-anchored name (dictionary, safe-word or propagated; score < 0.7) right after a place
-        preposition ("admitted from Orlando Health", "near Micanopy", "lives in Magnolia Manor") is a place,
-        unless it starts with a first name ("talked to Mary Jones")."""
+        preposition or an employer/residence phrase ("admitted from Orlando Health", "near Micanopy",
+        "employed by Publix", "resident of Shady Pines") is a place, unless it starts with a first name
+        ("talked to Mary Jones") -- a first name followed by a place-type word ("camping at Ginnie Springs")
+        is still a place, except after "to"."""
         for r in results:
             if r.entity_type != "NAME" or r.score >= 0.7:
                 continue
-            if not _RX_PLACE_BEFORE.search(text, max(0, r.start - 20), r.start):
+            before = _RX_PLACE_BEFORE.search(text, max(0, r.start - 20), r.start)
+            if before is None:
                 continue
             first = _RX_PROPAGATE_WORD.match(text, r.start)
             if first is not None and _fold(first.group()) in self._strong_first:
-                continue
+                last = text[r.start : r.end].rsplit(None, 1)[-1]
+                if last == first.group() or _fold(last) not in _PLACE_TYPE_WORDS or before.group()[:2].lower() == "to":
+                    continue
             r.entity_type = "LOCATION"
             r.score = round(r.score + 0.01, 4)
 
@@ -1909,7 +2083,15 @@ class PhiRecognizer(EntityRecognizer):
         return out
 
 
-_RX_PLACE_BEFORE = re.compile(r"(?<![A-Za-z])(?i:in|at|near|outside|around|from|to)[ \t]+(?:(?i:the)[ \t]+)?\Z")
+_RX_PLACE_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?i:in|at|near|outside|around|from|to|resident[ \t]+of|employed[ \t]+by|works[ \t]+for|"
+    r"worked[ \t]+for|working[ \t]+for|retired[ \t]+from)[ \t]+(?:(?i:the)[ \t]+)?\Z"
+)
+# Last words that make a name-shaped phrase a place ("camping at Ginnie Springs", "lives at Rose Manor").
+_PLACE_TYPE_WORDS = frozenset(
+    "manor plantation estates village gardens heights springs beach pointe landing crossing commons hammock lakes "
+    "woods hills acres pines oaks meadows park".split()
+)
 _RX_PROPAGATE_WORD = re.compile(rf"(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
 
 
