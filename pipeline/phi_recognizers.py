@@ -1054,6 +1054,20 @@ def _county_lower_ok(span: str) -> bool:
     )
 
 
+# Values of "Employer:" / "Residence:" that name nothing.
+_NOT_A_PLACE_VALUE = frozenset("self retired unemployed disabled none unknown homemaker student home alone n/a na".split())
+
+
+def _named_place_value(span: str) -> bool:
+    """A labelled place value names one: a capitalized word that is no generic, clinical or function word."""
+    return any(
+        w[:1].isupper() and (k := _fold(w.strip(".,()"))) not in _GENERIC_FACILITY_WORDS
+        and k not in _FACILITY_NOUNS and k not in _ORG_NOUNS and k not in STOP_WORDS and k not in CLINICAL_WORDS
+        and k not in _NOT_A_PLACE_VALUE
+        for w in span.split()
+    )
+
+
 def _ward_ok(span: str) -> bool:
     """A named ward ("Ellison 10", "Blake 7") has a name word that is not clinical or generic ("ICU 2")."""
     word = _fold(span.split()[0])
@@ -1095,7 +1109,7 @@ class LocationRecognizer(GroupRegexRecognizer):
     def _lower_cities(self, text: str) -> list[tuple[int, int, float]]:
         """Lower-case notes: a gazetteer city right after a place phrase ("lives in gainesville", "from ocala");
         after a bare "in"/"from" only a city that is no common word or name; any gazetteer city right before
-        its state ("grew up in paris, texas", "tyler, tx")."""
+        its state or ZIP ("grew up in paris, texas", "tyler, tx", "fresno 93711")."""
         out = []
         for m in _scan(_RX_LOWER_CITY_STATE, text):
             words = list(_RX_LOWER_WORD_AT.finditer(text, m.start("run"), m.end("run")))
@@ -1103,6 +1117,8 @@ class LocationRecognizer(GroupRegexRecognizer):
                 run = words[-n:]
                 if " ".join(_fold(w.group()) for w in run) in self._cities:
                     out.append((run[0].start(), run[-1].end(), 0.6))
+                    if m.group("zip"):
+                        out.append((*m.span("zip"), 0.6))
                     break
         for m in _scan(_RX_LOWER_PLACE_CONTEXT, text):
             words = list(_RX_LOWER_WORD_AT.finditer(text, m.end(), min(len(text), m.end() + 60)))
@@ -1136,10 +1152,14 @@ class LocationRecognizer(GroupRegexRecognizer):
                 start, end = run[0].start, run[-1].end
                 if _RX_EPONYM_NEXT.match(text, end):  # "Addison disease"
                     continue
+                zip_code = _RX_ZIP_NEXT.match(text, end)  # "Salem 97301": the ZIP is a place too, and context
+                if zip_code:
+                    out.append((*zip_code.span("zip"), 0.6))
                 if not all(t.key in self._common for t in run):
                     out.append((start, end, 0.5))
                 elif (
-                    _RX_PLACE_PREP.search(text, max(0, start - 40), start)
+                    zip_code
+                    or _RX_PLACE_PREP.search(text, max(0, start - 40), start)
                     or _RX_PLACE_NEXT.match(text, end)
                     or (
                         not any(t.key in self._names for t in run)
@@ -1362,6 +1382,19 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 r"(?P<phi>[A-Za-z0-9#][^\n;|]{1,80}?)(?=[ \t]*(?:\n|$|;|\||\.[ \t]|[ \t]{2}))",
                 0.7,
             ),
+            # more labels of a place or organisation; the value is a capitalized phrase ending the line or clause
+            # ("Employer: Publix", "OSH: Putnam General") with a name word, not free text ("Residence: lives with
+            # wife Mary")
+            (
+                "labelled_place",
+                r"(?=[RrEeHhOoIiPp])(?<![A-Za-z])(?i:residence|place[ \t]+of[ \t]+residence|current[ \t]+residence|resides|"
+                r"employer|hospital|institution|practice|organi[sz]ation|referring[ \t]+(?:facility|hospital)|"
+                r"outside[ \t]+hospital|osh|sending[ \t]+facility|receiving[ \t]+facility|hometown)[ \t]*:[ \t]*"
+                rf"(?P<phi>{_CAPWORD}(?:[ \t]+(?:{_CAPWORD}|\d+|(?i:of|the|and|at|on)|&)){{0,6}})"
+                r"(?=[ \t]*(?:[,;.|(]|\r?\n|\Z)|[ \t]{2})",
+                0.7,
+                _named_place_value,
+            ),
             (
                 "lives_with_in",
                 r"(?=[LlRr])(?<![A-Za-z])(?i:lives|living|resides|residing)(?:[^.\n]|\n(?!\n)|(?<=Dr|Mr|Ms|St)\.|(?<=Mrs)\.)"
@@ -1371,11 +1404,11 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             ),
             (
                 "lives_in",
-                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHhIiDdFf])(?:(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
+                r"(?=[LlRrMmBbGgOoVvTtWwEeCcAaHhDdFf])(?:(?<![A-Za-z])(?i:lives|living|resides|residing|moved|relocated|born|"
                 r"raised|grew up|originally|visiting|vacationing|travel(?:l?ed|l?ing)?|works|working|employed|"
                 r"relocating|moving|going|go|went|return(?:ed|ing|s)?|headed|driving|drove)"
                 r"(?:[ \t]+(?i:here|back|down|up|over|in|home))?[ \t]+(?i:in|at|to|near|from)[ \t]+"
-                r"|(?<![A-Za-z])(?i:called|came|arrived|transferred|is|are|was|brought(?:[ \t]+in)?|ems|driven|flown)"
+                r"|(?<![A-Za-z])(?i:called|came|arrived|transferred|brought(?:[ \t]+in)?|ems|driven|flown)"
                 r"[ \t]+(?i:here[ \t]+)?(?i:from)[ \t]+)"
                 rf"{city}",
                 0.6,
@@ -1417,9 +1450,12 @@ _RX_LOWER_PLACE_CONTEXT = re.compile(
     r"(?:in|to|from|near|at)[ \t]+)|(?:in|from|near)[ \t]+)(?=[a-z])"
 )
 _RX_LOWER_CITY_STATE = re.compile(
-    r"(?=[a-z])(?<![A-Za-z])(?P<run>[a-z][a-z'’-]*(?:[ \t][a-z][a-z'’-]*){0,2})[ \t]*,[ \t]*"
-    rf"(?:(?i:{_STATE_NAME})|(?i:{_STATE_ABBR_SAFE}))(?![A-Za-z])"
+    r"(?=[a-z])(?<![A-Za-z])(?P<run>[a-z][a-z'’-]*(?:[ \t][a-z][a-z'’-]*){0,2})"
+    rf"(?:[ \t]*,[ \t]*(?:(?i:{_STATE_NAME})|(?i:{_STATE_ABBR_SAFE}))(?![A-Za-z])"
+    r"|[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-]))"
 )
+# A ZIP code right after a city: "Salem 97301", "Tyler, 75701".
+_RX_ZIP_NEXT = re.compile(r"[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-])")
 _RX_LOWER_WORD_AT = re.compile(r"(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
 _RX_PLACE_PREP = re.compile(
     r"(?<![A-Za-z])(?i:in|from|near|outside|around|home[ \t]+to|"
@@ -1429,7 +1465,8 @@ _RX_PLACE_PREP = re.compile(
 )
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
 _RX_PLACE_NEXT = re.compile(
-    r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport)|ED|ER|VA)(?![A-Za-z])"
+    r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport|fire|police|rescue|sheriff)"
+    r"|ED|ER|VA|EMS|PD|FD)(?![A-Za-z])"
 )
 # Before a city that is a common word but no person's name ("visiting Fresno", "flew to Jacksonville").
 _RX_PLACE_PREP_NONAME = re.compile(r"(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+\Z")
@@ -1930,6 +1967,7 @@ class NameRecognizer(EntityRecognizer):
                 and nxt.group().isupper() == caps
                 and not _RX_EPONYM_NEXT.match(text, nxt.end())
                 and not _RX_MONTH_DATE.match(text, pos)
+                and not (key in self._cities and _RX_PLACE_NEXT.match(text, tok.end))  # "Madison Fire Rescue"
             ):
                 nkey = _fold(nxt.group())
                 if (
@@ -2052,8 +2090,12 @@ class PhiRecognizer(EntityRecognizer):
             r.score = round(r.score + 0.01, 4)
 
     def _mentions(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
-        """Other mentions of the name/place words found, any case, as whole words."""
+        """Other mentions of the name/place words found, any case, as whole words.
+
+        A word found only as a place (score >= 0.5) also turns its weak one-word NAME mentions (a lone census
+        first name, score < 0.5) into places: "Lives in Tyler, TX ... Tyler is 2 hours away"."""
         words: dict[str, str] = {}
+        seen_as: dict[str, set[str]] = {}
         for r in results:
             if r.entity_type not in ("NAME", "LOCATION") or r.score < 0.5:
                 continue
@@ -2061,8 +2103,12 @@ class PhiRecognizer(EntityRecognizer):
                 key = w.lower()
                 if len(key) >= 3 and _fold(key) not in self._safe:
                     words.setdefault(key, r.entity_type)
+                    seen_as.setdefault(key, set()).add(r.entity_type)
         if not words:
             return []
+        for r in results:
+            if r.entity_type == "NAME" and r.score < 0.5 and seen_as.get(text[r.start : r.end].lower()) == {"LOCATION"}:
+                r.entity_type = "LOCATION"
         covered = sorted((r.start, r.end) for r in results)
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         out = []
@@ -2087,10 +2133,11 @@ _RX_PLACE_BEFORE = re.compile(
     r"(?<![A-Za-z])(?i:in|at|near|outside|around|from|to|resident[ \t]+of|employed[ \t]+by|works[ \t]+for|"
     r"worked[ \t]+for|working[ \t]+for|retired[ \t]+from)[ \t]+(?:(?i:the)[ \t]+)?\Z"
 )
-# Last words that make a name-shaped phrase a place ("camping at Ginnie Springs", "lives at Rose Manor").
+# Last words that make a name-shaped phrase a place ("camping at Ginnie Springs", "lives at Rose Manor"); not
+# the ones that are common surnames too (Park, Woods, Hills: "a call from Grace Park").
 _PLACE_TYPE_WORDS = frozenset(
-    "manor plantation estates village gardens heights springs beach pointe landing crossing commons hammock lakes "
-    "woods hills acres pines oaks meadows park".split()
+    "manor plantation estates village gardens heights springs beach pointe landing crossing commons hammock acres "
+    "pines meadows".split()
 )
 _RX_PROPAGATE_WORD = re.compile(rf"(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
 
