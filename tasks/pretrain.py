@@ -7,6 +7,7 @@ job's last error line -- training handles token ids, never note text, so that li
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from model import launch
 from model.train import HF_DIR, LOG_PREFIX
 from pipeline import lineage
 from pipeline.dataset import Dataset
+from tasks.progress import notify
 
 
 @task(name="pretrain")
@@ -33,9 +35,15 @@ def pretrain_task(shards_path: str, vocab_path: str, config: dict[str, Any], out
                     p.config.world_size())  # fmt: skip
         lineage.emit(lineage.run_event("START", job, run_id, inputs, [], parent), p.out_root)
 
+    total_steps = p.config.train.train_steps
+
     def forward(line: str) -> None:
         if line.startswith(LOG_PREFIX):
-            logger.info(line[len(LOG_PREFIX) :])
+            record = line[len(LOG_PREFIX) :]
+            logger.info(record)
+            step = json.loads(record).get("step") if record.startswith("{") else None
+            if isinstance(step, int):
+                notify(job, step, total_steps)
 
     try:
         out = launch.run_plan(p, force=force, on_line=forward)

@@ -20,6 +20,12 @@ def set_sink(sink: Sink | None) -> None:
     _sink = sink
 
 
+def notify(stage: str, done: int, total: int) -> None:
+    """Pass progress to the in-process sink only (for steps that log their own progress lines)."""
+    if _sink is not None:
+        _sink(stage, done, total)
+
+
 def reporter(stage: str, every_seconds: float = 5.0) -> Callable[[int, int], None]:
     """A ``progress(done, total)`` callback for one stage run."""
     logger = get_run_logger()
@@ -30,7 +36,6 @@ def reporter(stage: str, every_seconds: float = 5.0) -> Callable[[int, int], Non
         if done >= total or now - last[0] >= every_seconds:
             last[0] = now
             logger.info("%s: %d/%d (%.0f%%)", stage, done, total, 100.0 * done / max(total, 1))
-        if _sink is not None:
-            _sink(stage, done, total)
+        notify(stage, done, total)
 
     return report

@@ -39,10 +39,20 @@ def load_tokenizer(path: Path):  # noqa: ANN201 - a transformers fast tokenizer
     return tokenizer
 
 
-def load_encoder(path: Path) -> nn.Module:
-    """The bare encoder (no pooler: heads read [CLS] directly; see ``heads.py``)."""
-    from transformers import AutoModel
+def load_encoder(path: Path, random_init: bool = False) -> nn.Module:
+    """The bare encoder (no pooler: heads read [CLS] directly; see ``heads.py``).
 
+    ``random_init`` keeps the checkpoint's architecture but not its weights (initialised as the model class
+    does for pretraining, from torch's current seed).
+    """
+    from transformers import AutoConfig, AutoModel
+
+    if random_init:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        try:
+            return AutoModel.from_config(config, add_pooling_layer=False)
+        except TypeError:
+            return AutoModel.from_config(config)
     try:
         return AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
     except TypeError:  # encoders without a pooler (ELECTRA, DistilBERT) take no such argument

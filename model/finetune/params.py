@@ -34,6 +34,11 @@ class FinetuneParams(BaseModel):
     )
     early_stopping_patience: int | None = Field(None, ge=1, description="stop after this many epochs without dev gain")
     seed: int = 42
+    init: Literal["pretrained", "random"] = Field(
+        "pretrained",
+        description="random: the checkpoint's architecture and tokenizer with freshly initialised weights -- "
+        "the control run that shows what pretraining buys",
+    )
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout before the head")
     max_length: int = Field(128, ge=8, description="tokens per input (NER, RE, STS, NLI)")
     max_train_examples: int | None = Field(None, ge=1, description="use only the first N training examples")

