@@ -1,25 +1,31 @@
-"""Skip the PHI regexes that cannot match a note, decided for all of them in one pass.
+"""Run each PHI regex only where hyperscan says a match may start, decided for all of them in one pass.
 
-Why: a Python ``re`` scan costs ~20-60 us per 2 KB note whether or not it matches, and the recognizers
-run ~90 such scans; on synthetic notes only ~25% of them find anything (real notes: fewer). Hyperscan
-(PyPI ``hyperscan``, optional) compiles every regex in *prefilter* mode -- look-arounds and other
-constructs it cannot run exactly are widened, never narrowed, so its answer "no match" is exact -- and
-tells in one ~50 us pass which regexes may match. The recognizers then scan only those, with Python
-``re``, so results are identical with and without hyperscan (a test checks this on a corpus); without it
-every regex simply runs.
+Why: a Python ``re`` scan costs ~20-60 us per 2 KB note whether or not it matches (its engine tries the
+pattern at every position), and the recognizers run ~100 such scans. Hyperscan (PyPI ``hyperscan``,
+optional) compiles every regex *reversed* and in *prefilter* mode -- look-arounds, back-references and
+other constructs it cannot run exactly are widened, never narrowed -- and scans the reversed note once: the
+end of a reversed match is the start of a match in the note, so one ~100 us pass yields, per regex, a
+superset of the positions where a match can start (usually none or a handful). The recognizers then run
+``rx.match`` at those positions only (``search`` / ``finditer`` here), in order, which finds exactly the
+matches ``rx.search`` / ``rx.finditer`` would: the leftmost position where ``rx`` matches is among the
+candidates, and the match at a position does not depend on where a search began. Results are identical
+with and without hyperscan (tests check this on a corpus, and pin the spans of 300 notes); without it, or
+for a regex hyperscan cannot take, every regex simply scans the note.
 
-Usage: ``gate = Gate(patterns)``; per note ``with gate.note(text):`` ... ``may_match(rx)`` inside
-recognizers (True outside any ``note`` block, or for a regex the gate does not know).
+Usage: ``gate = Gate(patterns)``; per note ``with gate.note(text):`` ... ``may_match(rx)``,
+``search(rx, text, pos)``, ``finditer(rx, text)`` inside recognizers (plain ``re`` outside any ``note``
+block, when the gate could not scan the note, and for a regex the gate does not know).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,8 +36,15 @@ try:  # optional accelerator: identical results without it, only slower
 except ImportError:  # pragma: no cover - depends on the environment
     _hs = None
 
-# (ids of the regexes that may match the current note, ids the gate knows); None = no gate active
-_current: tuple[set[int], frozenset[int]] | None = None
+try:  # the parser behind ``re`` (3.11+: re._parser, before: sre_parse), to reverse patterns
+    from re import _constants as _c
+    from re import _parser as _p
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+# (candidate match starts per regex id, ids the gate knows); None = no gate active
+_current: tuple[dict[int, list[int]], frozenset[int]] | None = None
 
 
 def may_match(rx: re.Pattern[str]) -> bool:
@@ -40,16 +53,43 @@ def may_match(rx: re.Pattern[str]) -> bool:
     return _current is None or id(rx) in _current[0] or id(rx) not in _current[1]
 
 
+def search(rx: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
+    """``rx.search(text, pos)``, trying only the gate's candidate starts when it knows ``rx``."""
+    cur = _current
+    if cur is None or id(rx) not in cur[1]:
+        return rx.search(text, pos)
+    starts = cur[0].get(id(rx))
+    if starts is None:
+        return None
+    for i in range(bisect.bisect_left(starts, pos), len(starts)):
+        if (m := rx.match(text, starts[i])) is not None:
+            return m
+    return None
+
+
+def finditer(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a regex that cannot match the empty string (the gate refuses others)."""
+    cur = _current
+    if cur is None or id(rx) not in cur[1]:
+        yield from rx.finditer(text)
+        return
+    pos = 0
+    while (m := search(rx, text, pos)) is not None:
+        yield m
+        pos = m.end()
+
+
 def available() -> bool:
     return _hs is not None
 
 
 class Gate:
-    """A hyperscan database of ``patterns`` in prefilter mode (or nothing, if hyperscan is missing)."""
+    """A hyperscan database of ``patterns``, reversed, in prefilter mode (or nothing, if hyperscan is
+    missing). A pattern that can match the empty string, or that hyperscan or ``_reversed`` cannot take,
+    is left out: it always scans with plain ``re``."""
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         unique = {id(rx): rx for rx in patterns}
-        self._always: set[int] = set()  # regexes hyperscan could not compile: always run
         self._ids: list[int] = []
         self._known: frozenset[int] = frozenset()
         self._db = None
@@ -57,63 +97,86 @@ class Gate:
             return
         exprs, flags, keys = [], [], []
         for key, rx in unique.items():
-            f = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
+            expr = _reversed(rx)
+            if expr is None:
+                continue
+            f = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
             f |= _hs.HS_FLAG_CASELESS if rx.flags & re.IGNORECASE else 0
             f |= _hs.HS_FLAG_MULTILINE if rx.flags & re.MULTILINE else 0
-            f |= _hs.HS_FLAG_DOTALL if rx.flags & re.DOTALL else 0
-            exprs.append(_widen(rx.pattern).encode())
+            exprs.append(expr.encode())
             flags.append(f)
             keys.append(key)
         cache = _cache_path(exprs, flags)
         db = _load(cache)
-        if db is not None:
-            self._db, self._ids, self._known = db, keys, frozenset(keys)
-            return
-        db = _database(exprs, flags)
-        if db is None:  # some regex is beyond hyperscan even in prefilter mode: leave those out, always run them
-            ok = [i for i in range(len(exprs)) if _database([exprs[i]], [flags[i]]) is not None]
-            self._always = {keys[i] for i in range(len(exprs)) if i not in set(ok)}
-            exprs, flags, keys = [exprs[i] for i in ok], [flags[i] for i in ok], [keys[i] for i in ok]
-            db = _database(exprs, flags) if exprs else None
+        if db is None:
+            db = _database(exprs, flags)
+            if db is None:  # some regex is beyond hyperscan even in prefilter mode: leave those out
+                ok = [i for i in range(len(exprs)) if _database([exprs[i]], [flags[i]]) is not None]
+                exprs, flags, keys = [exprs[i] for i in ok], [flags[i] for i in ok], [keys[i] for i in ok]
+                db = _database(exprs, flags) if exprs else None
+            if db is not None:
+                _store(cache, db)
         self._db, self._ids = db, keys
-        self._known = frozenset(keys)
-        if db is not None and not self._always:
-            _store(cache, db)
-        if self._always:
-            _log.debug("prefilter: %d regexes always run (not compilable by hyperscan)", len(self._always))
+        self._known = frozenset(keys) if db is not None else frozenset()
+        if len(self._known) < len(unique):
+            _log.debug("prefilter: %d of %d regexes always scan", len(unique) - len(self._known), len(unique))
 
     @property
     def active(self) -> bool:
         return self._db is not None
 
-    def possible(self, text: str) -> set[int] | None:
-        """Ids (``id(rx)``) of the regexes that may match ``text``; None = cannot tell (run all)."""
+    def starts(self, text: str) -> dict[int, list[int]] | None:
+        """Per regex id (``id(rx)``), the sorted positions of ``text`` where a match may start (regexes
+        without any are absent); None = cannot tell (scan with ``re``)."""
         if self._db is None:
             return None
+        rtext = text[::-1]
         try:
-            data = text.encode("utf-8")
+            data = rtext.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: hyperscan needs valid UTF-8
             return None
-        hits: set[int] = set(self._always)
-        ids = self._ids
+        ends: dict[int, list[int]] = {}
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
-            hits.add(ids[index])
+            ends.setdefault(index, []).append(end)
 
         self._db.scan(data, match_event_handler=on_match)
-        return hits
+        n = len(text)
+        to_chars = _char_offsets(rtext, data)
+        ids = self._ids
+        return {ids[i]: sorted({n - to_chars(e) for e in es}) for i, es in ends.items()}
 
     @contextmanager
     def note(self, text: str) -> Iterator[None]:
-        """Within this block, ``may_match`` answers for ``text``."""
+        """Within this block, ``may_match`` / ``search`` / ``finditer`` answer for ``text``."""
         global _current
         previous = _current
-        possible = self.possible(text)
-        _current = None if possible is None else (possible, self._known)
+        starts = self.starts(text)
+        _current = None if starts is None else (starts, self._known)
         try:
             yield
         finally:
             _current = previous
+
+
+def _char_offsets(text: str, data: bytes) -> Callable[[int], int]:
+    """A function from a UTF-8 byte offset of ``data`` (= ``text`` encoded) to the character offset."""
+    if len(data) == len(text):
+        return lambda b: b
+    firsts, extra, total = [], [], 0  # byte offset after each multi-byte character, its bytes beyond 1 so far
+    for m in _NON_ASCII.finditer(text):
+        total += len(m.group().encode("utf-8")) - 1
+        firsts.append(m.end() + total)
+        extra.append(total)
+
+    def to_chars(offset: int) -> int:
+        i = bisect.bisect_right(firsts, offset) - 1
+        return offset - (extra[i] if i >= 0 else 0)
+
+    return to_chars
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _cache_path(exprs: list[bytes], flags: list[int]) -> Path:
@@ -145,13 +208,161 @@ def _store(path: Path, db) -> None:
         _log.debug("prefilter cache not written: %s", type(exc).__name__)
 
 
-_BOUNDED = re.compile(r"(?<!\\)\{(\d+),(\d+)\}")
+def _reversed(rx: re.Pattern[str]) -> str | None:
+    r"""A hyperscan pattern that matches the reverse of every match of ``rx`` (prefilter-style: it may match
+    more, never less), or None when ``rx`` can match the empty string or uses a construct not handled here.
+
+    Kept exactly: a line or text start (``^``, ``\A``) becomes "before a newline / at the end" of the
+    reversed text, and the last look-ahead at the end of the pattern ("a name before ``(?=... MRN)``")
+    becomes consumed text at the start of the reversed pattern -- the reported end, the start in the note,
+    does not move. Other look-arounds and anchors are dropped and back-references replaced by their group,
+    which only widens; bounded repeats above 4 become unbounded (bounded repeats of large Unicode classes
+    cost hyperscan seconds to compile); ``\s`` also takes ``\x1c-\x1f``, which Python counts as space and
+    hyperscan not. Without the anchors and the final look-ahead, a header-line rule would report a
+    candidate at every capitalized word."""
+    try:
+        tree = _p.parse(rx.pattern, rx.flags)
+    except Exception:  # pragma: no cover - rx compiled, so it parses
+        return None
+    if tree.getwidth()[0] == 0:
+        return None
+    groups: dict[int, list] = {}
+
+    def collect(items) -> None:
+        for op, av in items:
+            if op is _c.SUBPATTERN:
+                if av[0] is not None:
+                    groups[av[0]] = av[3]
+                collect(av[3])
+            elif op is _c.BRANCH:
+                for b in av[1]:
+                    collect(b)
+            elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
+                collect(av[2])
+            elif op in (_c.ASSERT, _c.ASSERT_NOT):
+                collect(av[1])
+            elif op is getattr(_c, "ATOMIC_GROUP", None):
+                collect(av)
+
+    collect(tree)
+    try:
+        multiline = bool(rx.flags & re.MULTILINE)
+        out = _Reverser(groups, multiline).rev(tree, bool(rx.flags & re.DOTALL), multiline, tail=True)
+    except _Unsupported:
+        return None
+    return out or None
 
 
-def _widen(pattern: str) -> str:
-    """``{m,n}`` -> ``{m,}``: only widens what matches, and bounded repeats of large (Unicode) classes
-    cost hyperscan seconds to compile (``[^\\n\\d]{0,40}`` alone took ~2 s)."""
-    return _BOUNDED.sub(r"{\1,}", pattern)
+class _Unsupported(Exception):
+    pass
+
+
+def _lit(c: int) -> str:
+    ch = chr(c)
+    if ch.isascii() and ch.isalnum():
+        return ch
+    return f"\\x{c:02x}" if c < 0x80 else f"\\x{{{c:x}}}"
+
+
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s\x1c-\x1f",
+    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
+}
+
+
+def _category(av) -> str:
+    name = str(av)
+    if name not in _CATEGORIES:
+        raise _Unsupported(name)
+    return _CATEGORIES[name]
+
+
+def _class(items) -> str:
+    parts = []
+    for op, av in items:
+        if op is _c.NEGATE:
+            parts.insert(0, "^")
+        elif op is _c.LITERAL:
+            parts.append(_lit(av))
+        elif op is _c.RANGE:
+            parts.append(f"{_lit(av[0])}-{_lit(av[1])}")
+        elif op is _c.CATEGORY:
+            parts.append(_category(av))
+        else:
+            raise _Unsupported(str(op))
+    return "[" + "".join(parts) + "]"
+
+
+class _Reverser:
+    """Serialises a parsed ``re`` pattern reversed (see ``_reversed``)."""
+
+    def __init__(self, groups: dict[int, list], hs_multiline: bool) -> None:
+        self._groups = groups
+        self._hs_multiline = hs_multiline  # HS_FLAG_MULTILINE is set: "$" matches before a newline
+
+    def rev(self, items, dotall: bool, multiline: bool, tail: bool) -> str:
+        """The reversed pattern text of a parsed sequence. ``tail``: nothing consuming follows the sequence
+        in the whole pattern, so its last look-ahead may be consumed."""
+        out = []
+        for op, av in reversed(list(items)):
+            if op is _c.ASSERT and av[0] == 1 and tail:
+                out.append(self.rev(av[1], dotall, multiline, True))
+                tail = False
+                continue
+            if op in (_c.ASSERT, _c.ASSERT_NOT):
+                continue  # zero-width: dropping it only widens
+            if op is _c.AT:
+                out.append(self._anchor(str(av), multiline))
+                continue
+            out.append(self._item(op, av, dotall, multiline, tail))
+            tail = False
+        return "".join(out)
+
+    def _anchor(self, name: str, multiline: bool) -> str:
+        if name == "AT_BEGINNING_STRING" or (name == "AT_BEGINNING" and not multiline):
+            return r"\z"
+        if name == "AT_BEGINNING" and multiline and self._hs_multiline:
+            return "$"
+        return ""  # end anchors, word boundaries: dropping only widens
+
+    def _item(self, op, av, dotall: bool, multiline: bool, tail: bool) -> str:
+        if op is _c.LITERAL:
+            return _lit(av)
+        if op is _c.NOT_LITERAL:
+            return f"[^{_lit(av)}]"
+        if op is _c.IN:
+            return _class(av)
+        if op is _c.ANY:
+            return r"[\s\S]" if dotall else r"[^\n]"
+        if op is _c.CATEGORY:
+            return "[" + _category(av) + "]"
+        if op is _c.BRANCH:
+            return "(?:" + "|".join(self.rev(b, dotall, multiline, tail) for b in av[1]) + ")"
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
+            lo, hi, sub = av
+            body = self.rev(sub, dotall, multiline, False)
+            if not body:
+                return ""
+            if hi == 1:
+                q = "?" if lo == 0 else ""
+            elif hi == _c.MAXREPEAT or hi > 4:
+                q = f"{{{lo},}}"
+            else:
+                q = f"{{{lo},{hi}}}"
+            return f"(?:{body}){q}"
+        if op is _c.SUBPATTERN:
+            _, add, delete, sub = av
+            on = ("i" if add & re.IGNORECASE else "") + ("s" if add & re.DOTALL else "")
+            off = ("i" if delete & re.IGNORECASE else "") + ("s" if delete & re.DOTALL else "")
+            inner_dotall = (dotall or bool(add & re.DOTALL)) and not delete & re.DOTALL
+            inner_multiline = (multiline or bool(add & re.MULTILINE)) and not delete & re.MULTILINE
+            flags = on + ("-" + off if off else "")
+            return f"(?{flags}:" + self.rev(sub, inner_dotall, inner_multiline, tail) + ")"
+        if op is getattr(_c, "ATOMIC_GROUP", None):
+            return "(?:" + self.rev(av, dotall, multiline, tail) + ")"
+        if op is _c.GROUPREF:
+            return "(?:" + self.rev(self._groups[av], dotall, multiline, False) + ")"
+        raise _Unsupported(str(op))
 
 
 def _database(exprs: list[bytes], flags: list[int]):

@@ -24,8 +24,9 @@ category key, detected by
 * ``LocationRecognizer``: address/facility/context regexes plus a gazetteer of US cities
   (``pipeline.phi_gazetteer``).
 * ``PhiRecognizer``: all of the above behind one presidio recognizer, gated per note by the hyperscan
-  prefilter (``pipeline.phi_prefilter``: regexes that cannot match are skipped, results unchanged), and
-  followed by in-note propagation of found name/place words to their other mentions.
+  prefilter (``pipeline.phi_prefilter``: each regex is tried only at the positions where hyperscan says a
+  match may start -- usually none -- results unchanged), and followed by in-note propagation of found
+  name/place words to their other mentions.
 
 Notes are hard-wrapped, so every horizontal-space run in a pattern also crosses one line break
 (``_compile``); most patterns start with a look-ahead on their first character.
@@ -73,7 +74,7 @@ def _import_presidio() -> None:
 _import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from pipeline.phi_prefilter import Gate, may_match
+from pipeline.phi_prefilter import Gate, finditer, may_match, search
 from pipeline.phi_tags import TAGS
 
 Validator = Callable[[str], bool]
@@ -394,7 +395,7 @@ class GroupRegexRecognizer(EntityRecognizer):
                 continue
             has_group = "phi" in rx.groupindex
             pos = 0
-            while (m := rx.search(text, pos)) is not None:
+            while (m := search(rx, text, pos)) is not None:
                 start, end = m.span("phi") if has_group and m.group("phi") is not None else m.span()
                 if self._trim:
                     start = self._trim_start(text, start, end)
@@ -1583,8 +1584,9 @@ _NAME_SCANS = (
 
 
 def _scan(rx: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
-    """``rx.finditer(text)``, or nothing when the prefilter knows ``rx`` cannot match this note."""
-    return rx.finditer(text) if may_match(rx) else ()
+    """``rx.finditer(text)``, tried only where the prefilter says a match may start (nothing when it knows
+    ``rx`` cannot match this note)."""
+    return finditer(rx, text) if may_match(rx) else ()
 
 
 class _Tok(NamedTuple):

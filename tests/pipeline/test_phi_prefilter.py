@@ -1,0 +1,68 @@
+"""The hyperscan prefilter proposes match starts; ``search`` / ``finditer`` over them must give exactly what
+plain ``re`` gives -- look-arounds, anchors, back-references, scoped flags, non-ASCII offsets included."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline import phi_prefilter
+from pipeline.phi_prefilter import Gate, finditer, may_match, search
+
+PATTERNS = [
+    re.compile(r"(?=[Dd])(?<![A-Za-z])(?i:dr|mrs?)\.?[ \t]*(?P<n>[A-ZÀ-Þ][a-zß-ÿ]+)"),
+    re.compile(r"^(?P<phi>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){1,3})(?=[ \t]*\(?(?i:mrn|dob)\b)", re.MULTILINE),
+    re.compile(r"(?<![\d/])(?:0?[1-9]|1[0-2])([/.-])(?:0?[1-9]|[12]\d|3[01])\1(?:\d{4}|\d{2})(?![\d/])"),
+    re.compile(r"(?<=[^\W\d_]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo)|[ \t]*,))"),
+    re.compile(r"\Acase\s+\w+"),
+    re.compile(r"(?i:k)elvin|(?-i:ABC)x", re.IGNORECASE),
+    re.compile(r"[^\n\d]{0,40}?(?P<phi>\d{10})(?!\d)"),
+    re.compile(r"lives[ \t]+in[ \t]+(?P<c>[A-Z][a-z]+)(?=,[ \t]*[A-Z]{2})(?!,[ \t]*MD)"),
+    re.compile(r"(?s:a.b)|c.d"),
+    re.compile(r"[a-z]+(?<=o)(?=[ \t])|a(?<=xa)"),
+]
+TEXTS = [
+    "Seen by Dr. Peña and mrs Ruiz.\nJosé Müller  (MRN 123)\nMaria Del Rio (dob 1/2/33)\nDOB 3/4/1950, 3-4-50, 3/4-50",
+    "Zoë Ångström (dob 1/2/1960)\nPeña, 67 years old; Ruiz, age 90, lives in Ocala, FL; lives in Tyler, MD",
+    "case  x1 \u212aelvin abcx ABCx call 3525550101 now\x1c a\nb c\nd",
+    "",
+    "no match here at all but taxa",
+    "İstanbul ſ Ⅻ 😀 Dr. Łukasz  (mrn 9)\r\nDr.\nSmith, 45 yo",
+]
+
+
+@pytest.fixture(scope="module")
+def gate():
+    if not phi_prefilter.available():
+        pytest.skip("hyperscan not installed: plain re is used, nothing to compare")
+    g = Gate(PATTERNS)
+    assert g.active
+    return g
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_gated_matches_equal_plain_re(gate, text):
+    with gate.note(text):
+        for rx in PATTERNS:
+            plain = [(m.start(), m.end(), m.groups()) for m in rx.finditer(text)]
+            gated = [(m.start(), m.end(), m.groups()) for m in finditer(rx, text)] if may_match(rx) else []
+            assert gated == plain, rx.pattern
+            for pos in range(0, len(text) + 1, 7):
+                a, b = rx.search(text, pos), search(rx, text, pos)
+                assert (a and a.span()) == (b and b.span()), (rx.pattern, pos)
+
+
+def test_every_pattern_is_taken_by_the_gate_and_matches_somewhere(gate):
+    """None of these falls back to a full scan, and each matches some text: either would hide a reversal
+    bug from the test above."""
+    assert all(id(rx) in gate._known for rx in PATTERNS)
+    assert all(any(rx.search(t) for t in TEXTS) for rx in PATTERNS)
+
+
+def test_empty_matching_patterns_are_left_to_re(gate):
+    rx = re.compile(r"x*")
+    g = Gate([rx])
+    with g.note("axxb"):
+        assert [m.span() for m in finditer(rx, "axxb")] == [m.span() for m in rx.finditer("axxb")]
+    assert id(rx) not in g._known
