@@ -1,4 +1,4 @@
-"""The ``ehrlm`` command line: ``synth``, ``preprocess``, ``demo``.
+"""The ``ehrlm`` command line: ``demo``, ``synth``, ``preprocess``, ``pretrain``, ``finetune``, ``deid-eval``, ``lineage``.
 
 Output is counts, ids, fingerprints and paths only; no command prints note text.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -20,6 +21,9 @@ console = Console()
 
 DEMO_NOTES = 1500
 DEMO_SEED = 0
+DEMO_TASK_EXAMPLES = 160
+DEMO_FINETUNE: dict[str, Any] = {"epochs": 5, "learning_rate": 1e-3, "max_length": 64, "warmup_ratio": 0.1}
+"""Fine-tuning settings of the demo: a tiny model on small data learns faster at a higher learning rate."""
 
 
 def _quiet_prefect_defaults() -> None:
@@ -42,17 +46,12 @@ def _load_config(config_file: Optional[Path], data_root: Optional[Path], workers
     return cfg.model_copy(update={"data_root": Path(cfg.data_root).resolve()})
 
 
-def _run_preprocess(
-    input_path: Path, cfg, force: list[str], from_stage: Optional[str], dask: Optional[str] = None
-) -> dict[str, dict]:
-    _quiet_prefect_defaults()
-    from flows.preprocess import on_dask, preprocess
+def _with_progress(run: Callable[[], Any]) -> Any:
+    """Run ``run()`` with a rich progress bar per stage (stage names and counts only)."""
     from tasks import progress as progress_mod
 
-    flow = preprocess if dask is None else on_dask(None if dask == "local" else dask)
-
     with Progress(
-        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         ids: dict[str, Any] = {}
 
@@ -63,9 +62,19 @@ def _run_preprocess(
 
         progress_mod.set_sink(sink)
         try:
-            return flow(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage)
+            return run()
         finally:
             progress_mod.set_sink(None)
+
+
+def _run_preprocess(
+    input_path: Path, cfg, force: list[str], from_stage: Optional[str], dask: Optional[str] = None
+) -> dict[str, dict]:
+    _quiet_prefect_defaults()
+    from flows.preprocess import on_dask, preprocess
+
+    flow = preprocess if dask is None else on_dask(None if dask == "local" else dask)
+    return _with_progress(lambda: flow(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage))
 
 
 def _summary(results: dict[str, dict], seconds: float, data_root: Path) -> None:
@@ -122,7 +131,12 @@ def demo(
     notes: Annotated[int, typer.Option(help="number of synthetic notes")] = DEMO_NOTES,
     workers: Annotated[int, typer.Option(help="processes for row-parallel stages")] = 2,
 ) -> None:
-    """Generate a synthetic corpus and run the whole preprocessing DAG on it (embedded defaults)."""
+    """The whole pipeline on synthetic notes with embedded defaults: preprocess, tiny pretraining, and the five
+    fine-tuning tasks, each from the pretrained model and from random initialisation."""
+    _quiet_prefect_defaults()
+    from flows.end_to_end import FinetuneJob, pipeline
+    from model.finetune import synthetic
+    from model.finetune.params import FinetuneParams
     from pipeline import synth as synth_mod
     from pipeline.config import PreprocessConfig
 
@@ -130,20 +144,39 @@ def demo(
     corpus = synth_mod.generate(notes, seed=DEMO_SEED, profile="dev")
     raw = synth_mod.write(corpus, workdir / "raw", fmt="parquet")
     console.print(f"synthetic corpus: {len(corpus.notes)} notes -> {raw}")
+    task_data = synthetic.write_all(workdir / "tasks", DEMO_TASK_EXAMPLES, DEMO_SEED, synthetic.corpus_lexicons(DEMO_SEED))
+    console.print(f"synthetic fine-tuning tasks (dev/test entities unseen in training): {workdir / 'tasks'}")
+    jobs = [
+        FinetuneJob(task=task, data=str(path), params=FinetuneParams(**DEMO_FINETUNE, init=init))
+        for init in ("pretrained", "random")
+        for task, path in task_data.items()
+    ]
     cfg = PreprocessConfig(data_root=workdir / "data", workers=workers)
     t0 = time.perf_counter()
-    results = _run_preprocess(raw, cfg, [], None)
-    _summary(results, time.perf_counter() - t0, cfg.data_root)
-    console.print(f"tokenizer: {Path(results['vocab']['path']) / 'tokenizer.json'}")
-    console.print(f"shards:    {results['shards']['path']}")
-    console.print(f"manifests: {cfg.data_root}/<stage>/<fingerprint>/_manifest.json")
-    _phi_table(corpus, Path(results["deid"]["path"]))
+    result = _with_progress(lambda: pipeline(input_path=str(raw), preprocess=cfg, finetune=jobs))
+    pre = result["preprocess"]
+    _summary(pre, sum(r["wall_seconds"] for r in pre.values()), cfg.data_root)
+    console.print(f"tokenizer: {Path(pre['vocab']['path']) / 'tokenizer.json'}")
+    console.print(f"shards:    {pre['shards']['path']}")
+    _phi_table(corpus, Path(pre["deid"]["path"]))
+    _pretrain_summary(result["pretrain"])
+    _pretraining_helps(result["finetune"])
+    ner = result["finetune"]["ner"]["path"]
+    console.print(f"done in {time.perf_counter() - t0:.0f} s. Lineage of the NER model:", soft_wrap=True)
+    console.print(f"ehrlm lineage show {ner}", soft_wrap=True)
 
-    from flows.pretrain import DEMO_CONFIG, run_pretrain
 
-    console.print(f"pretraining the tiny model ({DEMO_CONFIG.name}) on the demo shards ...")
-    pre = run_pretrain(results["shards"]["path"], results["vocab"]["path"], str(DEMO_CONFIG), str(cfg.data_root))
-    _pretrain_summary(pre)
+def _pretraining_helps(results: dict[str, dict]) -> None:
+    """Each task's dev and test score from the pretrained model next to random initialisation and the baseline."""
+    table = Table(title="what pretraining buys: the demo model vs the same architecture from random init")
+    for col in ("task", "metric", "pretrained dev / test", "random init dev / test", "baseline test"):
+        table.add_column(col)
+    for task in (k for k in results if not k.endswith("-random")):
+        ours, rand = results[task]["report"], results[f"{task}-random"]["report"]
+        metric = ours["primary_metric"]
+        table.add_row(task, metric, f"{ours['best_dev'][metric]:.3f} / {ours['metrics'][metric]:.3f}",
+                      f"{rand['best_dev'][metric]:.3f} / {rand['metrics'][metric]:.3f}", f"{ours['baseline'][metric]:.3f}")  # fmt: skip
+    console.print(table)
 
 
 def _phi_table(corpus, deid_path: Path) -> None:
@@ -239,12 +272,12 @@ def lineage_show(path: Annotated[Path, typer.Argument(help="a dataset or model f
     """Print every step from PATH back to the raw inputs: stage, parameters, code version, counts."""
     from pipeline.lineage import lineage_chain
 
-    for m in lineage_chain(path):
-        console.print(f"[bold]{m['stage']}[/bold] {m['fingerprint']}  ({m['_path']})")
-        console.print(f"  code {m.get('code_version')}  rows {m.get('rows_in')} -> {m.get('rows_out')}  dropped {m.get('dropped', {})}")
-        console.print(f"  params {m.get('params', {})}")
+    for m in lineage_chain(path):  # soft_wrap: one line per fact, whatever the terminal width (grep-able)
+        console.print(f"[bold]{m['stage']}[/bold] {m['fingerprint']}  ({m['_path']})", soft_wrap=True)
+        console.print(f"  code {m.get('code_version')}  rows {m.get('rows_in')} -> {m.get('rows_out')}  dropped {m.get('dropped', {})}", soft_wrap=True)
+        console.print(f"  params {m.get('params', {})}", soft_wrap=True)
         for name, digest in (m.get("external_inputs") or {}).items():
-            console.print(f"  raw input {name} sha256 {digest}")
+            console.print(f"  raw input {name} sha256 {digest}", soft_wrap=True)
 
 
 @lineage_app.command("graph")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from model.finetune.synthetic import write_all
 from pipeline import synth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,11 +88,30 @@ def _run(cmd: list[str], env: dict, timeout: float = 450) -> str:
     return done.stdout
 
 
+DEPLOYMENTS = {"preprocess-nightly", "pretrain", "pipeline-weekly", *(f"finetune-{t}" for t in ("ner", "re", "sts", "nli", "qa"))}
+SMALL_PRETRAIN = {
+    "model": {"preset": "tiny"},
+    "data": {"seq_len": 64},
+    "train": {"train_steps": 6, "global_batch_size": 8, "micro_batch_size": 8, "checkpoint_every": 6, "eval_every": 6,
+              "eval_samples": 16},
+    "launch": {"launcher": "python", "omp_num_threads": 1},
+}  # fmt: skip
+
+
+def _latest_artifact(api: str, key: str) -> list[dict]:
+    body = json.dumps({"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1}).encode()
+    req = urllib.request.Request(f"{api}/artifacts/filter", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        data = json.loads(r.read())[0]["data"]
+    return data if isinstance(data, list) else json.loads(data)
+
+
 @pytest.mark.slow
 def test_deploy_worker_run(server, landing, tmp_path):
     api, base_env = server
     data_root = tmp_path / "data"
-    env = {**base_env, "EHRLM_LANDING": str(landing), "EHRLM_DATA_ROOT": str(data_root)}
+    tasks = write_all(tmp_path / "tasks", n_train=24)["ner"].parent
+    env = {**base_env, "EHRLM_LANDING": str(landing), "EHRLM_DATA_ROOT": str(data_root), "EHRLM_TASKS": str(tasks)}
     worker = None
     try:
         _run([PREFECT, "work-pool", "create", "ehrlm-process", "--type", "process"], env)
@@ -100,20 +120,31 @@ def test_deploy_worker_run(server, landing, tmp_path):
             [PREFECT, "worker", "start", "--pool", "ehrlm-process"],
             env=env, cwd=ROOT, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT,
         )
-        out = _run([PREFECT, "deployment", "run", "ehrlm-preprocess/preprocess-nightly", "--watch", "--watch-timeout", "400",
-                    "--param", f"force={json.dumps(['sentences'])}"], env)
+        out = _run([PREFECT, "deployment", "run", "ehrlm-preprocess/preprocess-nightly", "--watch", "--watch-timeout", "400"], env)
         assert "Completed" in out or "COMPLETED" in out, out[-2000:]
-
         # the run really happened where the deployment said: all seven stage datasets exist
         for stage in ("ingest", "clean", "dedup", "deid", "sentences", "vocab", "shards"):
             assert any((d / "_manifest.json").is_file() for d in (data_root / stage).iterdir()), stage
-        # and the cron schedule and pull step are registered on the server
+
+        # the end-to-end deployment with a per-step rerun as a run parameter: vocab and everything after it
+        # recompute, the stages before it are reused from the run above
+        out = _run([PREFECT, "deployment", "run", "ehrlm-pipeline/pipeline-weekly", "--watch", "--watch-timeout", "400",
+                    "--param", f"force={json.dumps(['vocab'])}", "--param", f"pretrain={json.dumps(SMALL_PRETRAIN)}"], env)
+        assert "Completed" in out or "COMPLETED" in out, out[-2000:]
+        status = {row["step"]: row["status"] for row in _latest_artifact(api, "pipeline-steps")}
+        assert {status[s] for s in ("ingest", "clean", "dedup", "deid", "sentences")} == {"cached"}
+        assert status["vocab"] == status["shards"] == status["pretrain"] == "ran"
+        assert {status[f"finetune {t}"] for t in ("ner", "re", "sts", "nli", "qa")} == {"ran"}
+
+        # every deployment, the cron schedules and the pull step are registered on the server
         req = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as r:
-            deployments = json.loads(r.read())
-        nightly = next(d for d in deployments if d["name"] == "preprocess-nightly")
-        assert nightly["schedules"][0]["schedule"]["cron"] == "0 2 * * *"
-        assert nightly["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(ROOT)
+            deployments = {d["name"]: d for d in json.loads(r.read())}
+        assert DEPLOYMENTS <= set(deployments)
+        assert deployments["preprocess-nightly"]["schedules"][0]["schedule"]["cron"] == "0 2 * * *"
+        assert deployments["pipeline-weekly"]["schedules"][0]["schedule"]["cron"] == "0 3 * * 0"
+        assert deployments["finetune-qa"]["parameters"]["task"] == "qa"
+        assert deployments["preprocess-nightly"]["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(ROOT)
     finally:
         if worker is not None:
             _stop(worker)

@@ -8,6 +8,10 @@ form and a bad value is refused before anything runs.
 Fine-tuning jobs run one after another (a 2-core machine gains nothing from running them at once); one that
 fails does not stop the others: the results table lists every job, and the flow fails at the end, naming
 the failed jobs.
+
+(Why not ``flows/pipeline.py``: Prefect loads a deployment's flow script with the script's folder first on
+``sys.path``, so a module named ``pipeline`` in ``flows/`` would shadow the ``pipeline`` package for every
+flow deployed from this folder.)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.pipeline import STEPS, FinetuneJob, PipelineFailed, forced_steps, pipeline
+from flows.end_to_end import STEPS, FinetuneJob, PipelineFailed, forced_steps, pipeline
 from model.config import PretrainConfig
 from model.finetune.params import FinetuneParams
 from model.finetune.synthetic import write_all
