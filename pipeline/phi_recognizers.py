@@ -1433,13 +1433,15 @@ _END = r"(?![^\W_])"  # not followed by a letter or digit
 
 # A name token: Title ("Smith", "McDonald", "O'Brien", "Smith-Jones") or ALL CAPS ("SMITH"); a following
 # "'s" is not part of it. Lower-case tokens are used only next to a lower-case anchor ("dr. potvin").
+# Token patterns open with a look-ahead on their first letter: ``re`` then skips other positions fast
+# (a leading look-behind alone is tried at every position, ~2x slower).
 _TOKEN = (
-    rf"(?<![^\W_])(?:(?:[{_UP}]['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:['’][{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"(?=[{_UP}])(?<![^\W_])(?:(?:[{_UP}]['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:['’][{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
     rf"|(?:[{_UP}]['’])?[{_UP}]{{2,}}(?:['’-][{_UP}]{{2,}})?){_END}"
 )
-_INITIAL = rf"(?<![^\W_])[{_UP}]\.?{_END}"
-_LTOKEN = rf"(?<![^\W_])(?:[{_LO}]['’])?[{_LO}]{{2,}}(?:-[{_LO}]{{2,}})?{_END}"
-_LINITIAL = rf"(?<![^\W_])[{_LO}]\.(?![^\W_])"
+_INITIAL = rf"(?=[{_UP}])(?<![^\W_])[{_UP}]\.?{_END}"
+_LTOKEN = rf"(?=[{_LO}])(?<![^\W_])(?:[{_LO}]['’])?[{_LO}]{{2,}}(?:-[{_LO}]{{2,}})?{_END}"
+_LINITIAL = rf"(?=[{_LO}])(?<![^\W_])[{_LO}]\.(?![^\W_])"
 _PARTICLE = r"(?:van|von|de|del|della|der|den|da|di|du|la|le|dos|das|st\.?|bin|ibn|al|el|mac|ter)"
 
 _RX_TOKEN = re.compile(_TOKEN)
@@ -1457,7 +1459,7 @@ _RX_LOWER_CITY_STATE = re.compile(
 )
 # A ZIP code right after a city: "Salem 97301", "Tyler, 75701".
 _RX_ZIP_NEXT = re.compile(r"[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-])")
-_RX_LOWER_WORD_AT = re.compile(r"(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
+_RX_LOWER_WORD_AT = re.compile(r"(?=[a-z])(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
 _RX_PLACE_PREP = re.compile(
     r"(?<![A-Za-z])(?i:in|from|near|outside|around|home[ \t]+to|"
     r"(?:moved|moving|drove|driving|went|going|travel(?:l?ed|l?ing|s)?|trips?|flew|relocat(?:ed|ing)|transferred|"
@@ -1475,7 +1477,7 @@ _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
 _RX_LOWER_HYPHEN = re.compile(rf"-[{_LO}]{{2,}}(?![^\W_])")
-_RX_LOWER_WORD = re.compile(rf"(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
+_RX_LOWER_WORD = re.compile(rf"(?=[{_LO}])(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
 _RX_SPACE = re.compile(r"[ \t]+")
 _RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
@@ -2143,7 +2145,7 @@ _PLACE_TYPE_WORDS = frozenset(
     "manor plantation estates village gardens heights springs beach pointe landing crossing commons hammock acres "
     "pines meadows".split()
 )
-_RX_PROPAGATE_WORD = re.compile(rf"(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
+_RX_PROPAGATE_WORD = re.compile(rf"(?=[{_UP}{_LO}])(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
 
 
 def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
