@@ -1138,12 +1138,12 @@ class LocationRecognizer(GroupRegexRecognizer):
         out = []
         tokens = _tokens(text)
         first_words = self._first_words
-        i = 0
-        while i < len(tokens):
-            longest = first_words.get(tokens[i].key)
-            if longest is None:
-                i += 1
-                continue
+        heads = [i for i, t in enumerate(tokens) if t.key in first_words]  # tokens that may start a city
+        h = 0
+        while h < len(heads):
+            i = heads[h]
+            h += 1
+            longest = first_words[tokens[i].key]
             for n in range(min(longest, len(tokens) - i), 0, -1):
                 run = tokens[i : i + n]
                 if any(_RX_SPACE.fullmatch(text, a.end, b.start) is None for a, b in pairwise(run)):
@@ -1170,9 +1170,9 @@ class LocationRecognizer(GroupRegexRecognizer):
                     out.append((start, end, 0.7))  # above a census "First Last" pair ("in Lake City")
                 else:
                     continue
-                i += n - 1
+                while h < len(heads) and heads[h] < i + n:  # a city's own words start no other city
+                    h += 1
                 break
-            i += 1
         return out
 
 
@@ -1698,9 +1698,13 @@ class NameRecognizer(EntityRecognizer):
         """
         out = []
         safe, cities = self._safe, self._cities
-        for tok in _tokens(text):
+        tokens = _tokens(text)
+        unknown = {t.key for t in tokens} - safe - cities  # set arithmetic in C: most notes have only a few
+        if not unknown:
+            return out
+        for tok in tokens:
             key = tok.key
-            if key in safe or key in cities or len(key) < 3 or (len(key) < 4 and tok.word.isupper()):
+            if key not in unknown or len(key) < 3 or (len(key) < 4 and tok.word.isupper()):
                 continue
             if _inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
                 continue
@@ -1957,9 +1961,11 @@ class NameRecognizer(EntityRecognizer):
         """Census lookups on capitalized tokens: ``First [M.] Last``, ``First Unknown``, lone first names."""
         out: list[tuple[int, int, float]] = []
         first, last, never = self._first, self._last, self._never
-        for tok in _tokens(text):
+        tokens = _tokens(text)
+        firsts = {t.key for t in tokens} & first  # set arithmetic in C before any per-token work
+        for tok in tokens:
             key = tok.key
-            if key not in first or key in never or _RX_EPONYM_NEXT.match(text, tok.end):
+            if key not in firsts or key in never or _RX_EPONYM_NEXT.match(text, tok.end):
                 continue
             caps = tok.word.isupper()
             pos = tok.end
