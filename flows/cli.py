@@ -162,8 +162,21 @@ def demo(
     _pretrain_summary(result["pretrain"])
     _pretraining_helps(result["finetune"])
     ner = result["finetune"]["ner"]["path"]
+    _demo_lineage_picture(Path(ner), workdir / "lineage.png")
     console.print(f"done in {time.perf_counter() - t0:.0f} s. Lineage of the NER model:", soft_wrap=True)
     console.print(f"ehrlm lineage show {ner}", soft_wrap=True)
+
+
+def _demo_lineage_picture(model: Path, png: Path) -> None:
+    """The NER model's lineage page, and its picture when a Chromium is installed (optional for the demo)."""
+    from pipeline.lineage import lineage_chain, render
+    from pipeline.screenshot import NoBrowserError
+
+    try:
+        _lineage_png(lineage_chain(model), png)
+    except NoBrowserError:
+        png.with_suffix(".html").write_text(render(lineage_chain(model), "html"))
+        console.print(f"wrote {png.with_suffix('.html')} (no Chromium installed: no PNG)", soft_wrap=True)
 
 
 def _pretraining_helps(results: dict[str, dict]) -> None:
@@ -283,18 +296,35 @@ def lineage_show(path: Annotated[Path, typer.Argument(help="a dataset or model f
 @lineage_app.command("graph")
 def lineage_graph(
     path: Annotated[Path, typer.Argument(help="a dataset or model folder (or a file in it)")],
-    fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | html")] = "mermaid",
-    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="mermaid | dot | html | png (png: headless Chromium)")] = "mermaid",
+    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout (required for png)")] = None,
 ) -> None:
     """Draw the lineage graph of PATH."""
     from pipeline.lineage import lineage_chain, render
 
-    text = render(lineage_chain(path), fmt)
+    chain = lineage_chain(path)
+    if fmt == "png":
+        if out is None:
+            raise typer.BadParameter("--format png needs --out FILE.png")
+        _lineage_png(chain, out)
+        return
+    text = render(chain, fmt)
     if out:
         out.write_text(text)
         console.print(f"wrote {out}")
     else:
         typer.echo(text, nl=False)
+
+
+def _lineage_png(chain: list[dict], png: Path) -> None:
+    """The HTML lineage page next to ``png`` (``.html``), and its screenshot."""
+    from pipeline.lineage import render
+    from pipeline.screenshot import screenshot
+
+    page = png.with_suffix(".html")
+    page.write_text(render(chain, "html"))
+    screenshot(page, png)
+    console.print(f"wrote {page} and {png}", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -142,10 +142,12 @@ def _html(chain: list[dict[str, Any]]) -> str:
     for d, nodes in columns.items():
         for i, n in enumerate(sorted(nodes)):
             pos[n] = (20 + d * (w + gx), 20 + i * (h + gy))
-    for i, (_, raw) in enumerate(raws):
-        pos[f"raw{i}"] = (20, 20 + i * (h + gy))
+    for i, (node, _) in enumerate(raws):  # a raw file sits in the column left of its consumer, below the steps
+        col = columns.setdefault(layer(node) - 1, [])
+        col.append(f"raw{i}")
+        pos[f"raw{i}"] = (20 + (layer(node) - 1) * (w + gx), 20 + (len(col) - 1) * (h + gy))
     width = 40 + (max(columns, default=0) + 1) * (w + gx)
-    height = 40 + max(len(v) for v in [*columns.values(), raws or [0]]) * (h + gy)
+    height = 40 + max(map(len, columns.values()), default=1) * (h + gy)
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
     arrows = [(f"raw{i}", node) for i, (node, _) in enumerate(raws)] + _edges(chain)
     for a, b in arrows:
