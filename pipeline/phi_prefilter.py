@@ -53,6 +53,13 @@ def may_match(rx: re.Pattern[str]) -> bool:
     return _current is None or id(rx) in _current[0] or id(rx) not in _current[1]
 
 
+def none_may_match(ids: frozenset[int]) -> bool:
+    """Does the gate know that none of the regexes with these ``id()``s can match the note? (False outside
+    ``Gate.note`` or when it does not know them all.)"""
+    cur = _current
+    return cur is not None and ids <= cur[1] and ids.isdisjoint(cur[0])
+
+
 def search(rx: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
     """``rx.search(text, pos)``, trying only the gate's candidate starts when it knows ``rx``."""
     cur = _current

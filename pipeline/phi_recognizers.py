@@ -74,7 +74,7 @@ def _import_presidio() -> None:
 _import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from pipeline.phi_prefilter import Gate, finditer, may_match, search
+from pipeline.phi_prefilter import Gate, finditer, may_match, none_may_match, search
 from pipeline.phi_tags import TAGS
 
 Validator = Callable[[str], bool]
@@ -381,15 +381,18 @@ class GroupRegexRecognizer(EntityRecognizer):
             for r in rules
         ]
         self._trim = trim_leading
+        self._rx_ids = frozenset(id(rx) for _, rx, *_ in self._patterns)
         super().__init__(supported_entities=[entity], name=name or f"{entity.title()}Recognizer")
 
     def load(self) -> None:  # nothing to load: patterns are compiled in __init__
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        if none_may_match(self._rx_ids):  # one set operation instead of a check per pattern
+            return results
         entity = self.supported_entities[0]
         meta = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
-        results = []
         for _, rx, score, validate, before in self._patterns:
             if not may_match(rx):
                 continue
@@ -1606,7 +1609,12 @@ def _tokens(text: str) -> list[_Tok]:
     safe-word and gazetteer rules all walk them."""
     global _token_cache
     if _token_cache[0] is not text:
-        _token_cache = (text, [_Tok(m.start(), m.end(), w := m.group(), _fold(w)) for m in _RX_TOKEN.finditer(text)])
+        # tuple.__new__ directly: the NamedTuple constructor is a Python-level call, ~200 per note
+        new = tuple.__new__
+        _token_cache = (
+            text,
+            [new(_Tok, (m.start(), m.end(), w := m.group(), _fold(w))) for m in _RX_TOKEN.finditer(text)],
+        )
     return _token_cache[1]
 
 
