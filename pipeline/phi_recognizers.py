@@ -858,6 +858,28 @@ def _vin_ok(s: str) -> bool:
     return _has_digit(s) and any(c.isalpha() for c in s)
 
 
+_RX_LETTER_CODE = re.compile(r"[A-Z]+(?:-[A-Z]+)*")
+
+
+def _letter_code(s: str) -> bool:
+    """A code of capital letters only, right after a serial/VIN/biometric label ("serial no. AARKVBPCUU",
+    "biometric ID BIO-UEUJHEPD"): 6+ letters, and not only English or clinical words ("serial UNKNOWN")."""
+    return (
+        _RX_LETTER_CODE.fullmatch(s) is not None
+        and len(s.replace("-", "")) >= 6
+        and not all(part.lower() in safe_words() for part in s.split("-"))
+    )
+
+
+def _code_ok(s: str) -> bool:
+    """A labelled device or biometric identifier: a digit in it, or a capital-letter code."""
+    return _has_digit(s) or _letter_code(s)
+
+
+def _labelled_vin_ok(s: str) -> bool:
+    return _vin_ok(s) or _letter_code(s)
+
+
 def vehicle_recognizer() -> GroupRegexRecognizer:
     labels = (
         r"vin|vehicle[ \t]*id(?:entification)?(?:[ \t]*(?:no\.?|number|#))?|licen[cs]e[ \t]*plate(?:[ \t]*(?:no\.?|number|#))?|"
@@ -867,11 +889,17 @@ def vehicle_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "VEHICLE",
         [
-            ("labelled", rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}", 0.85),
+            (
+                "labelled",
+                rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z])[ \t]*[:#]?[ \t]*{plate}",
+                0.85,
+                _labelled_vin_ok,
+            ),
             (
                 "vin_labelled",
                 r"(?=[Vv])(?<![A-Za-z])(?i:vin)[ \t]*[:#]?[ \t]*(?P<phi>(?i:[a-hj-npr-z0-9]{17}))(?![A-Za-z0-9])",
                 0.85,
+                _labelled_vin_ok,
             ),
             ("vin", r"(?=[A-Z0-9])(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", 0.6),
         ],
@@ -888,7 +916,7 @@ def device_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "DEVICE",
         [
-            ("labelled", _labelled(labels), 0.85),
+            ("labelled", _labelled(labels), 0.85, _code_ok),
             (
                 "udi_gs1",
                 r"(?=[Uu])(?<![A-Za-z])(?i:udi)[ \t]*[:#]?[ \t]*(?P<phi>(?:\(\d{2,4}\)[A-Za-z0-9-]+)+)",
@@ -943,6 +971,7 @@ def biometric_recognizer() -> GroupRegexRecognizer:
                 "labelled",
                 rf"{_initials(kinds)}(?<![A-Za-z])(?i:{kinds})(?:[ \t]+(?i:identifier|id|template|hash|code|record|sample|on file|enrollment|enrolment))*{_SEP}{_ID}",
                 0.85,
+                _code_ok,
             ),
             # the first code with a digit within a few words after a biometric word, on the same line
             # ("thumbprint captured at intake, template ref TP-4471"): above ID's own "ref" label

@@ -275,6 +275,8 @@ FORMS: dict[str, list[str]] = {
         "DL# «S530-7721-9981»",
     ],
     "VEHICLE": [
+        'His car (VIN «WQRTZKPLMXVBNHGFD») was towed.',
+        'License plate «QRTZKW» noted.',
         "License plate «ABC 1234»",
         "VIN: «1HGCM82633A004352»",
         "Plate # «7XYZ123»",
@@ -287,6 +289,9 @@ FORMS: dict[str, list[str]] = {
         "Vehicle identification number «5YJ3E1EA7KF317000»",
     ],
     "DEVICE": [
+        'Insulin pump serial no. «QWZRTPLMXV» interrogated.',
+        'Scanner serial «HKRTWQPZ».',
+        'ICD serial # «MDT-KRZWQX»',
         "Pacemaker serial # «PJN123456H»",
         "Serial number: «SN4471223»",
         "S/N «RNL998812S»",
@@ -323,6 +328,9 @@ FORMS: dict[str, list[str]] = {
         "IPv4 «151.101.1.69»",
     ],
     "BIOMETRIC": [
+        'Identity verified by palm-vein scan (biometric ID «BIO-QZRKWTPL»).',
+        'Fingerprint ID: «FPX-WQRTZK»',
+        'Voiceprint template «VXQRTWKZ» on file.',
         'Fingerprints taken 2/3/2020: «FP-2231»',
         'palm-vein scan ID «PV-88123»',
         'Iris template on file «IR-0091A»',
@@ -457,6 +465,13 @@ TRAPS: list[str] = [
     'Accepted at this time.',
     'lives in the same county',
     'Went to Rehab 2 times a week',
+    # capital-letter codes after a label must not be words
+    'Pacemaker serial number UNKNOWN.',
+    'Fingerprint ID VERIFIED at intake.',
+    'Lot NUMBER pending.',
+    'Serial EKGS reviewed.',
+    'Biometric SCREENING done.',
+    'Plate OK.',
     'Employer: Retired',
     'Disposition: Home with services',
     'Residence: lives alone',
