@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
+from flows.artifacts import link_manifest
 from model.finetune.paper import BENCHMARKS, comparison
 from model.finetune.params import TASKS, FinetuneParams
 
@@ -52,6 +53,7 @@ def finetune(
         f"(best dev epoch {report['best_epoch']}) next to the trivial baseline"
         + (f" and the paper's models on {benchmark}" if benchmark else ""),
     )
+    link_manifest(f"finetune-{task}", result["path"], result["fingerprint"])
     return {**result, "comparison": rows}
 
 

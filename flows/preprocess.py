@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.artifacts import link_manifest
 from pipeline.config import PreprocessConfig
 from pipeline.dag import STAGES, check_stage_names, descendants, from_stage as stages_from
 from pipeline.lineage import lineage_chain, render
@@ -62,6 +63,8 @@ def preprocess(
         ],
         description="ehrlm preprocessing: per-stage counts (no note text)",
     )
+    for name, r in results.items():
+        link_manifest(name, r["path"], r["fingerprint"])
     last = results[STAGES[-1].name]["path"]
     manifests = "\n".join(f"- `{name}`: `{r['path']}/_manifest.json`" for name, r in results.items())
     create_markdown_artifact(

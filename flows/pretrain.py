@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
+from flows.artifacts import link_manifest
 from model.config import PretrainConfig
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "pretrain-tiny.yaml"
@@ -45,4 +46,5 @@ def run_pretrain(
         "seconds": result["wall_seconds"],
     }
     create_table_artifact(key="pretrain-run", table=[row], description="ehrlm pretraining run (numbers only)")
+    link_manifest("pretrain", result["path"], result["fingerprint"])
     return result

@@ -11,3 +11,4 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+

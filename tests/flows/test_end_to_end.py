@@ -8,6 +8,7 @@ canary identifier leaves the pre-deid stages; and an unchanged rerun is all cach
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from model.config import PretrainConfig
 from model.finetune.params import FinetuneParams
 from model.finetune.synthetic import write_all
 from pipeline import synth
+from tests.flows.prefect_records import everything_prefect_holds
 from pipeline.config import PreprocessConfig
 from pipeline.lineage import EVENTS_FILE, lineage_chain
 from tests.flows.test_preprocess import CANARIES, CANARY_NOTES
@@ -146,13 +148,21 @@ def test_no_canary_leaves_the_pre_deid_stages(cold, config):
         leaks += [(str(path), c) for c in CANARIES if c in data and not pre_deid]
     assert not leaks
 
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        logs, artifacts = client.read_logs(), client.read_artifacts()
+    logs, artifacts = everything_prefect_holds()
     assert {"pipeline-steps", "pipeline-lineage", "pretrain-run", "finetune-ner"} <= {a.key for a in artifacts}
     blob = json.dumps([log.message for log in logs]) + json.dumps([a.data for a in artifacts], default=str)
     assert not [c for c in CANARIES if c in blob]
+
+
+def test_runs_link_to_every_manifest(cold, config):
+    from urllib.parse import unquote, urlparse
+
+    _logs, artifacts = everything_prefect_holds()
+    links = {a.key: a.data for a in sorted(artifacts, key=lambda a: a.created) if (a.key or "").startswith("manifest-")}
+    for step in ("ingest", "deid", "shards", "pretrain", "finetune-ner", "finetune-qa"):
+        url = re.fullmatch(r"\[.+\]\((file://[^)]+)\)", links[f"manifest-{step}"]).group(1)
+        target = Path(unquote(urlparse(url).path))
+        assert target.name == "_manifest.json" and target.is_file() and Path(config.data_root) in target.parents
 
 
 def test_unchanged_rerun_is_all_cache_hits_in_seconds(cold, landing, jobs, config):

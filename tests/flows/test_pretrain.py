@@ -36,7 +36,8 @@ def out_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def first(corpus, out_root):
-    return run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), CONFIG, str(out_root))
+    state = run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), CONFIG, str(out_root), return_state=True)
+    return {**state.result(), "flow_run_id": state.state_details.flow_run_id}
 
 
 def test_run_is_a_lineage_step_with_a_manifest(first, corpus, out_root):
@@ -60,9 +61,11 @@ def test_run_is_a_lineage_step_with_a_manifest(first, corpus, out_root):
 def test_progress_is_streamed_into_prefect_logs(first):
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as client:
-        messages = [log.message for log in client.read_logs()]
-    records = [json.loads(m) for m in messages if m.startswith("{")]
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:  # this run's logs (the session's server holds other tests' too)
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[first["flow_run_id"]])))
+    records = [json.loads(log.message) for log in logs if log.message.startswith("{")]
     assert {r["step"] for r in records if r.get("event") == "train"} >= {3, 6, 9, 12}
     assert {r["step"] for r in records if r.get("event") == "valid"} >= {6, 12}
 
