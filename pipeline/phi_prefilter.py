@@ -151,7 +151,8 @@ class Gate:
         n = len(text)
         to_chars = _char_offsets(rtext, data)
         ids = self._ids
-        return {ids[i]: sorted({n - to_chars(e) for e in es}) for i, es in ends.items()}
+        # hyperscan reports an end once per regex (a repeated start would only be tried twice, harmlessly)
+        return {ids[i]: sorted([n - to_chars(e) for e in es]) for i, es in ends.items()}
 
     @contextmanager
     def note(self, text: str) -> Iterator[None]:
