@@ -252,11 +252,11 @@ def _reversed(rx: re.Pattern[str]) -> str | None:
             elif op is getattr(_c, "ATOMIC_GROUP", None):
                 collect(av)
 
-    collect(tree)
     try:
+        collect(tree)
         multiline = bool(rx.flags & re.MULTILINE)
         out = _Reverser(groups, multiline).rev(tree, bool(rx.flags & re.DOTALL), multiline, tail=True)
-    except _Unsupported:
+    except Exception:  # _Unsupported, or a parse tree shaped differently by another Python: plain re, exact
         return None
     return out or None
 
