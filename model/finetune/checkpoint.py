@@ -12,6 +12,8 @@ valid starting checkpoint), ``head.pt`` (the head's weights) and ``task.json`` (
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,29 +41,53 @@ def load_tokenizer(path: Path):  # noqa: ANN201 - a transformers fast tokenizer
     return tokenizer
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No load report or shard progress bar on the console: the head weights a checkpoint carries and the
+    encoder does not take are expected; a missing encoder weight is an error we raise ourselves."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+
+
 def load_encoder(path: Path, random_init: bool = False) -> nn.Module:
     """The bare encoder (no pooler: heads read [CLS] directly; see ``heads.py``).
 
     ``random_init`` keeps the checkpoint's architecture but not its weights (initialised as the model class
-    does for pretraining, from torch's current seed).
+    does for pretraining, from torch's current seed). Otherwise every encoder weight must be in the
+    checkpoint: a missing one would silently start from random values.
     """
     from transformers import AutoConfig, AutoModel
 
-    if random_init:
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    with _quiet_transformers():
+        if random_init:
+            config = AutoConfig.from_pretrained(path, local_files_only=True)
+            try:
+                return AutoModel.from_config(config, add_pooling_layer=False)
+            except TypeError:
+                return AutoModel.from_config(config)
         try:
-            return AutoModel.from_config(config, add_pooling_layer=False)
-        except TypeError:
-            return AutoModel.from_config(config)
-    try:
-        return AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
-    except TypeError:  # encoders without a pooler (ELECTRA, DistilBERT) take no such argument
-        return AutoModel.from_pretrained(path, local_files_only=True)
+            model, info = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False, output_loading_info=True)
+        except TypeError:  # encoders without a pooler (ELECTRA, DistilBERT) take no such argument
+            model, info = AutoModel.from_pretrained(path, local_files_only=True, output_loading_info=True)
+    missing = sorted(info["missing_keys"])
+    if missing:
+        raise ValueError(f"{path}: the checkpoint lacks {len(missing)} encoder weight(s), e.g. {missing[:3]}; "
+                         "it is not a complete BERT-family encoder")  # fmt: skip
+    return model
 
 
 def save_finetuned(model: TaskModel, tokenizer, out: Path, info: dict[str, Any]) -> None:  # noqa: ANN001
     out = Path(out)
-    model.encoder.save_pretrained(out / MODEL_DIR)
+    with _quiet_transformers():
+        model.encoder.save_pretrained(out / MODEL_DIR)
     tokenizer.save_pretrained(out / MODEL_DIR)
     torch.save(model.head.state_dict(), out / HEAD_FILE)
     (out / TASK_FILE).write_text(json.dumps({**info, "head": model.head_name, "n_outputs": model.n_labels}, indent=2, sort_keys=True))

@@ -152,3 +152,16 @@ def test_random_init_keeps_the_architecture_but_not_the_weights(tmp_path):
     a, b = pretrained.state_dict(), fresh.state_dict()
     assert a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
     assert not torch.equal(a["embeddings.word_embeddings.weight"], b["embeddings.word_embeddings.weight"])
+
+
+def test_a_checkpoint_missing_encoder_weights_is_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from model.finetune.checkpoint import load_encoder
+
+    ckpt = tiny_checkpoint(tmp_path / "ckpt")
+    weights = load_file(ckpt / "model.safetensors")
+    dropped = next(k for k in weights if "encoder.layer.1." in k)
+    save_file({k: v for k, v in weights.items() if k != dropped}, ckpt / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="lacks 1 encoder weight"):
+        load_encoder(ckpt)
