@@ -47,16 +47,28 @@ def same_for_all(lexicon: Lexicon = FIXTURE) -> Lexicons:
 
 def corpus_lexicons(seed: int = 0) -> Lexicons:
     """Drug and problem words of the synthetic notes, split in two disjoint halves: one for training, the
-    other for dev and test (unseen-entity evaluation)."""
+    other for dev and test (unseen-entity evaluation).
+
+    The words keep the notes' casing ("Eliquis", "HTN", "COPD on 2 L home O2"): the demo's vocabulary is
+    cased, so a lowercased "eliquis" or "htn" would be cut into letter pieces the pretrained model has hardly
+    seen, and the link between the task's words and the notes it pretrained on would be lost.
+    """
     from pipeline import synth_templates as T
 
-    drugs = sorted({name.lower() for name, _strength, _freq in T.DRUGS})
-    problems = sorted({p.lower() for p in T.SYMPTOMS + T.PMH if p.isascii() and "(" not in p})
+    drugs = sorted({name for name, _strength, _freq in T.DRUGS})
+    problems = sorted({p for p in T.SYMPTOMS + T.PMH if p.isascii() and "(" not in p})
     rng = random.Random(seed)
     rng.shuffle(drugs)
     rng.shuffle(problems)
-    train = Lexicon(tuple(drugs[::2]), tuple(problems[::2]))
-    held = Lexicon(tuple(drugs[1::2]), tuple(problems[1::2]))
+    train_drugs, held_drugs = drugs[::2], drugs[1::2]
+
+    def without_drugs_of(names: list[str], problems: list[str]) -> tuple[str, ...]:
+        """Problems that mention none of ``names`` ("DM2 on insulin" must not show a held-out drug in training)."""
+        words = {w for name in names for w in name.split()}
+        return tuple(p for p in problems if not words & set(p.split()))
+
+    train = Lexicon(tuple(train_drugs), without_drugs_of(held_drugs, problems[::2]))
+    held = Lexicon(tuple(held_drugs), without_drugs_of(train_drugs, problems[1::2]))
     return {"train": train, "dev": held, "test": held}
 
 

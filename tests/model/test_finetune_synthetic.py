@@ -13,8 +13,10 @@ def test_corpus_lexicons_hold_out_the_evaluation_entities():
     train, held = lex["train"], lex["dev"]
     assert lex["test"] == held and train.drugs and train.problems and held.drugs and held.problems
     assert not set(train.drugs) & set(held.drugs) and not set(train.problems) & set(held.problems)
-    corpus_drugs = {name.lower() for name, _s, _f in T.DRUGS}
+    corpus_drugs = {name for name, _s, _f in T.DRUGS}
     assert set(train.drugs) | set(held.drugs) == corpus_drugs  # every drug of the notes, nothing invented
+    # spelled as in the notes (the demo vocabulary is cased): "Eliquis", "HTN", not "eliquis", "htn"
+    assert any(w != w.lower() for w in train.drugs + held.drugs) and any(w.isupper() for w in train.problems + held.problems)
     assert corpus_lexicons(0) == lex and corpus_lexicons(1) != lex
 
 
@@ -22,7 +24,7 @@ def test_unseen_entities_do_not_occur_in_training_sentences(tmp_path):
     lex = corpus_lexicons(0)
     paths = write_all(tmp_path, n_train=60, seed=0, lexicons=lex)
     assert set(paths) == {"ner", "re", "sts", "nli", "qa"}
-    words = {split: {w.lower() for s in read_conll(paths["ner"] / f"{split}.tsv") for w in s.words} for split in SPLITS}
+    words = {split: {w for s in read_conll(paths["ner"] / f"{split}.tsv") for w in s.words} for split in SPLITS}
     held_words = {w for d in lex["dev"].drugs for w in d.split()} - {w for d in lex["train"].drugs for w in d.split()}
     assert held_words & words["dev"] and not held_words & words["train"]
 
