@@ -22,7 +22,7 @@ console = Console()
 DEMO_NOTES = 1500
 DEMO_SEED = 0
 DEMO_TASK_EXAMPLES = 160
-DEMO_FINETUNE: dict[str, Any] = {"epochs": 5, "learning_rate": 1e-3, "max_length": 64, "warmup_ratio": 0.1}
+DEMO_FINETUNE: dict[str, Any] = {"epochs": 10, "learning_rate": 1e-3, "max_length": 64, "warmup_ratio": 0.1}
 """Fine-tuning settings of the demo: a tiny model on small data learns faster at a higher learning rate."""
 
 
