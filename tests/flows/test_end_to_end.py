@@ -189,3 +189,14 @@ def test_forced_steps_follow_the_dag_order():
     assert forced_steps(["pretrain", "deid"], None) == set(STEPS[STEPS.index("deid"):])
     with pytest.raises(ValueError, match="unknown step"):
         forced_steps(["tokenize"], None)
+
+
+def test_parameters_are_a_typed_form_and_bad_values_are_refused(landing, config):
+    from prefect.utilities.callables import parameter_schema
+
+    schema = parameter_schema(pipeline).model_dump()  # what a deployment stores and the UI renders as a form
+    assert schema["required"] == ["input_path"]
+    assert {"PreprocessConfig", "PretrainConfig", "FinetuneJob", "FinetuneParams"} <= set(schema["definitions"])
+    assert schema["definitions"]["FinetuneJob"]["properties"]["task"]["enum"] == list(TASKS)
+    state = pipeline(input_path=str(landing), preprocess=config, finetune=[{"task": "summarise", "data": "x"}], return_state=True)
+    assert state.is_failed() and "ParameterTypeError" in state.message and "finetune.0.task" in state.message
