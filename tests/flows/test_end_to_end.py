@@ -21,11 +21,10 @@ from flows.end_to_end import STEPS, FinetuneJob, PipelineFailed, forced_steps, p
 from model.config import PretrainConfig
 from model.finetune.params import FinetuneParams
 from model.finetune.synthetic import write_all
-from pipeline import synth
 from tests.flows.prefect_records import everything_prefect_holds
 from pipeline.config import PreprocessConfig
 from pipeline.lineage import EVENTS_FILE, lineage_chain
-from tests.flows.test_preprocess import CANARIES, CANARY_NOTES
+from tests.flows.canaries import CANARIES, landing_with_canaries
 
 PRETRAIN = PretrainConfig.load({
     "model": {"preset": "tiny"},
@@ -41,13 +40,7 @@ TASKS = ("ner", "re", "sts", "nli", "qa")
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("landing")
-    notes = synth.write(synth.generate(80, seed=11), root / "synth", fmt="parquet")
-    landing = root / "landing"
-    landing.mkdir()
-    (landing / "notes.parquet").write_bytes(notes.read_bytes())
-    (landing / "canaries.jsonl").write_text("".join(json.dumps(n) + "\n" for n in CANARY_NOTES))
-    return landing
+    return landing_with_canaries(tmp_path_factory.mktemp("landing"), 80, seed=11)
 
 
 @pytest.fixture(scope="module")

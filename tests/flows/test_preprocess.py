@@ -11,30 +11,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.preprocess import preprocess
-from pipeline import synth
+from tests.flows.canaries import CANARIES, CANARY_NOTES, landing_with_canaries
 from tests.flows.prefect_records import everything_prefect_holds
 from pipeline.config import PreprocessConfig, SentenceParams
 from pipeline.dag import STAGE_NAMES
 
 N_NOTES = 240
-# Canary identifiers: invented, in no name list, planted only in the raw input.
-CANARIES = ["Zyxwquartz", "Plimbottom", "Qorvathine", "77120934", "canary.zyx@example.org"]
-CANARY_NOTES = [
-    {"note_id": "canary-1", "text": f"Patient: {CANARIES[0]} {CANARIES[1]}\nMRN: {CANARIES[3]}\nSeen today, doing well."},
-    {"note_id": "canary-2", "text": f"Dictated by: Dr. {CANARIES[2]}\nContact {CANARIES[4]} with questions.\nPlan: continue aspirin."},
-]
 
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("raw")
-    corpus = synth.generate(N_NOTES, seed=7)
-    notes = synth.write(corpus, root / "synth", fmt="parquet")
-    landing = root / "landing"
-    landing.mkdir()
-    (landing / "notes.parquet").write_bytes(notes.read_bytes())
-    (landing / "canaries.jsonl").write_text("".join(json.dumps(n) + "\n" for n in CANARY_NOTES))
-    return landing
+    return landing_with_canaries(tmp_path_factory.mktemp("raw"), N_NOTES, seed=7)
 
 
 @pytest.fixture(scope="module")
