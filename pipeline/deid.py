@@ -38,10 +38,10 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -79,9 +79,9 @@ class ResidualPhiError(RuntimeError):
     """Too many output notes still look like they hold PHI: the stage refuses to publish (counts only)."""
 
 
-@dataclass(frozen=True)
-class Span:
-    """A PHI span of a text: ``text[start:end]`` is category ``category`` (a ``phi_tags`` key)."""
+class Span(NamedTuple):
+    """A PHI span of a text: ``text[start:end]`` is category ``category`` (a ``phi_tags`` key). A named
+    tuple, not a frozen dataclass: ~25 are made per note and a frozen dataclass is 4x slower to build."""
 
     start: int
     end: int
@@ -157,6 +157,8 @@ def merge_spans(spans: Sequence[Span]) -> list[Span]:
 
 
 def _resolve(cluster: list[Span], end: int) -> Span:
+    if len(cluster) == 1:  # the common case: nothing overlaps
+        return cluster[0]
     best = min(cluster, key=lambda s: (-(s.end - s.start), -s.score, _CATEGORY_ORDER.get(s.category, 99)))
     return Span(cluster[0].start, end, best.category, max(s.score for s in cluster))
 
@@ -270,21 +272,40 @@ NoteResult = tuple[str | None, list[tuple[int, int, str, float]], dict[str, int]
 
 
 def deid_texts(
-    rows: Sequence[tuple[str, str | None]], keep_year: bool, score_threshold: float, key: bytes | None = None
+    rows: Sequence[tuple[str, str | None]],
+    keep_year: bool,
+    score_threshold: float,
+    key: bytes | None = None,
+    analyzer: AnalyzerEngine | None = None,
 ) -> list[NoteResult]:
     """De-identify a chunk of (note_id, text) in this process: (new text, spans as tuples, residual-PHI
-    counts) per note, same order. ``key``: make surrogates with it instead of tags."""
-    analyzer = build_analyzer()
+    counts) per note, same order. ``key``: make surrogates with it instead of tags. ``analyzer``: the
+    engine (default ``build_analyzer()``; the benchmark passes variants).
+
+    Each hyperscan prefilter scans the whole chunk back to back (``PhiRecognizer.batch``): its database
+    stays in the CPU cache, which halves the scan time against one scan per note."""
+    engine = analyzer if analyzer is not None else build_analyzer()
+    texts = [text for _, text in rows if text]
+    found: list[tuple[list[Span], str] | None] = []
+    with ExitStack() as stack:
+        for recognizer in engine.registry.recognizers:
+            if hasattr(recognizer, "batch"):
+                stack.enter_context(recognizer.batch(texts))
+        for _, text in rows:
+            if text is None:
+                found.append(None)
+                continue
+            spans = find_phi(text, engine, score_threshold)
+            found.append((spans, replace_phi(text, spans, keep_year)))
     out: list[NoteResult] = []
-    for note_id, text in rows:
-        if text is None:
-            out.append((None, [], {}))
-            continue
-        spans = find_phi(text, analyzer, score_threshold)
-        tagged = replace_phi(text, spans, keep_year)
-        residual = residual_phi(tagged)
-        new = tagged if key is None else surrogate_text(text, spans, note_id, key, keep_year)
-        out.append((new, [(s.start, s.end, s.category, s.score) for s in spans], residual))
+    with _residual_gate().batch([f[1] for f in found if f is not None]):
+        for (note_id, text), hit in zip(rows, found, strict=True):
+            if hit is None:
+                out.append((None, [], {}))
+                continue
+            spans, tagged = hit
+            new = tagged if key is None else surrogate_text(text, spans, note_id, key, keep_year)
+            out.append((new, [(s.start, s.end, s.category, s.score) for s in spans], residual_phi(tagged)))
     return out
 
 

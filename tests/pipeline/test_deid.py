@@ -95,6 +95,23 @@ def test_replace_rejects_overlapping_spans_without_echoing_text():
     assert "secret" not in str(err.value)
 
 
+def test_chunk_gives_what_each_note_gives_alone(analyzer):
+    """``deid_texts`` scans a whole chunk with the prefilter before analysing it (``PhiRecognizer.batch``):
+    every note must still get exactly its own spans, tags and residual counts, in order."""
+    rows = [(n, t) for n, t, _ in NOTES] + [("n8", "Reached at 352-555-0101 by Dr. Okonkwo; 3/14/2019")]
+    alone = []
+    for _, text in rows:
+        if text is None:
+            alone.append((None, [], {}))
+            continue
+        spans = find_phi(text, analyzer)
+        tagged = replace_phi(text, spans, keep_year=True)
+        alone.append((tagged, [tuple(s) for s in spans], deid.residual_phi(tagged)))
+    assert deid.deid_texts(rows, keep_year=True, score_threshold=0.3) == alone
+    assert deid.deid_texts(list(reversed(rows)), keep_year=True, score_threshold=0.3) == alone[::-1]
+    assert sum(bool(spans) for _, spans, _ in alone) >= 5  # the chunk is not trivially empty
+
+
 # -- the stage body -----------------------------------------------------------------------------------------
 
 

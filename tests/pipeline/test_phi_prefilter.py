@@ -66,3 +66,23 @@ def test_empty_matching_patterns_are_left_to_re(gate):
     with g.note("axxb"):
         assert [m.span() for m in finditer(rx, "axxb")] == [m.span() for m in rx.finditer("axxb")]
     assert id(rx) not in g._known
+
+
+def test_batch_scans_give_each_note_its_own_starts(gate):
+    """Inside ``Gate.batch`` a note uses the scan made for it (not a neighbour's); a text outside the batch,
+    or an equal string that is another object, is scanned on its own."""
+    own = {}
+    for text in TEXTS:
+        with gate.note(text):
+            own[text] = phi_prefilter._current
+    batch = TEXTS[:-1]
+    outside = TEXTS[-1]
+    with gate.batch(batch):
+        assert gate._batch and len(gate._batch) == len({id(t) for t in batch})
+        for text in [*reversed(batch), outside, "".join(list(TEXTS[0]))]:
+            with gate.note(text):
+                assert phi_prefilter._current == own[text]
+                for rx in PATTERNS:
+                    gated = [m.span() for m in finditer(rx, text)] if may_match(rx) else []
+                    assert gated == [m.span() for m in rx.finditer(text)], rx.pattern
+    assert gate._batch == {}
