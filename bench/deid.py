@@ -4,7 +4,8 @@ of one run, not numbers across runs).
     python bench/deid.py [--notes 1200] [--seed 90210] [--workers 1,2] [--ablation-notes 400] [--json out.json]
 
 1. Throughput on synthetic *heldout* notes (a seed not used in development), single core, CPU time:
-   the stage's chunk function (``deid_texts``: find + replace + residual scan, chunks of ``CHUNK_NOTES``) with and without the hyperscan prefilter, and
+   the stage's chunk function (``deid_texts``: find + replace + residual scan, chunks of ``CHUNK_NOTES``)
+   with and without the hyperscan prefilter, and
    presidio's ``AnalyzerEngine`` with its default recognizers on the ``no_op`` NLP engine (what you get
    without a spaCy model; it finds far less, see docs/deid.md).
 2. Multi-core: ``pipeline.deid.run`` on the same notes with 1..N worker processes (one engine per worker),

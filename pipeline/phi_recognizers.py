@@ -76,7 +76,7 @@ def _import_presidio() -> None:
 _import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from pipeline.phi_prefilter import Gate, finditer, may_match, none_may_match, search
+from pipeline.phi_prefilter import Gate, candidates, finditer, may_match, none_may_match
 from pipeline.phi_tags import TAGS
 
 Validator = Callable[[str], bool]
@@ -410,10 +410,11 @@ class GroupRegexRecognizer(EntityRecognizer):
             return found
         entity = self.supported_entities[0]
         for _, rx, score, validate, before, group in self._patterns:
-            if not may_match(rx):
+            starts = candidates(rx)
+            if starts is not None and not starts:
                 continue
             pos = 0
-            while (m := search(rx, text, pos)) is not None:
+            while (m := _next_match(rx, text, pos, starts)) is not None:
                 start, end = m.span(group)
                 if start < 0:  # the group did not take part: the whole match
                     start, end = m.span()
@@ -439,6 +440,16 @@ class GroupRegexRecognizer(EntityRecognizer):
 
 
 _RX_WORD = re.compile(r"[^\s]+")
+
+
+def _next_match(rx: re.Pattern[str], text: str, pos: int, starts: list[int] | None) -> re.Match[str] | None:
+    """``rx.search(text, pos)``, trying only the prefilter's candidate ``starts`` when there are some."""
+    if starts is None:
+        return rx.search(text, pos)
+    for start in starts[bisect.bisect_left(starts, pos) :] if pos else starts:
+        if (m := rx.match(text, start)) is not None:
+            return m
+    return None
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared regex pieces
@@ -681,7 +692,7 @@ def date_recognizer() -> GroupRegexRecognizer:
                 0.6,
             ),
             # m/d alone on a line (note header)
-            ("m_d_line", rf"(?=\d)(?:(?<=\n)|(?<!.)){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
+            ("m_d_line", rf"(?=\d)(?m:^){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
             (
                 "ordinal",
                 r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",

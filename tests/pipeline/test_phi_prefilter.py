@@ -21,6 +21,10 @@ PATTERNS = [
     re.compile(r"lives[ \t]+in[ \t]+(?P<c>[A-Z][a-z]+)(?=,[ \t]*[A-Z]{2})(?!,[ \t]*MD)"),
     re.compile(r"(?s:a.b)|c.d"),
     re.compile(r"[a-z]+(?<=o)(?=[ \t])|a(?<=xa)"),
+    re.compile(r"(?=[A-Z])(?<![A-Za-z])Smith(?![a-z])"),  # a negative look-behind: consumed
+    re.compile(r"(?<![\s])ab"),  # a negative look-behind whose class holds a newline
+    re.compile(r"(?m:^)\d\d"),  # a scoped line start
+    re.compile(r"(?P<x>(?<=[.,] )[a-z]{2})"),  # positive look-behind of width 2, inside a group
 ]
 TEXTS = [
     "Seen by Dr. Peña and mrs Ruiz.\nJosé Müller  (MRN 123)\nMaria Del Rio (dob 1/2/33)\nDOB 3/4/1950, 3-4-50, 3/4-50",
@@ -29,6 +33,8 @@ TEXTS = [
     "",
     "no match here at all but taxa",
     "İstanbul ſ Ⅻ 😀 Dr. Łukasz  (mrn 9)\r\nDr.\nSmith, 45 yo",
+    "Smith and GoldSmith, Smith\nab cab\n42, 7 x. yz",
+    "ab 12\nSmithy",
 ]
 
 
@@ -86,3 +92,18 @@ def test_batch_scans_give_each_note_its_own_starts(gate):
                     gated = [m.span() for m in finditer(rx, text)] if may_match(rx) else []
                     assert gated == [m.span() for m in rx.finditer(text)], rx.pattern
     assert gate._batch == {}
+
+
+def test_leading_look_behinds_narrow_the_candidates(gate):
+    """A look-behind at the match start is kept (as the consumed character before the match), so the
+    candidates are the real starts, not every capital inside a word; the note's start counts as "nothing
+    before" for a negative one, also when its class holds a newline."""
+    smith, ab, _, pair = PATTERNS[-4:]
+    text = "Smith and GoldSmith, Smith\nab cab\n42, 7 x. yz"
+    with gate.note(text):
+        starts = phi_prefilter._current[0]
+        assert starts[id(smith)] == [0, 21]
+        assert 11 not in starts[id(smith)]  # "GoldSmith": dropped look-behind would propose it
+        assert starts[id(pair)] == [text.index("yz")]
+    with gate.note("ab 12"):
+        assert phi_prefilter._current[0][id(ab)] == [0]
