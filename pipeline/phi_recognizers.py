@@ -1487,6 +1487,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
 _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
 _END = r"(?![^\W_])"  # not followed by a letter or digit
+_RX_LOWER_RUN = re.compile(rf"[{_LO}]{{2,}}")  # maximal runs: every lower-case word is one (no look-arounds: fast)
 _NOT_LOWER_TO_SPACE = bytes(c if 97 <= c <= 122 else 32 for c in range(256))  # bytes.translate: keep a-z only
 
 # A name token: Title ("Smith", "McDonald", "O'Brien", "Smith-Jones") or ALL CAPS ("SMITH"); a following
@@ -1994,12 +1995,19 @@ class NameRecognizer(EntityRecognizer):
                 out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
         # "john smith": census first + last, neither an English word. Most notes hold no such first name, so
         # the distinct words are checked as a set before any per-word work.
+        words: Iterable[re.Match[str]]
         if text.isascii():  # runs of a-z are a superset of the lower-case words: bytes.translate + split, in C
-            if self._strong_first_bytes.isdisjoint(text.encode().translate(_NOT_LOWER_TO_SPACE).split()):
+            hits = self._strong_first_bytes.intersection(text.encode().translate(_NOT_LOWER_TO_SPACE).split())
+            if not hits:
                 return out
-        elif self._strong_first.isdisjoint(map(_fold, set(_RX_LOWER_WORD.findall(text)))):
+            # only the words starting where a hit occurs (str.find), not every lower-case word of the note
+            starts = sorted({pos for hit in hits for pos in _occurrences(text, hit.decode())})
+            words = filter(None, (_RX_LOWER_WORD.match(text, pos) for pos in starts))
+        elif self._strong_first.isdisjoint(map(_fold, set(_RX_LOWER_RUN.findall(text)))):  # runs: a superset
             return out
-        for w in _RX_LOWER_WORD.finditer(text):
+        else:
+            words = _RX_LOWER_WORD.finditer(text)
+        for w in words:
             if _fold(w.group()) not in self._strong_first:
                 continue
             gap = _RX_GAP.match(text, w.end())
@@ -2240,6 +2248,14 @@ _PLACE_TYPE_WORDS = frozenset(
     "pines meadows".split()
 )
 _RX_PROPAGATE_WORD = re.compile(rf"(?=[{_UP}{_LO}])(?<![^\W_])[{_UP}{_LO}][{_UP}{_LO}'’-]+(?![^\W_])")
+
+
+def _occurrences(text: str, sub: str) -> Iterator[int]:
+    """Every position where ``sub`` occurs in ``text`` (overlapping ones too)."""
+    pos = text.find(sub)
+    while pos >= 0:
+        yield pos
+        pos = text.find(sub, pos + 1)
 
 
 def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
