@@ -1178,7 +1178,11 @@ class LocationRecognizer(GroupRegexRecognizer):
                         out.append((*m.span("zip"), 0.6))
                     break
         for m in _scan(_RX_LOWER_PLACE_CONTEXT, text):
-            words = list(_RX_LOWER_WORD_AT.finditer(text, m.end(), min(len(text), m.end() + 60)))
+            window = (m.end(), min(len(text), m.end() + 60))
+            first = _RX_LOWER_WORD_AT.match(text, *window)  # most "in the ..." start no city name: cheap exit
+            if first is not None and _fold(first.group()) not in self._first_words:
+                continue
+            words = list(_RX_LOWER_WORD_AT.finditer(text, *window))
             strong = m.group("strong") is not None
             for n in range(min(3, len(words)), 0, -1):
                 run = words[:n]
