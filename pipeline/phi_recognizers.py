@@ -1999,19 +1999,18 @@ class NameRecognizer(EntityRecognizer):
                 out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
         # "john smith": census first + last, neither an English word. Most notes hold no such first name, so
         # the distinct words are checked as a set before any per-word work.
-        words: Iterable[re.Match[str]]
-        if text.isascii():  # runs of a-z are a superset of the lower-case words: bytes.translate + split, in C
-            hits = self._strong_first_bytes.intersection(text.encode().translate(_NOT_LOWER_TO_SPACE).split())
-            if not hits:
-                return out
-            # only the words starting where a hit occurs (str.find), not every lower-case word of the note
-            starts = sorted({pos for hit in hits for pos in _occurrences(text, hit.decode())})
-            words = filter(None, (_RX_LOWER_WORD.match(text, pos) for pos in starts))
-        elif self._strong_first.isdisjoint(map(_fold, set(_RX_LOWER_RUN.findall(text)))):  # runs: a superset
-            return out
+        # Maximal runs of lower-case letters are a superset of the lower-case words; all in C.
+        if text.isascii():  # bytes.translate + split beat any regex
+            found = self._strong_first_bytes.intersection(text.encode().translate(_NOT_LOWER_TO_SPACE).split())
+            hits = [h.decode() for h in found]
         else:
-            words = _RX_LOWER_WORD.finditer(text)
-        for w in words:
+            runs = list(set(_RX_LOWER_RUN.findall(text)))
+            hits = list(compress(runs, map(self._strong_first.__contains__, map(_fold, runs))))
+        if not hits:
+            return out
+        # only the words starting where a hit occurs (str.find), not every lower-case word of the note
+        starts = sorted({pos for hit in hits for pos in _occurrences(text, hit)})
+        for w in filter(None, (_RX_LOWER_WORD.match(text, pos) for pos in starts)):
             if _fold(w.group()) not in self._strong_first:
                 continue
             gap = _RX_GAP.match(text, w.end())
