@@ -53,11 +53,11 @@ def may_match(rx: re.Pattern[str]) -> bool:
     return _current is None or id(rx) in _current[0] or id(rx) not in _current[1]
 
 
-def none_may_match(ids: frozenset[int]) -> bool:
-    """Does the gate know that none of the regexes with these ``id()``s can match the note? (False outside
-    ``Gate.note`` or when it does not know them all.)"""
-    cur = _current
-    return cur is not None and ids <= cur[1] and ids.isdisjoint(cur[0])
+def prefilter_view() -> tuple[dict[int, list[int]], frozenset[int]] | None:
+    """For a hot loop over many regexes: (sorted candidate starts per regex id, the ids the gate knows),
+    or None outside ``Gate.note`` / when the note could not be scanned. A known id without starts cannot
+    match; walking a regex's starts in order with ``rx.match`` finds what ``rx.search`` calls find."""
+    return _current
 
 
 def search(rx: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:

@@ -76,7 +76,7 @@ def _import_presidio() -> None:
 _import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from pipeline.phi_prefilter import Gate, candidates, finditer, may_match, none_may_match
+from pipeline.phi_prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.phi_tags import TAGS
 
 Validator = Callable[[str], bool]
@@ -404,33 +404,46 @@ class GroupRegexRecognizer(EntityRecognizer):
         return _results(self, self.spans(text))
 
     def spans(self, text: str) -> list[Found]:
-        """(category, start, end, score) of every match: what ``analyze`` reports, without presidio objects."""
+        """(category, start, end, score) of every match: what ``analyze`` reports, without presidio objects.
+
+        With the prefilter active, each pattern is tried only at its candidate starts, walked in order
+        (``phi_prefilter``): the same matches as repeated ``rx.search`` calls."""
         found: list[Found] = []
-        if none_may_match(self._rx_ids):  # one set operation instead of a check per pattern
-            return found
-        entity = self.supported_entities[0]
-        for _, rx, score, validate, before, group in self._patterns:
-            starts = candidates(rx)
-            if starts is not None and not starts:
-                continue
-            pos = 0
-            while (m := _next_match(rx, text, pos, starts)) is not None:
-                start, end = m.span(group)
-                if start < 0:  # the group did not take part: the whole match
-                    start, end = m.span()
-                if self._trim:
-                    start = self._trim_start(text, start, end)
-                if (
-                    end <= start
-                    or (validate is not None and not validate(text[start:end]))
-                    or (before is not None and not before.search(text, max(0, m.start() - _BEFORE_WINDOW), m.start()))
-                ):
-                    # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
-                    pos = m.start() + 1
+        gate = prefilter_view()
+        if gate is not None and self._rx_ids <= gate[1] and self._rx_ids.isdisjoint(gate[0]):
+            return found  # the gate knows none of these patterns can match: one set operation
+        for rule in self._patterns:
+            rx = rule[1]
+            if gate is not None and id(rx) in gate[1]:
+                if (starts := gate[0].get(id(rx))) is None:
                     continue
-                found.append((entity, start, end, score))
-                pos = max(m.end(), m.start() + 1)
+                pos = 0
+                for start in starts:
+                    if start >= pos and (m := rx.match(text, start)) is not None:
+                        pos = self._take(text, m, rule, found)
+            else:
+                pos = 0
+                while (m := rx.search(text, pos)) is not None:
+                    pos = self._take(text, m, rule, found)
         return found
+
+    def _take(self, text: str, m: re.Match[str], rule: tuple, found: list[Found]) -> int:
+        """Record match ``m`` of ``rule`` in ``found`` unless rejected; the position to search on from."""
+        _, _, score, validate, before, group = rule
+        start, end = m.span(group)
+        if start < 0:  # the group did not take part: the whole match
+            start, end = m.span()
+        if self._trim:
+            start = self._trim_start(text, start, end)
+        if (
+            end <= start
+            or (validate is not None and not validate(text[start:end]))
+            or (before is not None and not before.search(text, max(0, m.start() - _BEFORE_WINDOW), m.start()))
+        ):
+            # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
+            return m.start() + 1
+        found.append((self.supported_entities[0], start, end, score))
+        return max(m.end(), m.start() + 1)
 
     def _trim_start(self, text: str, start: int, end: int) -> int:
         for w in _RX_WORD.finditer(text, start, end):
@@ -440,16 +453,6 @@ class GroupRegexRecognizer(EntityRecognizer):
 
 
 _RX_WORD = re.compile(r"[^\s]+")
-
-
-def _next_match(rx: re.Pattern[str], text: str, pos: int, starts: list[int] | None) -> re.Match[str] | None:
-    """``rx.search(text, pos)``, trying only the prefilter's candidate ``starts`` when there are some."""
-    if starts is None:
-        return rx.search(text, pos)
-    for start in starts[bisect.bisect_left(starts, pos) :] if pos else starts:
-        if (m := rx.match(text, start)) is not None:
-            return m
-    return None
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared regex pieces
