@@ -272,9 +272,11 @@ def _reversed(rx: re.Pattern[str]) -> list[tuple[str, int]] | None:
     more, never less), or None when ``rx`` can match the empty string or uses a construct not handled here.
 
     Kept exactly: a line or text start (``^``, ``\A``) becomes "before a newline / before the final
-    newline" of the reversed text (``Gate.starts`` appends a newline standing for "before the note"), and the last look-ahead at the end of the pattern ("a name before ``(?=... MRN)``")
-    becomes consumed text at the start of the reversed pattern -- the reported end, the start in the note,
-    does not move. Other look-arounds and anchors are dropped and back-references replaced by their group,
+    newline" of the reversed text (``Gate.starts`` appends a newline standing for "before the note"), and
+    the last look-ahead at the end of the pattern ("a name before ``(?=... MRN)``"; a negative one of a
+    single character, "``MD(?![^\W_])``", as the complement class or the reversed text's start) becomes
+    consumed text at the start of the reversed pattern -- the reported end, the start in the note, does
+    not move. Other look-arounds and anchors are dropped and back-references replaced by their group,
     which only widens; bounded repeats above 4 become unbounded (bounded repeats of large Unicode classes
     cost hyperscan seconds to compile); ``\s`` also takes ``\x1c-\x1f``, which Python counts as space and
     hyperscan not. Without the anchors and the final look-ahead, a header-line rule would report a
@@ -345,13 +347,18 @@ def _leading_lookbehind(items) -> tuple[bool, object] | None:
                 lo, hi = sub.getwidth()
                 if op is _c.ASSERT and lo == hi > 0:
                     return False, sub
-                if op is _c.ASSERT_NOT and lo == hi == 1 and len(sub) == 1 and sub[0][0] in _ONE_CHAR:
+                if op is _c.ASSERT_NOT and _one_char(sub):
                     return True, sub
             continue
         if op is _c.SUBPATTERN and not av[1] and not av[2]:  # a group that changes no flags
             return _leading_lookbehind(av[3])
         return None
     return None
+
+
+def _one_char(sub) -> bool:
+    """Is the parsed pattern ``sub`` a single character, literal or class (what ``_complement`` takes)?"""
+    return sub.getwidth() == (1, 1) and len(sub) == 1 and sub[0][0] in _ONE_CHAR
 
 
 def _takes_newline(sub) -> bool:
@@ -442,6 +449,12 @@ class _Reverser:
         for op, av in reversed(list(items)):
             if op is _c.ASSERT and av[0] == 1 and tail:
                 out.append(self.rev(av[1], dotall, multiline, True))
+                tail = False
+                continue
+            if op is _c.ASSERT_NOT and av[0] == 1 and tail and _one_char(av[1]):
+                # "(?![^\W_])" at the end: before the reversed match, a character outside the class or the
+                # start of the reversed note (its end); the reported end, the start in the note, stays put
+                out.append("(?:^|" + _complement(av[1]) + ")")
                 tail = False
                 continue
             if op in (_c.ASSERT, _c.ASSERT_NOT):

@@ -35,6 +35,7 @@ TEXTS = [
     "İstanbul ſ Ⅻ 😀 Dr. Łukasz  (mrn 9)\r\nDr.\nSmith, 45 yo",
     "Smith and GoldSmith, Smith\nab cab\n42, 7 x. yz",
     "ab 12\nSmithy",
+    "seen by Dr. Smith",
 ]
 
 
@@ -107,3 +108,12 @@ def test_leading_look_behinds_narrow_the_candidates(gate):
         assert starts[id(pair)] == [text.index("yz")]
     with gate.note("ab 12"):
         assert phi_prefilter._current[0][id(ab)] == [0]
+
+
+def test_a_final_negative_look_ahead_narrows_the_candidates(gate):
+    """``Smith(?![a-z])``: "Smithy" is no candidate, "Smith" at the very end of the note still is."""
+    smith = PATTERNS[-4]
+    with gate.note("ab 12\nSmithy"):
+        assert id(smith) not in phi_prefilter._current[0]
+    with gate.note("seen by Dr. Smith"):
+        assert phi_prefilter._current[0][id(smith)] == [12]
