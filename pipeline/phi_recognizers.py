@@ -1200,7 +1200,7 @@ class LocationRecognizer(GroupRegexRecognizer):
     def _cities_in(self, text: str) -> list[tuple[int, int, float]]:
         out = []
         tokens = _tokens(text)
-        starts, ends, keys = tokens.starts, tokens.ends, tokens.keys
+        matches, keys = tokens.matches, tokens.keys
         first_words = self._first_words
         heads = list(tokens.where(first_words.keys()))  # tokens that may start a city
         h = 0
@@ -1209,12 +1209,15 @@ class LocationRecognizer(GroupRegexRecognizer):
             h += 1
             longest = first_words[keys[i]]
             for n in range(min(longest, len(keys) - i), 0, -1):
-                if any(_RX_SPACE.fullmatch(text, ends[j], starts[j + 1]) is None for j in range(i, i + n - 1)):
+                if any(
+                    _RX_SPACE.fullmatch(text, matches[j].end(), matches[j + 1].start()) is None
+                    for j in range(i, i + n - 1)
+                ):
                     continue
                 run = keys[i : i + n]
                 if " ".join(run) not in self._cities:
                     continue
-                start, end = starts[i], ends[i + n - 1]
+                start, end = matches[i].start(), matches[i + n - 1].end()
                 if _RX_EPONYM_NEXT.match(text, end):  # "Addison disease"
                     continue
                 zip_code = _RX_ZIP_NEXT.match(text, end)  # "Salem 97301": the ZIP is a place too, and context
@@ -1658,11 +1661,11 @@ def _scan(rx: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
 
 
 class _Tokens(NamedTuple):
-    """The capitalized name-shaped tokens of a note (``_RX_TOKEN``) as parallel lists, built by C-level
-    ``map`` calls (~200 tokens per note: a Python loop making one object per token cost ~8% of the stage)."""
+    """The capitalized name-shaped tokens of a note (``_RX_TOKEN``), built by C-level ``map`` calls (~200
+    tokens per note: a Python loop making one object per token cost ~8% of the stage). Positions are read
+    from ``matches`` only for the few tokens a rule looks at."""
 
-    starts: list[int]
-    ends: list[int]
+    matches: list[re.Match[str]]
     words: list[str]
     keys: list[str]  # ``_fold(word)``
 
@@ -1682,9 +1685,7 @@ def _tokens(text: str) -> _Tokens:
     if cached_text is not text or cached is None:
         matches = list(_RX_TOKEN.finditer(text))
         words = list(map(re.Match.group, matches))
-        cached = _Tokens(
-            list(map(re.Match.start, matches)), list(map(re.Match.end, matches)), words, list(map(_fold, words))
-        )
+        cached = _Tokens(matches, words, list(map(_fold, words)))
         _token_cache = (text, cached)
     return cached
 
@@ -1784,14 +1785,14 @@ class NameRecognizer(EntityRecognizer):
         if not unknown:
             return out
         for i in tokens.where(unknown):
-            key, end = tokens.keys[i], tokens.ends[i]
+            key, end = tokens.keys[i], tokens.matches[i].end()
             if len(key) < 3 or (len(key) < 4 and tokens.words[i].isupper()):
                 continue
             if _inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
                 continue
             if _RX_EPONYM_NEXT.match(text, end):
                 continue
-            out.append((tokens.starts[i], self._extend(text, end, allow_unknown=True), 0.35))
+            out.append((tokens.matches[i].start(), self._extend(text, end, allow_unknown=True), 0.35))
         return out
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -2053,7 +2054,7 @@ class NameRecognizer(EntityRecognizer):
         tokens = _tokens(text)
         firsts = (set(tokens.keys) & first) - never  # set arithmetic in C before any per-token work
         for i in tokens.where(firsts):
-            key, tok_start, tok_end = tokens.keys[i], tokens.starts[i], tokens.ends[i]
+            key, (tok_start, tok_end) = tokens.keys[i], tokens.matches[i].span()
             if _RX_EPONYM_NEXT.match(text, tok_end):
                 continue
             caps = tokens.words[i].isupper()
