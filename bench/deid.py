@@ -86,7 +86,9 @@ def throughput(texts: list[str]) -> dict[str, float]:
 
 
 def scaling(notes, workers: list[int]) -> dict[int, dict[str, float]]:
-    """Wall-clock MB/s of the whole stage (read, deid, write) with each worker count."""
+    """Wall-clock MB/s of the whole stage (read, deid, write) with each worker count (a pool even for a small
+    corpus, which the stage itself would run in one process: ``deid.POOL_MIN_CHARS``)."""
+    deid.POOL_MIN_CHARS = 0
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

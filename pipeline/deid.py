@@ -60,6 +60,12 @@ NOTES = "notes.parquet"
 SPANS = "phi_spans.parquet"
 INPUT_STAGE = "dedup"
 CHUNK_NOTES = 32  # notes per task sent to a worker process (~0.1 s of work at 2 KB/note)
+# Below this many characters one process is faster than a pool: a worker's start-up (presidio's import, the
+# word lists, the hyperscan database) is ~2.3 s, what one core de-identifies ~4 MB in, so two workers only
+# break even at ~8 MB (bench/deid.py: 8 MB, 1 worker 5.4 s, 2 workers 4.9 s). Nightly increments are small.
+POOL_MIN_CHARS = 8_000_000
+
+_log = logging.getLogger(__name__)
 
 SPAN_SCHEMA = pa.schema(
     [
@@ -324,12 +330,17 @@ def run(
     """De-identify ``inputs["dedup"]``'s notes into ``out/notes.parquet`` and record spans in ``out/phi_spans.parquet``.
 
     Row order, columns and column types are kept; only ``text`` changes. Output bytes do not depend on
-    ``workers``: chunks are cut by row count and reassembled in input order (``pipeline.parallel``).
+    ``workers``: chunks are cut by row count and reassembled in input order (``pipeline.parallel``). Inputs
+    under ``POOL_MIN_CHARS`` run in this process whatever ``workers`` says.
     """
     key = surrogate_key(params)
     table = pq.read_table(inputs[INPUT_STAGE].part(NOTES))
     ids = table.column("note_id").to_pylist()
     texts = table.column("text").to_pylist()
+    chars = sum(len(t) for t in texts if t)
+    if workers > 1 and chars < POOL_MIN_CHARS:
+        _log.info("deid: %d characters, less than worker start-up pays for: 1 process, not %d", chars, workers)
+        workers = 1
     results = map_chunks(
         partial(deid_texts, keep_year=params.keep_year, score_threshold=params.score_threshold, key=key),
         list(zip(ids, texts)),

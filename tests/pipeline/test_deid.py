@@ -139,8 +139,8 @@ def stage_runs(tmp_path_factory):
     table = _write_input(root / "in", NOTES * 3)
     ds = Dataset("dedup", "x", root / "in")
     outs, results, calls = {}, {}, {}
-    old_chunk = deid.CHUNK_NOTES
-    deid.CHUNK_NOTES = 4
+    old_chunk, old_min = deid.CHUNK_NOTES, deid.POOL_MIN_CHARS
+    deid.CHUNK_NOTES, deid.POOL_MIN_CHARS = 4, 0  # a real pool, even for these few notes
     try:
         for workers in (1, 2):
             out = root / f"out{workers}"
@@ -151,7 +151,7 @@ def stage_runs(tmp_path_factory):
             )
             outs[workers], calls[workers] = out, seen
     finally:
-        deid.CHUNK_NOTES = old_chunk
+        deid.CHUNK_NOTES, deid.POOL_MIN_CHARS = old_chunk, old_min
     return table, outs, results, calls
 
 
@@ -286,3 +286,19 @@ def test_surrogate_run_needs_a_key_and_stores_no_original(tmp_path, monkeypatch)
     for part in ("notes.parquet", "phi_spans.parquet", "manifest.json"):
         path = tmp_path / "o2" / part
         assert not path.exists() or CANARY.encode() not in path.read_bytes()
+
+
+def test_small_input_runs_in_one_process(tmp_path, monkeypatch):
+    """Under ``POOL_MIN_CHARS`` a pool would only add worker start-up: the stage runs in this process (same
+    output), and above it the pool is used."""
+    _write_input(tmp_path / "in", NOTES)
+    ds = Dataset("dedup", "x", tmp_path / "in")
+    used = []
+    real = deid.map_chunks
+    monkeypatch.setattr(deid, "map_chunks", lambda *a, **k: used.append(k["workers"]) or real(*a, **k))
+    for i, min_chars in enumerate((10**9, 0)):
+        monkeypatch.setattr(deid, "POOL_MIN_CHARS", min_chars)
+        (tmp_path / f"out{i}").mkdir()
+        deid.run({"dedup": ds}, tmp_path / f"out{i}", DeidParams(), None, workers=2)
+    assert used == [1, 2]
+    assert (tmp_path / "out0" / "notes.parquet").read_bytes() == (tmp_path / "out1" / "notes.parquet").read_bytes()
