@@ -12,6 +12,7 @@ from flows.pretrain import DEMO_CONFIG, run_pretrain
 from model.config import PretrainConfig
 from model.launch import JobFailed
 from pipeline.lineage import EVENTS_FILE, lineage_chain
+from tests.flows.prefect_records import flow_run_logs
 from tests.model.data import shared_corpus
 
 CONFIG = {
@@ -59,12 +60,7 @@ def test_run_is_a_lineage_step_with_a_manifest(first, corpus, out_root):
 
 
 def test_progress_is_streamed_into_prefect_logs(first):
-    from prefect.client.orchestration import get_client
-
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-    with get_client(sync_client=True) as client:  # this run's logs (the session's server holds other tests' too)
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[first["flow_run_id"]])))
+    logs = flow_run_logs(first["flow_run_id"])  # this run's (the session's server holds other tests' too)
     records = [json.loads(log.message) for log in logs if log.message.startswith("{")]
     assert {r["step"] for r in records if r.get("event") == "train"} >= {3, 6, 9, 12}
     assert {r["step"] for r in records if r.get("event") == "valid"} >= {6, 12}
