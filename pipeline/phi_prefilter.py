@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,26 +44,35 @@ except ImportError:  # pragma: no cover - Python < 3.11
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-# (candidate match starts per regex id, ids the gate knows); None = no gate active
-_current: tuple[dict[int, list[int]], frozenset[int]] | None = None
+
+
+class _State(threading.local):
+    """Per thread, so that two threads analysing notes at once each see their own note's candidates."""
+
+    # (candidate match starts per regex id, ids the gate knows); None = no gate active
+    current: tuple[dict[int, list[int]], frozenset[int]] | None = None
+
+
+_state = _State()
 
 
 def may_match(rx: re.Pattern[str]) -> bool:
     """May ``rx`` match the note being analysed? True outside ``Gate.note``, when the gate could not scan
     the note, and for any regex the gate does not know."""
-    return _current is None or id(rx) in _current[0] or id(rx) not in _current[1]
+    cur = _state.current
+    return cur is None or id(rx) in cur[0] or id(rx) not in cur[1]
 
 
 def prefilter_view() -> tuple[dict[int, list[int]], frozenset[int]] | None:
     """For a hot loop over many regexes: (sorted candidate starts per regex id, the ids the gate knows),
     or None outside ``Gate.note`` / when the note could not be scanned. A known id without starts cannot
     match; walking a regex's starts in order with ``rx.match`` finds what ``rx.search`` calls find."""
-    return _current
+    return _state.current
 
 
 def search(rx: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
     """``rx.search(text, pos)``, trying only the gate's candidate starts when it knows ``rx``."""
-    cur = _current
+    cur = _state.current
     if cur is None or id(rx) not in cur[1]:
         return rx.search(text, pos)
     starts = cur[0].get(id(rx))
@@ -78,7 +88,7 @@ def candidates(rx: re.Pattern[str]) -> list[int] | None:
     """The sorted positions where ``rx`` may match in the note (empty: nowhere), or None when the gate
     cannot tell (scan with ``re``). Walking them in order with ``rx.match``, skipping those before the
     next allowed position, finds what repeated ``rx.search`` calls find."""
-    cur = _current
+    cur = _state.current
     if cur is None or id(rx) not in cur[1]:
         return None
     return cur[0].get(id(rx), _NONE)
@@ -108,6 +118,13 @@ def available() -> bool:
     return _hs is not None
 
 
+class _GateThread(threading.local):
+    """A gate's per-thread state: its own hyperscan scratch space, and the current ``Gate.batch``."""
+
+    scratch = None
+    batch: dict[int, tuple[str, dict[int, list[int]] | None]] = {}  # never mutated: replaced per batch
+
+
 class Gate:
     """A hyperscan database of ``patterns``, reversed, in prefilter mode (or nothing, if hyperscan is
     missing). A pattern that can match the empty string, or that hyperscan or ``_reversed`` cannot take,
@@ -116,8 +133,10 @@ class Gate:
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         unique = {id(rx): rx for rx in patterns}
         self._ids: list[int] = []
+        self._shifts: list[int] = []
         self._known: frozenset[int] = frozenset()
         self._db = None
+        self._threads = _GateThread()  # per thread: the hyperscan scratch space and the current batch
         if _hs is None:
             return
         exprs, flags, keys, shifts = [], [], [], []
@@ -146,7 +165,6 @@ class Gate:
             if db is not None:
                 _store(cache, db)
         self._db, self._ids, self._shifts = db, keys, shifts
-        self._batch: dict[int, tuple[str, dict[int, list[int]] | None]] = {}
         self._known = frozenset(keys) if db is not None else frozenset()
         if len(self._known) < len(unique):
             _log.debug("prefilter: %d of %d regexes always scan", len(unique) - len(self._known), len(unique))
@@ -170,7 +188,9 @@ class Gate:
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
             ends.setdefault(index, []).append(end)
 
-        self._db.scan(data, match_event_handler=on_match)
+        if (scratch := self._threads.scratch) is None:  # hyperscan's scratch space is not thread-safe
+            scratch = self._threads.scratch = _hs.Scratch(self._db)
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         n = len(text)
         ids, shifts = self._ids, self._shifts
         to_chars = None if len(data) == n + 1 else _char_offsets(rtext, data)  # None: ASCII
@@ -200,24 +220,23 @@ class Gate:
 
         Why: the compiled database is several MB. Scanned between the analyses of single notes it is
         evicted from the CPU cache every time, and the scans took twice as long as back to back."""
-        self._batch = {id(t): (t, self.starts(t)) for t in texts}
+        self._threads.batch = {id(t): (t, self.starts(t)) for t in texts}
         try:
             yield
         finally:
-            self._batch = {}
+            self._threads.batch = {}
 
     @contextmanager
     def note(self, text: str) -> Iterator[None]:
         """Within this block, ``may_match`` / ``search`` / ``finditer`` answer for ``text``."""
-        global _current
-        previous = _current
-        hit = self._batch.get(id(text))
+        previous = _state.current
+        hit = self._threads.batch.get(id(text))
         starts = hit[1] if hit is not None and hit[0] is text else self.starts(text)
-        _current = None if starts is None else (starts, self._known)
+        _state.current = None if starts is None else (starts, self._known)
         try:
             yield
         finally:
-            _current = previous
+            _state.current = previous
 
 
 def _char_offsets(text: str, data: bytes) -> Callable[[int], int]:

@@ -81,18 +81,18 @@ def test_batch_scans_give_each_note_its_own_starts(gate):
     own = {}
     for text in TEXTS:
         with gate.note(text):
-            own[text] = phi_prefilter._current
+            own[text] = phi_prefilter.prefilter_view()
     batch = TEXTS[:-1]
     outside = TEXTS[-1]
     with gate.batch(batch):
-        assert gate._batch and len(gate._batch) == len({id(t) for t in batch})
+        assert len(gate._threads.batch) == len({id(t) for t in batch}) > 0
         for text in [*reversed(batch), outside, "".join(list(TEXTS[0]))]:
             with gate.note(text):
-                assert phi_prefilter._current == own[text]
+                assert phi_prefilter.prefilter_view() == own[text]
                 for rx in PATTERNS:
                     gated = [m.span() for m in finditer(rx, text)] if may_match(rx) else []
                     assert gated == [m.span() for m in rx.finditer(text)], rx.pattern
-    assert gate._batch == {}
+    assert gate._threads.batch == {}
 
 
 def test_leading_look_behinds_narrow_the_candidates(gate):
@@ -102,18 +102,56 @@ def test_leading_look_behinds_narrow_the_candidates(gate):
     smith, ab, _, pair = PATTERNS[-4:]
     text = "Smith and GoldSmith, Smith\nab cab\n42, 7 x. yz"
     with gate.note(text):
-        starts = phi_prefilter._current[0]
+        starts = phi_prefilter.prefilter_view()[0]
         assert starts[id(smith)] == [0, 21]
         assert 11 not in starts[id(smith)]  # "GoldSmith": dropped look-behind would propose it
         assert starts[id(pair)] == [text.index("yz")]
     with gate.note("ab 12"):
-        assert phi_prefilter._current[0][id(ab)] == [0]
+        assert phi_prefilter.prefilter_view()[0][id(ab)] == [0]
 
 
 def test_a_final_negative_look_ahead_narrows_the_candidates(gate):
     """``Smith(?![a-z])``: "Smithy" is no candidate, "Smith" at the very end of the note still is."""
     smith = PATTERNS[-4]
     with gate.note("ab 12\nSmithy"):
-        assert id(smith) not in phi_prefilter._current[0]
+        assert id(smith) not in phi_prefilter.prefilter_view()[0]
     with gate.note("seen by Dr. Smith"):
-        assert phi_prefilter._current[0][id(smith)] == [12]
+        assert phi_prefilter.prefilter_view()[0][id(smith)] == [12]
+
+
+def test_each_thread_sees_its_own_note(gate):
+    """Two threads inside ``Gate.note`` at the same time: each gets its own note's candidates."""
+    import threading
+
+    texts = TEXTS[0], TEXTS[1]
+    alone = []
+    for text in texts:
+        with gate.note(text):
+            alone.append(phi_prefilter.prefilter_view())
+    both_inside = threading.Barrier(2)
+    seen: dict[int, object] = {}
+
+    def analyse(i: int) -> None:
+        with gate.note(texts[i]):
+            both_inside.wait(timeout=10)
+            seen[i] = phi_prefilter.prefilter_view()
+            both_inside.wait(timeout=10)
+
+    threads = [threading.Thread(target=analyse, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert alone[0] != alone[1] and seen == {0: alone[0], 1: alone[1]}
+    assert phi_prefilter.prefilter_view() is None
+
+
+def test_without_hyperscan_every_regex_scans_plainly(monkeypatch):
+    """hyperscan is optional: without it the gate is inactive and ``note`` / ``batch`` change nothing."""
+    monkeypatch.setattr(phi_prefilter, "_hs", None)
+    plain = Gate(PATTERNS)
+    assert not plain.active
+    with plain.batch(TEXTS), plain.note(TEXTS[0]):
+        assert phi_prefilter.prefilter_view() is None
+        assert all(may_match(rx) for rx in PATTERNS)
+        assert [m.span() for m in finditer(PATTERNS[0], TEXTS[0])] == [m.span() for m in PATTERNS[0].finditer(TEXTS[0])]
