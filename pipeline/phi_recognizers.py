@@ -48,7 +48,7 @@ from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, pairwise
+from itertools import compress, filterfalse, pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -1685,7 +1685,7 @@ def _tokens(text: str) -> _Tokens:
     if cached_text is not text or cached is None:
         matches = list(_RX_TOKEN.finditer(text))
         words = list(map(re.Match.group, matches))
-        cached = _Tokens(matches, words, list(map(_fold, words)))
+        cached = _Tokens(matches, words, list(map(str.lower if text.isascii() else _fold, words)))  # ASCII: same
         _token_cache = (text, cached)
     return cached
 
@@ -2007,9 +2007,11 @@ class NameRecognizer(EntityRecognizer):
         if text.isascii():  # bytes.translate + split beat any regex
             found = self._strong_first_bytes.intersection(text.encode().translate(_NOT_LOWER_TO_SPACE).split())
             hits = [h.decode() for h in found]
-        else:
-            runs = list(set(_RX_LOWER_RUN.findall(text)))
-            hits = list(compress(runs, map(self._strong_first.__contains__, map(_fold, runs))))
+        else:  # an ASCII run is its own key; only the others need folding ("josé" -> "jose")
+            runs = set(_RX_LOWER_RUN.findall(text))
+            accented = list(filterfalse(str.isascii, runs))
+            hits = [*self._strong_first.intersection(runs),
+                    *compress(accented, map(self._strong_first.__contains__, map(_fold, accented)))]
         if not hits:
             return out
         # only the words starting where a hit occurs (str.find), not every lower-case word of the note
