@@ -6,14 +6,14 @@ optional) compiles every regex *reversed* and in *prefilter* mode -- look-around
 other constructs it cannot run exactly are widened, never narrowed -- and scans the reversed note once: the
 end of a reversed match is the start of a match in the note, so one ~100 us pass yields, per regex, a
 superset of the positions where a match can start (usually none or a handful). The recognizers then run
-``rx.match`` at those positions only (``search`` / ``finditer`` here), in order, which finds exactly the
-matches ``rx.search`` / ``rx.finditer`` would: the leftmost position where ``rx`` matches is among the
+``rx.match`` at those positions only (``finditer`` here, or a walk of ``prefilter_view()``), in order,
+which finds exactly the matches ``rx.search`` / ``rx.finditer`` would: the leftmost position where ``rx`` matches is among the
 candidates, and the match at a position does not depend on where a search began. Results are identical
 with and without hyperscan (tests check this on a corpus, and pin the spans of 300 notes); without it, or
 for a regex hyperscan cannot take, every regex simply scans the note.
 
 Usage: ``gate = Gate(patterns)``; per note ``with gate.note(text):`` ... ``may_match(rx)``,
-``search(rx, text, pos)``, ``finditer(rx, text)`` inside recognizers (plain ``re`` outside any ``note``
+``finditer(rx, text)``, ``prefilter_view()`` inside recognizers (plain ``re`` outside any ``note``
 block, when the gate could not scan the note, and for a regex the gate does not know).
 """
 
@@ -68,20 +68,6 @@ def prefilter_view() -> tuple[dict[int, list[int]], frozenset[int]] | None:
     or None outside ``Gate.note`` / when the note could not be scanned. A known id without starts cannot
     match; walking a regex's starts in order with ``rx.match`` finds what ``rx.search`` calls find."""
     return _state.current
-
-
-def search(rx: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
-    """``rx.search(text, pos)``, trying only the gate's candidate starts when it knows ``rx``."""
-    cur = _state.current
-    if cur is None or id(rx) not in cur[1]:
-        return rx.search(text, pos)
-    starts = cur[0].get(id(rx))
-    if starts is None:
-        return None
-    for i in range(bisect.bisect_left(starts, pos), len(starts)):
-        if (m := rx.match(text, starts[i])) is not None:
-            return m
-    return None
 
 
 def candidates(rx: re.Pattern[str]) -> list[int] | None:
@@ -228,7 +214,7 @@ class Gate:
 
     @contextmanager
     def note(self, text: str) -> Iterator[None]:
-        """Within this block, ``may_match`` / ``search`` / ``finditer`` answer for ``text``."""
+        """Within this block, ``may_match`` / ``finditer`` / ``prefilter_view`` answer for ``text``."""
         previous = _state.current
         hit = self._threads.batch.get(id(text))
         starts = hit[1] if hit is not None and hit[0] is text else self.starts(text)

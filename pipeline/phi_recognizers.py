@@ -2145,12 +2145,16 @@ class PhiRecognizer(EntityRecognizer):
         self._propagate = propagate
         self._safe = safe_words()
         self._strong_first = name_lists(features.philter_names)[0] - self._safe
+        self._gate = Gate(self.prefilter_patterns()) if prefilter else None
+        super().__init__(supported_entities=list(TAGS), name="PhiRecognizer")
+
+    def prefilter_patterns(self) -> list[re.Pattern[str]]:
+        """The regexes the prefilter gates: the name scans and every category rule."""
         patterns = [globals()[name] for name in _NAME_SCANS]
         for r in self._recognizers:
             if isinstance(r, GroupRegexRecognizer):
                 patterns.extend(rx for _, rx, *_ in r._patterns)
-        self._gate = Gate(patterns) if prefilter else None
-        super().__init__(supported_entities=list(TAGS), name="PhiRecognizer")
+        return patterns
 
     def load(self) -> None:  # the category recognizers build themselves in __init__
         pass
