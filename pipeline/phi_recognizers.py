@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import json
+import operator
 import re
 import sys
 import unicodedata
@@ -1498,7 +1499,8 @@ _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
 _END = r"(?![^\W_])"  # not followed by a letter or digit
 _RX_LOWER_RUN = re.compile(rf"[{_LO}]{{2,}}")  # maximal runs: every lower-case word is one (no look-arounds: fast)
-_NOT_LOWER_TO_SPACE = bytes(c if 97 <= c <= 122 else 32 for c in range(256))  # bytes.translate: keep a-z only
+# bytes.translate on UTF-8: a-z and every byte of a multi-byte character stay, the rest becomes a space
+_NOT_LOWER_TO_SPACE = bytes(c if 97 <= c <= 122 or c >= 128 else 32 for c in range(256))
 
 # A name token: Title ("Smith", "McDonald", "O'Brien", "Smith-Jones") or ALL CAPS ("SMITH"); a following
 # "'s" is not part of it. Lower-case tokens are used only next to a lower-case anchor ("dr. potvin").
@@ -1650,7 +1652,7 @@ _RX_HEADER_NAME = re.compile(
 # The NAME regexes scanned over whole notes (the others run at given positions): gated by the prefilter.
 _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
-    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE"
+    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT"
 ).split()
 
 
@@ -1685,7 +1687,11 @@ def _tokens(text: str) -> _Tokens:
     if cached_text is not text or cached is None:
         matches = list(_RX_TOKEN.finditer(text))
         words = list(map(re.Match.group, matches))
-        cached = _Tokens(matches, words, list(map(str.lower if text.isascii() else _fold, words)))  # ASCII: same
+        keys = list(map(str.lower, words))  # = _fold for an ASCII word; the few others are folded
+        if not text.isascii():
+            for i in compress(range(len(words)), map(operator.not_, map(str.isascii, words))):
+                keys[i] = _fold(words[i])
+        cached = _Tokens(matches, words, keys)
         _token_cache = (text, cached)
     return cached
 
@@ -2003,15 +2009,16 @@ class NameRecognizer(EntityRecognizer):
                 out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
         # "john smith": census first + last, neither an English word. Most notes hold no such first name, so
         # the distinct words are checked as a set before any per-word work.
-        # Maximal runs of lower-case letters are a superset of the lower-case words; all in C.
-        if text.isascii():  # bytes.translate + split beat any regex
-            found = self._strong_first_bytes.intersection(text.encode().translate(_NOT_LOWER_TO_SPACE).split())
-            hits = [h.decode() for h in found]
-        else:  # an ASCII run is its own key; only the others need folding ("josé" -> "jose")
-            runs = set(_RX_LOWER_RUN.findall(text))
-            accented = list(filterfalse(str.isascii, runs))
-            hits = [*self._strong_first.intersection(runs),
-                    *compress(accented, map(self._strong_first.__contains__, map(_fold, accented)))]
+        # Maximal runs of lower-case letters are a superset of the lower-case words; all in C: bytes.translate +
+        # split beat any regex. Bytes >= 0x80 stay in the runs, so a run without them is exactly an ASCII run
+        # of the note, its own key; only the few others are decoded and split by ``_RX_LOWER_RUN`` ("josé",
+        # "’john", "37°c") and folded ("josé" -> "jose").
+        runs = set(text.encode("utf-8", "surrogatepass").translate(_NOT_LOWER_TO_SPACE).split())
+        hits = [h.decode() for h in self._strong_first_bytes.intersection(runs)]
+        for high in filterfalse(bytes.isascii, runs):
+            for run in _RX_LOWER_RUN.findall(high.decode("utf-8", "surrogatepass")):
+                if run in self._strong_first or _fold(run) in self._strong_first:
+                    hits.append(run)
         if not hits:
             return out
         # only the words starting where a hit occurs (str.find), not every lower-case word of the note

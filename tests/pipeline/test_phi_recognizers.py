@@ -44,6 +44,8 @@ POSITIVE = [
     ("Radiology read by Dr. Hannah McDonald.", "Hannah McDonald", "NAME"),
     ("Seen with Raúl Peña and his wife.", "Raúl Peña", "NAME"),
     ("Spoke to josé ibáñez and maria lopez at bedside.", "maria lopez", "NAME"),
+    ("Spoke to josé ibáñez at bedside.", "josé ibáñez", "NAME"),  # accented lower-case first name
+    ("Temp 37.2°c; spoke with “john smith” at bedside.", "john smith", "NAME"),  # next to non-ASCII marks
     ("VASKOVIC, BREVIAN  (MRN 00482913)", "VASKOVIC, BREVIAN", "NAME"),
     ("Thornwright is a 93 year old woman.", "Thornwright", "NAME"),
     ("SMITH, JOHN MD", "SMITH, JOHN", "NAME"),
