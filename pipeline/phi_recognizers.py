@@ -1531,19 +1531,20 @@ _RX_LOWER_CITY_STATE = re.compile(
 # A ZIP code right after a city: "Salem 97301", "Tyler, 75701".
 _RX_ZIP_NEXT = re.compile(r"[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-])")
 _RX_LOWER_WORD_AT = re.compile(r"(?=[a-z])(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
-_RX_PLACE_PREP = re.compile(
-    r"(?<![A-Za-z])(?i:in|from|near|outside|around|home[ \t]+to|"
+_PLACE_PREPS = (
+    r"in|from|near|outside|around|home[ \t]+to|"
     r"(?:moved|moving|drove|driving|went|going|travel(?:l?ed|l?ing|s)?|trips?|flew|relocat(?:ed|ing)|transferred|"
     r"return(?:ed|ing|s)?|back|headed|commutes?|commuting|visit(?:ed|ing|s)?)(?:[ \t]+[a-z]+){0,2}?[ \t]+to|"
-    r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of)[ \t]+\Z"
+    r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of"
 )
+_RX_PLACE_PREP = re.compile(rf"{_initials(_PLACE_PREPS)}(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+\Z")  # searched in a window
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
 _RX_PLACE_NEXT = re.compile(
     r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport|fire|police|rescue|sheriff)"
     r"|ED|ER|VA|EMS|PD|FD)(?![A-Za-z])"
 )
 # Before a city that is a common word but no person's name ("visiting Fresno", "flew to Jacksonville").
-_RX_PLACE_PREP_NONAME = re.compile(r"(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+\Z")
+_RX_PLACE_PREP_NONAME = re.compile(r"(?=[VvTtAa])(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+\Z")
 _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
@@ -1629,11 +1630,11 @@ _RX_AFTER_NAME_LOWER = _compile(
     r"(?<=[a-z]),[ \t]*(?=(?:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
 # Up to four name tokens/initials (comma allowed: "SMITH, JOHN MD") ending right before such a trigger.
-_RX_NAME_BEFORE = _compile(
-    rf"(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]*\Z"
+_RX_NAME_BEFORE = _compile(  # searched over a window before a trigger: the look-ahead lets re skip fast
+    rf"(?=[{_UP}])(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]*\Z"
 )
 _RX_LNAME_BEFORE = _compile(
-    rf"(?P<phi>(?:{_LTOKEN}|{_LINITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_LTOKEN}|{_LINITIAL})){{0,3}}),?[ \t]*\Z"
+    rf"(?=[{_LO}])(?P<phi>(?:{_LTOKEN}|{_LINITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_LTOKEN}|{_LINITIAL})){{0,3}}),?[ \t]*\Z"
 )
 # "SMITH,JOHN" / "SMITH, JOHN" / "Smith, John" (anywhere if census-backed, else alone on a header line).
 _RX_LAST_FIRST = _compile(rf"(?=[{_UP}])(?<![^\W\d_],)(?P<phi>{_TOKEN}[ \t]*,[ \t]*{_TOKEN}(?:[ \t]+{_INITIAL})?)")
@@ -2257,10 +2258,11 @@ class PhiRecognizer(EntityRecognizer):
         return out
 
 
-_RX_PLACE_BEFORE = re.compile(
-    r"(?<![A-Za-z])(?i:in|at|near|outside|around|from|to|resident[ \t]+of|employed[ \t]+by|works[ \t]+for|"
-    r"worked[ \t]+for|working[ \t]+for|retired[ \t]+from)[ \t]+(?:(?i:the)[ \t]+)?\Z"
+_PLACE_INTROS = (
+    r"in|at|near|outside|around|from|to|resident[ \t]+of|employed[ \t]+by|works[ \t]+for|"
+    r"worked[ \t]+for|working[ \t]+for|retired[ \t]+from"
 )
+_RX_PLACE_BEFORE = re.compile(rf"{_initials(_PLACE_INTROS)}(?<![A-Za-z])(?i:{_PLACE_INTROS})[ \t]+(?:(?i:the)[ \t]+)?\Z")
 # Last words that make a name-shaped phrase a place ("camping at Ginnie Springs", "lives at Rose Manor"); not
 # the ones that are common surnames too (Park, Woods, Hills: "a call from Grace Park").
 _PLACE_TYPE_WORDS = frozenset(
