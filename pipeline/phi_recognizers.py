@@ -79,6 +79,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.phi_prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.phi_tags import TAGS
+from pipeline.regex_reverse import Lookbehind
 
 Validator = Callable[[str], bool]
 
@@ -335,14 +336,19 @@ _WS1 = r"(?:[ \t]+(?:\r?\n[ \t]*)?|\r?\n[ \t]*)"
 
 def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """Compile with soft line wraps allowed wherever the pattern allows horizontal space."""
-    return re.compile(pattern.replace("[ \\t]*", _WS0).replace("[ \\t]+", _WS1), flags)
+    return re.compile(_soft_wraps(pattern), flags)
+
+
+def _soft_wraps(pattern: str) -> str:
+    return pattern.replace("[ \\t]*", _WS0).replace("[ \\t]+", _WS1)
 
 
 class Rule(NamedTuple):
     """One pattern of a ``GroupRegexRecognizer``.
 
-    ``before``: a regex that must match right before the match (a variable-length look-behind, which
-    ``re`` lacks); cheap when the main pattern is selective, e.g. a date word before "3/14".
+    ``before``: a regex that must match right before the match, within ``_BEFORE_WINDOW`` characters (a
+    variable-length look-behind, which ``re`` lacks: ``regex_reverse.Lookbehind``), e.g. a date word before
+    "3/14".
     """
 
     name: str
@@ -389,7 +395,7 @@ class GroupRegexRecognizer(EntityRecognizer):
                 rx := _compile(r.regex),
                 r.score,
                 r.validate or validate,
-                _compile(rf"(?:{r.before})\Z") if r.before else None,
+                Lookbehind(_soft_wraps(r.before), _BEFORE_WINDOW) if r.before else None,
                 rx.groupindex.get("phi", 0),  # the group reported (0: the whole match)
             )
             for r in rules
@@ -418,9 +424,13 @@ class GroupRegexRecognizer(EntityRecognizer):
             if gate is not None and id(rx) in gate[1]:
                 if (starts := gate[0].get(id(rx))) is None:
                     continue
-                pos = 0
-                for start in starts:
-                    if start >= pos and (m := rx.match(text, start)) is not None:
+                pos, before = 0, rule[4]
+                for start in starts:  # ``before`` needs only the start: tried first, it saves most matches
+                    if (
+                        start >= pos
+                        and (before is None or before.ends_at(text, start))
+                        and (m := rx.match(text, start)) is not None
+                    ):
                         pos = self._take(text, m, rule, found)
             else:
                 pos = 0
@@ -439,7 +449,7 @@ class GroupRegexRecognizer(EntityRecognizer):
         if (
             end <= start
             or (validate is not None and not validate(text[start:end]))
-            or (before is not None and not before.search(text, max(0, m.start() - _BEFORE_WINDOW), m.start()))
+            or (before is not None and not before.ends_at(text, m.start()))
         ):
             # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
             return m.start() + 1
