@@ -169,33 +169,27 @@ class Gate:
             data = rtext.encode("utf-8") + b"\n"
         except UnicodeEncodeError:  # lone surrogates: hyperscan needs valid UTF-8
             return None
-        ends: dict[int, list[int]] = {}
-
-        def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
-            ends.setdefault(index, []).append(end)
-
-        if (scratch := self._threads.scratch) is None:  # hyperscan's scratch space is not thread-safe
-            scratch = self._threads.scratch = _hs.Scratch(self._db)
-        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         n = len(text)
         ids, shifts = self._ids, self._shifts
         to_chars = None if len(data) == n + 1 else _char_offsets(rtext, data)  # None: ASCII
         out: dict[int, list[int]] = {}
-        # hyperscan reports an end once per expression (a start repeated by two variants of one regex would
-        # only be tried twice, harmlessly); a variant that consumed the character before the match reports
-        # its start ``shift`` characters early; an end inside the added newline is no start in the note
-        for i, es in ends.items():
-            lim = n + shifts[i]
-            if to_chars is None:
-                found = [lim - e for e in es if e <= lim]
-            else:
-                found = [lim - c for e in es if (c := to_chars(e)) <= lim]
-            if not found:
-                continue
-            if (have := out.get(ids[i])) is None:
-                out[ids[i]] = found
-            else:
-                have.extend(found)
+
+        # The end of a reversed match is a start in the note: one pass, in the callback (a second pass over
+        # the ends per regex cost a third of this function). Hyperscan reports an end once per expression (a
+        # start repeated by two variants of one regex is only tried twice, harmlessly); a variant that
+        # consumed the character before the match reports its start ``shift`` characters early; an end
+        # inside the added newline is no start in the note.
+        def on_match(index: int, _from: int, end: int, _flags: int, _context: object) -> None:
+            start = n + shifts[index] - (end if to_chars is None else to_chars(end))
+            if start >= 0:
+                if (have := out.get(key := ids[index])) is None:
+                    out[key] = [start]
+                else:
+                    have.append(start)
+
+        if (scratch := self._threads.scratch) is None:  # hyperscan's scratch space is not thread-safe
+            scratch = self._threads.scratch = _hs.Scratch(self._db)
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         for starts in out.values():
             starts.sort()
         return out
