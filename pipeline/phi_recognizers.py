@@ -1643,6 +1643,13 @@ _RX_AFTER_NAME_LOWER = _compile(
 _RX_NAME_BEFORE = _compile(  # searched over a window before a trigger: the look-ahead lets re skip fast
     rf"(?=[{_UP}])(?P<phi>(?:{_TOKEN}|{_INITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_TOKEN}|{_INITIAL})){{0,3}}),?[ \t]*\Z"
 )
+# The end of the last character before a trigger that no ``_RX_NAME_BEFORE`` match can hold: one outside its
+# letters, separators and punctuation, or a lower-case letter after a non-letter (in a match every lower-case
+# letter follows a letter). Matched greedily from the window start, ``re`` backtracks from the trigger: a few
+# steps, where searching the whole window tried every capital in it (10 µs per name before "MD").
+_RX_NAME_BARRIER = re.compile(rf"(?s:.*)(?:[^{_UP}{_LO}'’\-., \t\r\n]|(?<![{_UP}{_LO}])[{_LO}])")
+_RX_NAME_PART = re.compile(rf"{_TOKEN}|{_INITIAL}")
+_RX_LNAME_PART = re.compile(rf"{_LTOKEN}|{_LINITIAL}")
 _RX_LNAME_BEFORE = _compile(
     rf"(?=[{_LO}])(?P<phi>(?:{_LTOKEN}|{_LINITIAL})(?:(?:[ \t]+|[ \t]*,[ \t]*)(?:{_LTOKEN}|{_LINITIAL})){{0,3}}),?[ \t]*\Z"
 )
@@ -1934,11 +1941,14 @@ class NameRecognizer(EntityRecognizer):
         next to an initial ("T. Hartmann, MD", "Ed F., RN"). An ALL-CAPS run needs a census word or a comma
         ("HAND-OFF GIVEN TO ONCOMING RN" is not a name, "VASKOVIC, BREVIAN MD" is).
         """
-        m = _RX_NAME_BEFORE.search(text, max(0, trigger - 80), trigger)
+        lo = max(0, trigger - 80)
+        if (barrier := _RX_NAME_BARRIER.match(text, lo, trigger)) is not None:
+            lo = barrier.end()  # the same match as a search from the window start: none can start before
+        m = _RX_NAME_BEFORE.search(text, lo, trigger)
         if m is None:
             return None
         start, end = m.span("phi")
-        parts = list(re.finditer(rf"{_TOKEN}|{_INITIAL}", text[start:end]))
+        parts = list(_RX_NAME_PART.finditer(text[start:end]))
 
         def initial(i: int) -> bool:
             return 0 <= i < len(parts) and len(parts[i].group().rstrip(".")) == 1
@@ -2011,7 +2021,7 @@ class NameRecognizer(EntityRecognizer):
             if b is None:
                 continue
             # the run of words before the trigger back to a function/clinical word, with a census name or initial
-            parts = list(re.finditer(rf"{_LTOKEN}|{_LINITIAL}", text[b.start("phi") : b.end("phi")]))
+            parts = list(_RX_LNAME_PART.finditer(text[b.start("phi") : b.end("phi")]))
             first = len(parts)
             while first > 0 and _fold(parts[first - 1].group().rstrip(".")) not in self._never:
                 first -= 1

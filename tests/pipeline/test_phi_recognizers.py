@@ -275,3 +275,28 @@ def test_synthetic_corpus_smoke(analyzer):
     assert total > 300
     assert hit / total >= 0.97, (hit, total)
     assert stray / predicted <= 0.03, (stray, predicted)
+
+
+def test_name_barrier_search_finds_what_the_whole_window_search_finds() -> None:
+    """``_name_before`` searches from the last character no name can hold: the same match as searching the
+    whole 80-character window, at every position of notes and of hand-made hard cases."""
+    import random
+
+    from pipeline import phi_recognizers as pr
+    from pipeline.synth import generate
+
+    texts = [n.text for n in generate(60, seed=41, profile="dev").notes if n.text]
+    texts += ["Seen by O'Brien-Walsh, T. McDonald, MD", "x9 Ã Smith,\r\n  J. Doe RN", "dr. smith John A. Lee, MD"]
+    rng = random.Random(5)
+    positions = [(t, rng.randrange(len(t) + 1)) for t in texts for _ in range(60)]
+    positions += [(t, p) for t in texts[-3:] for p in range(len(t) + 1)]
+    found = 0
+    for text, trigger in positions:
+        lo = max(0, trigger - 80)
+        whole = pr._RX_NAME_BEFORE.search(text, lo, trigger)
+        if (barrier := pr._RX_NAME_BARRIER.match(text, lo, trigger)) is not None:
+            lo = barrier.end()
+        narrowed = pr._RX_NAME_BEFORE.search(text, lo, trigger)
+        assert (whole and whole.span("phi")) == (narrowed and narrowed.span("phi")), (text[:0], trigger)
+        found += whole is not None
+    assert found > 50
