@@ -44,8 +44,7 @@ import operator
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
@@ -1213,14 +1212,14 @@ class LocationRecognizer(GroupRegexRecognizer):
         tokens = _tokens(text)
         matches, keys = tokens.matches, tokens.keys
         first_words = self._first_words
-        heads = list(tokens.where(first_words.keys()))  # tokens that may start a city
+        heads = list(tokens.where(first_words))  # tokens that may start a city
         h = 0
         while h < len(heads):
             i = heads[h]
             h += 1
             longest = first_words[keys[i]]
             for n in range(min(longest, len(keys) - i), 0, -1):
-                if any(
+                if n > 1 and any(
                     _RX_SPACE.fullmatch(text, matches[j].end(), matches[j + 1].start()) is None
                     for j in range(i, i + n - 1)
                 ):
@@ -1238,11 +1237,11 @@ class LocationRecognizer(GroupRegexRecognizer):
                     out.append((start, end, 0.5))
                 elif (
                     zip_code
-                    or _RX_PLACE_PREP.search(text, max(0, start - 40), start)
+                    or _PLACE_PREP.ends_at(text, start)
                     or _RX_PLACE_NEXT.match(text, end)
                     or (
                         not any(k in self._names for k in run)
-                        and _RX_PLACE_PREP_NONAME.search(text, max(0, start - 20), start)
+                        and _PLACE_PREP_NONAME.ends_at(text, start)
                     )
                 ):
                     out.append((start, end, 0.7))  # above a census "First Last" pair ("in Lake City")
@@ -1547,14 +1546,14 @@ _PLACE_PREPS = (
     r"return(?:ed|ing|s)?|back|headed|commutes?|commuting|visit(?:ed|ing|s)?)(?:[ \t]+[a-z]+){0,2}?[ \t]+to|"
     r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of"
 )
-_RX_PLACE_PREP = re.compile(rf"{_initials(_PLACE_PREPS)}(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+\Z")  # searched in a window
+_PLACE_PREP = Lookbehind(rf"(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+", 40)
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
 _RX_PLACE_NEXT = re.compile(
     r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport|fire|police|rescue|sheriff)"
     r"|ED|ER|VA|EMS|PD|FD)(?![A-Za-z])"
 )
 # Before a city that is a common word but no person's name ("visiting Fresno", "flew to Jacksonville").
-_RX_PLACE_PREP_NONAME = re.compile(r"(?=[VvTtAa])(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+\Z")
+_PLACE_PREP_NONAME = Lookbehind(r"(?<![A-Za-z])(?i:visit(?:ed|ing|s)?|to|at)[ \t]+", 20)
 _RX_INITIAL = re.compile(_INITIAL)
 _RX_LTOKEN = re.compile(_LTOKEN)
 _RX_LINITIAL = re.compile(_LINITIAL)
@@ -1689,7 +1688,7 @@ class _Tokens(NamedTuple):
     words: list[str]
     keys: list[str]  # ``_fold(word)``
 
-    def where(self, keys: AbstractSet[str]) -> Iterator[int]:
+    def where(self, keys: Container[str]) -> Iterator[int]:
         """Indices, in order, of the tokens whose key is in ``keys`` (the loop runs in C)."""
         return compress(range(len(self.keys)), map(keys.__contains__, self.keys))
 
@@ -2259,7 +2258,7 @@ class PhiRecognizer(EntityRecognizer):
         for span in spans:
             if span[0] == "NAME" and span[3] < 0.5 and seen_as.get(text[span[1] : span[2]].lower()) == {"LOCATION"}:
                 span[0] = "LOCATION"
-        covered = sorted((s[1], s[2]) for s in spans)
+        covered = sorted(map(operator.itemgetter(1, 2), spans))
         out = []
         low = text.lower()
         if len(low) != len(text):  # a character whose lower case is longer ("İ"): offsets would shift
