@@ -1253,8 +1253,10 @@ class LocationRecognizer(GroupRegexRecognizer):
         return out
 
 
+@lru_cache(maxsize=1 << 16)
 def _inflected(key: str, safe: frozenset[str]) -> bool:
-    """Is ``key`` an inflection of a safe word ("trisected", "stalks", "trended")? The whitelist has base forms."""
+    """Is ``key`` an inflection of a safe word ("trisected", "stalks", "trended")? The whitelist has base forms.
+    Cached: the same unknown words recur from note to note (a frozenset keeps its hash)."""
     for suffix, repl in (("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("es", ""), ("s", ""), ("ly", ""), ("d", "")):
         if key.endswith(suffix) and len(key) - len(suffix) >= 3 and key[: -len(suffix)] + repl in safe:
             return True
