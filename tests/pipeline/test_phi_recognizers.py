@@ -300,3 +300,24 @@ def test_name_barrier_search_finds_what_the_whole_window_search_finds() -> None:
         assert (whole and whole.span("phi")) == (narrowed and narrowed.span("phi")), (text[:0], trigger)
         found += whole is not None
     assert found > 50
+
+
+def test_rule_recognizer_same_spans_with_a_gate_knowing_some_rules_or_none() -> None:
+    """Inside a gate, rules with candidates are tried there, rules it does not know scan with ``re``: the
+    spans equal those of plain ``re`` scans of every rule, whichever rules the gate knows."""
+    from pipeline import phi_prefilter
+    from pipeline.phi_recognizers import date_recognizer
+    from pipeline.synth import generate
+
+    if not phi_prefilter.available():
+        pytest.skip("hyperscan not installed")
+    rec = date_recognizer()
+    texts = [n.text for n in generate(40, seed=12, profile="dev").notes if n.text]
+    plain = [sorted(rec.spans(t)) for t in texts]  # no gate: every rule scans with re
+    assert sum(map(len, plain)) > 40
+    regexes = [rule[1] for rule in rec._patterns]
+    for known in (regexes, regexes[::2], regexes[1::2]):
+        gate = phi_prefilter.Gate(known)
+        for text, want in zip(texts, plain, strict=True):
+            with gate.note(text):
+                assert sorted(rec.spans(text)) == want
