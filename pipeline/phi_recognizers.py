@@ -324,7 +324,12 @@ _EXTRA_SAFE_WORDS: frozenset[str] = frozenset(
 
 
 def _has_digit(s: str) -> bool:
+    if s.isascii():  # nearly always: a regex search in C instead of a generator over the characters
+        return _RX_ASCII_DIGIT.search(s) is not None
     return any(c.isdigit() for c in s)
+
+
+_RX_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 # Notes are often hard-wrapped, so any space in a PHI phrase may be a line break ("Dr. Grant\nLeahy",
@@ -439,7 +444,7 @@ class GroupRegexRecognizer(EntityRecognizer):
                     and (before is None or before.ends_at(text, start))
                     and (m := rx.match(text, start)) is not None
                 ):
-                    pos = self._take(text, m, rule, found)
+                    pos = self._take(text, m, rule, found, before_checked=True)
         return found
 
     def _search(self, text: str, indices: Iterable[int], found: list[Found]) -> None:
@@ -450,9 +455,14 @@ class GroupRegexRecognizer(EntityRecognizer):
             while (m := rule[1].search(text, pos)) is not None:
                 pos = self._take(text, m, rule, found)
 
-    def _take(self, text: str, m: re.Match[str], rule: tuple, found: list[Found]) -> int:
-        """Record match ``m`` of ``rule`` in ``found`` unless rejected; the position to search on from."""
+    def _take(
+        self, text: str, m: re.Match[str], rule: tuple, found: list[Found], before_checked: bool = False
+    ) -> int:
+        """Record match ``m`` of ``rule`` in ``found`` unless rejected; the position to search on from.
+        ``before_checked``: the caller already tested the rule's ``before`` at the match start."""
         _, _, score, validate, before, group = rule
+        if before_checked:
+            before = None
         start, end = m.span(group)
         if start < 0:  # the group did not take part: the whole match
             start, end = m.span()
@@ -605,10 +615,12 @@ _GENERIC_FACILITY_WORDS = frozenset(
 )
 
 
+_NOT_NAMING_A_FACILITY = _GENERIC_FACILITY_WORDS | _FACILITY_NOUNS | STOP_WORDS
+
+
 def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
-    words = (w.lower().strip(".,") for w in span.replace("&", " ").split())
-    return any(w not in _GENERIC_FACILITY_WORDS and w not in _FACILITY_NOUNS and w not in STOP_WORDS for w in words)
+    return not _NOT_NAMING_A_FACILITY.issuperset([w.lower().strip(".,") for w in span.replace("&", " ").split()])
 
 
 _RX_HONORIFIC_START = re.compile(r"(?i:dr|mr|mrs|ms|miss|prof|drs)\.?\s")

@@ -321,3 +321,12 @@ def test_rule_recognizer_same_spans_with_a_gate_knowing_some_rules_or_none() -> 
         for text, want in zip(texts, plain, strict=True):
             with gate.note(text):
                 assert sorted(rec.spans(text)) == want
+
+
+@pytest.mark.parametrize(
+    "value", ["ABC123", "no digits", "", "MRN-٣٤٥", "José", "²", "A1", "\u0663", "ⅷ", "ID: 9"]
+)
+def test_has_digit_is_str_isdigit_on_any_character(value: str) -> None:
+    from pipeline.phi_recognizers import _has_digit
+
+    assert _has_digit(value) == any(c.isdigit() for c in value)
