@@ -1088,7 +1088,7 @@ def id_recognizer() -> GroupRegexRecognizer:
                 r"(?=[PpUuLl])(?<![A-Za-z])(?i:portal[ \t]+account|user[ \t]*(?:name|id)|login|screen[ \t]*name)"
                 r"[ \t]*[:#]?[ \t]*(?P<phi>[A-Za-z0-9][A-Za-z0-9._-]{2,40}[A-Za-z0-9])",
                 0.9,
-                lambda s: s.lower() not in CLINICAL_WORDS | STOP_WORDS,
+                lambda s: s.lower() not in CLINICAL_WORDS and s.lower() not in STOP_WORDS,
             ),
             ("accession", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,3}-?\d{2}-\d{3,6}(?=-[A-Z]\d|(?![A-Za-z0-9-]))", 0.5),
             ("long_number", r"(?=\d)(?<![\w.,/-])\d{7,}(?![\w/-]|[.,]\d)", 0.35),
@@ -1244,13 +1244,13 @@ class LocationRecognizer(GroupRegexRecognizer):
             h += 1
             longest = first_words[keys[i]]
             for n in range(min(longest, len(keys) - i), 0, -1):
+                run = keys[i : i + n]
+                if " ".join(run) not in self._cities:  # a set look-up first: most runs spell no city
+                    continue
                 if n > 1 and any(
                     _RX_SPACE.fullmatch(text, matches[j].end(), matches[j + 1].start()) is None
                     for j in range(i, i + n - 1)
                 ):
-                    continue
-                run = keys[i : i + n]
-                if " ".join(run) not in self._cities:
                     continue
                 start, end = matches[i].start(), matches[i + n - 1].end()
                 if _RX_EPONYM_NEXT.match(text, end):  # "Addison disease"
@@ -2282,9 +2282,10 @@ class PhiRecognizer(EntityRecognizer):
                     seen_as.setdefault(key, set()).add(category)
         if not words:
             return []
-        for span in spans:
-            if span[0] == "NAME" and span[3] < 0.5 and seen_as.get(text[span[1] : span[2]].lower()) == {"LOCATION"}:
-                span[0] = "LOCATION"
+        if places_only := {key for key, categories in seen_as.items() if categories == {"LOCATION"}}:
+            for span in spans:
+                if span[0] == "NAME" and span[3] < 0.5 and text[span[1] : span[2]].lower() in places_only:
+                    span[0] = "LOCATION"
         covered = sorted(map(operator.itemgetter(1, 2), spans))
         out = []
         low = text.lower()
