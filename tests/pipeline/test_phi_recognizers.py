@@ -330,3 +330,16 @@ def test_has_digit_is_str_isdigit_on_any_character(value: str) -> None:
     from pipeline.phi_recognizers import _has_digit
 
     assert _has_digit(value) == any(c.isdigit() for c in value)
+
+
+def test_by_first_letter_matches_the_same_words() -> None:
+    import re
+
+    from pipeline.phi_recognizers import _EPONYM_WORDS, _by_first_letter
+
+    grouped = re.compile(rf"(?i:{_by_first_letter(_EPONYM_WORDS)})")
+    plain = re.compile(rf"(?i:{_EPONYM_WORDS})")
+    words = _EPONYM_WORDS.split("|")
+    probes = words + [w.upper() for w in words] + [w[:-1] for w in words] + [w + "s" for w in words] + ["", "x", "Foley"]
+    assert [bool(grouped.fullmatch(p)) for p in probes] == [bool(plain.fullmatch(p)) for p in probes]
+    assert _by_first_letter("a|bc|bd|bc") == "a(?:)|b(?:c|d)"
