@@ -50,7 +50,7 @@ from pipeline.config import DeidParams
 from pipeline.dataset import Dataset, Progress, StageResult
 from pipeline.parallel import map_chunks
 from pipeline.phi_prefilter import Gate, may_match
-from pipeline.phi_tags import TAGS, tag_for
+from pipeline.phi_tags import CATEGORY_ORDER, TAGS, tag_for
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer
@@ -77,7 +77,6 @@ SPAN_SCHEMA = pa.schema(
     ]
 )
 
-_CATEGORY_ORDER = {cat: i for i, cat in enumerate(TAGS)}
 _YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?!\d)")
 
 
@@ -143,7 +142,7 @@ def make_analyzer(recognizer: EntityRecognizer) -> AnalyzerEngine:
 
 def merge_spans(spans: Sequence[Span]) -> list[Span]:
     """Union overlapping spans; a union takes the category of its longest member (then score, then tag order)."""
-    ordered = sorted(spans, key=lambda s: (s.start, -s.end, _CATEGORY_ORDER.get(s.category, len(_CATEGORY_ORDER))))
+    ordered = sorted(spans, key=lambda s: (s.start, -s.end, CATEGORY_ORDER.get(s.category, len(CATEGORY_ORDER))))
     merged: list[Span] = []
     cluster: list[Span] = []
     end = -1
@@ -165,7 +164,7 @@ def merge_spans(spans: Sequence[Span]) -> list[Span]:
 def _resolve(cluster: list[Span], end: int) -> Span:
     if len(cluster) == 1:  # the common case: nothing overlaps
         return cluster[0]
-    best = min(cluster, key=lambda s: (-(s.end - s.start), -s.score, _CATEGORY_ORDER.get(s.category, 99)))
+    best = min(cluster, key=lambda s: (-(s.end - s.start), -s.score, CATEGORY_ORDER.get(s.category, 99)))
     return Span(cluster[0].start, end, best.category, max(s.score for s in cluster))
 
 

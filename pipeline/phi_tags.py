@@ -32,6 +32,8 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 
 TAGS: dict[str, str] = {cat: tag for cat, (tag, _) in CATEGORIES.items()}
 ALL_TAGS: list[str] = list(TAGS.values())
+# Tie-break when overlapping spans of equal length and score are merged: the earlier category wins.
+CATEGORY_ORDER: dict[str, int] = {cat: i for i, cat in enumerate(TAGS)}
 
 
 def tag_for(category: str) -> str:

@@ -343,3 +343,27 @@ def test_by_first_letter_matches_the_same_words() -> None:
     probes = words + [w.upper() for w in words] + [w[:-1] for w in words] + [w + "s" for w in words] + ["", "x", "Foley"]
     assert [bool(grouped.fullmatch(p)) for p in probes] == [bool(plain.fullmatch(p)) for p in probes]
     assert _by_first_letter("a|bc|bd|bc") == "a(?:)|b(?:c|d)"
+
+
+def test_undominated_spans_change_no_merge_at_any_threshold() -> None:
+    import random
+
+    from pipeline.deid import Span, merge_spans
+    from pipeline.phi_recognizers import _undominated
+
+    rng = random.Random(5)
+    categories = list(TAGS)[:4]
+    dropped = 0
+    for _ in range(3000):
+        raw = []
+        for _ in range(rng.randint(1, 8)):
+            start = rng.randint(0, 30)
+            raw.append([rng.choice(categories), start, start + rng.randint(1, 12), rng.choice([0.0, 0.35, 0.5, 0.7, 0.85])])
+        kept = _undominated([list(s) for s in raw])
+        dropped += len(raw) - len(kept)
+        for threshold in (0.0, 0.3, 0.5, 0.8):
+            def merged(spans):
+                return merge_spans([Span(s, e, c, sc) for c, s, e, sc in spans if sc >= threshold])
+
+            assert merged(kept) == merged(raw), (raw, threshold)
+    assert dropped > 1000  # the pass does drop spans: the test is not vacuous
