@@ -746,6 +746,16 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",
                 0.6,
             ),
+            # "scheduled for the 21st.", "until the 3rd at 10 am", "from the 1st to the 5th" -- not "for the 2nd
+            # time", "after the 3rd dose": the ordinal ends the phrase or is followed by at/and/or/to/through/until
+            # (``[\t ]``: on the same line; a next line starting with a word does not make it a count)
+            (
+                "ordinal_prep",
+                r"(?=[FfBbUuTtAaSs])(?<![A-Za-z])(?i:for|by|until|till|to|before|after|since|through|thru|from|"
+                r"starting|beginning)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])"
+                r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])",
+                0.5,
+            ),
             (
                 "m_d_range",
                 rf"(?=\d)(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)",

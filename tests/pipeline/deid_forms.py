@@ -165,6 +165,10 @@ FORMS: dict[str, list[str]] = {
         "Return visit «Aug 2019».",
         "DOS: «6/5/18»",
         "Her mammogram was done «Jan. 3, 2020».",
+        "Admitted «March 14, 2019» with chest pain.",
+        "Last INR checked «Jan-03».",
+        "Colonoscopy scheduled for the «21st».",
+        "Hold warfarin until the «3rd» at 10 am.",
     ],
     "AGE": [
         "A «93» year old woman with dementia.",
@@ -375,6 +379,9 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "Admitted for the 2nd time this year",
+    "Fever after the 3rd dose of vancomycin",
+    "Chest tube in from the 2nd intercostal space",
     "Lasix 40 mg PO BID",
     "Parkinson disease, on Sinemet",
     "Foley catheter removed",
