@@ -625,12 +625,13 @@ _GENERIC_FACILITY_WORDS = frozenset(
 )
 
 
-_NOT_NAMING_A_FACILITY = _GENERIC_FACILITY_WORDS | _FACILITY_NOUNS | STOP_WORDS
+# Words of a facility span that name no particular place (department, clinical and function words).
+_FACILITY_FILLER_WORDS = _GENERIC_FACILITY_WORDS | _FACILITY_NOUNS | STOP_WORDS
 
 
 def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
-    return not _NOT_NAMING_A_FACILITY.issuperset([w.lower().strip(".,") for w in span.replace("&", " ").split()])
+    return not _FACILITY_FILLER_WORDS.issuperset([w.lower().strip(".,") for w in span.replace("&", " ").split()])
 
 
 _RX_HONORIFIC_START = re.compile(r"(?i:dr|mr|mrs|ms|miss|prof|drs)\.?\s")
