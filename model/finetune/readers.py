@@ -216,11 +216,12 @@ def _read_ann(path: Path) -> tuple[dict[str, _Entity], list[_Relation]]:
     return ents, rels
 
 
-_WORD = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
+WORD = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
+"""What a word is for brat NER (letters, digit runs and punctuation apart); the PHI tagger cuts notes the same way."""
 _BOUNDARY = re.compile(r"\n|(?<=[.!?])[ \t]+")
 
 
-def _sentences(text: str, entities: Iterable[_Entity]) -> list[tuple[int, int]]:
+def sentence_spans(text: str, entities: Iterable[_Entity] = ()) -> list[tuple[int, int]]:
     """Sentence spans: breaks at newlines and after ``. ! ?`` + space, never inside an entity.
 
     Clinical notes are hard-wrapped, so a newline is only a candidate break; the guarantee that matters for
@@ -269,8 +270,8 @@ def read_brat_ner(folder: Path, types: Iterable[str] | None = None, stats: ReadS
     for _, text, ents, _ in _brat_docs(folder):
         chosen = [e for e in ents.values() if keep is None or e.type in keep]
         chosen.sort(key=lambda e: (e.start, -(e.end - e.start)))
-        for s0, s1 in _sentences(text, chosen):
-            words = [(m.start() + s0, m.end() + s0, m.group()) for m in _WORD.finditer(text[s0:s1])]
+        for s0, s1 in sentence_spans(text, chosen):
+            words = [(m.start() + s0, m.end() + s0, m.group()) for m in WORD.finditer(text[s0:s1])]
             tags = ["O"] * len(words)
             for e in (e for e in chosen if e.start < s1 and e.end > s0):
                 idx = [i for i, (a, b, _) in enumerate(words) if a < e.end and b > e.start]
@@ -309,7 +310,7 @@ def read_brat_relations(
     stats = stats if stats is not None else ReadStats()
     examples: list[RelationExample] = []
     for _, text, ents, rels in _brat_docs(folder):
-        spans = _sentences(text, ents.values())
+        spans = sentence_spans(text, ents.values())
         starts = [a for a, _ in spans]
 
         def sent_of(e: _Entity) -> int:
