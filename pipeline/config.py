@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Params(BaseModel):
@@ -58,6 +58,13 @@ class DeidParams(_Params):
         "in the environment variable named by surrogate_key_env)",
     )
     surrogate_key_env: str = Field("EHRLM_SURROGATE_KEY", description="environment variable holding the surrogate key")
+    mode: Literal["rules", "model", "rules+model"] = Field(
+        "rules",
+        description="rules: the rule recognizers; model: the learned PHI tagger only; rules+model: both, the tagger "
+        "vetoing weakly anchored rule names and places it does not confirm (docs/deid.md, Combining)",
+    )
+    tagger: str | None = Field(None, description="folder of a PHI tagger trained by `ehrlm deid-train` (modes model, rules+model)")
+    tagger_threshold: float = Field(0.5, gt=0, lt=1, description="a word is PHI when the tagger's P(not O) reaches this")
     residual_max_rate: float = Field(
         0.005,
         ge=0,
@@ -65,6 +72,17 @@ class DeidParams(_Params):
         description="fail the stage when more than this share of output notes still match a residual-PHI "
         "pattern (SSN, email, phone, m/d/yyyy date, MRN: digits, URL, IPv4)",
     )
+
+
+    @model_validator(mode="after")
+    def _tagger_for_model_modes(self) -> "DeidParams":
+        if self.mode != "rules" and not self.tagger:
+            raise ValueError(f"deid mode {self.mode!r} needs `tagger:` (a folder written by `ehrlm deid-train`)")
+        return self
+
+    def fingerprint_params(self) -> dict[str, Any]:
+        """The tagger enters the fingerprint by content (``external_fingerprints``), not by where it lies."""
+        return self.model_dump(mode="json", exclude={"tagger"})
 
 
 class SentenceParams(_Params):

@@ -36,7 +36,8 @@ STAGES: tuple[Stage, ...] = (
         "deid",
         ("dedup",),
         ("pipeline.deid", "pipeline.phi_recognizers", "pipeline.phi_gazetteer", "pipeline.phi_surrogates",
-         "pipeline.phi_prefilter", "pipeline.phi_tags"),
+         "pipeline.phi_prefilter", "pipeline.phi_tags", "pipeline.regex_reverse", "pipeline.phi_tagger",
+         "pipeline.phi_vocab"),
     ),
     Stage("sentences", ("deid",), ("pipeline.sentences", "pipeline.phi_tags")),
     Stage("vocab", ("sentences",), ("pipeline.vocab", "pipeline.phi_tags")),
@@ -111,10 +112,13 @@ def plan(name: str, config: PreprocessConfig, upstream: Mapping[str, Dataset], i
         raise ValueError(f"stage {name!r} needs upstream dataset(s) {missing}")
     params = config.stage_params(name)
     external = None
+    module = importlib.import_module(stage.entry)
     if name == "ingest":
         if input_path is None:
             raise ValueError("stage 'ingest' needs an input path")
-        external = importlib.import_module(stage.entry).input_fingerprints(Path(input_path), params)
+        external = module.input_fingerprints(Path(input_path), params)
+    elif hasattr(module, "external_fingerprints"):  # files a stage reads besides its upstream (deid's tagger)
+        external = module.external_fingerprints(params) or None
     return Plan(stage, params.fingerprint_params(), stage_code_version(stage), {d: upstream[d] for d in stage.inputs}, external)
 
 

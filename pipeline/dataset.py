@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import os
@@ -48,15 +49,22 @@ def fingerprint(stage: str, params: Mapping[str, Any], code_version: str, input_
 
 
 def code_version(*modules: ModuleType) -> str:
-    """Hash of the source of the modules that implement a stage.
+    """Hash of the source of the modules that implement a stage, of the data files they declare and of the
+    versions of the third-party distributions they declare.
 
     Any edit to a stage's code changes its fingerprint, so a reviewer can trust that a cached dataset was
-    produced by exactly the code that is checked out.
+    produced by exactly the code that is checked out. A module declares what else shapes its output:
+    ``DATA_FILES`` (paths of word lists it reads) and ``DISTRIBUTIONS`` (packages whose data or behaviour
+    it depends on, e.g. the name lists of ``philter-ucsf``), so a new list or an upgrade re-runs the stage.
     """
     h = hashlib.sha256()
     for module in modules:
         h.update(module.__name__.encode())
         h.update(inspect.getsource(module).encode())
+        for path in getattr(module, "DATA_FILES", ()):
+            h.update(f"{Path(path).name}\0{file_digest(Path(path))}".encode())
+        for dist in getattr(module, "DISTRIBUTIONS", ()):
+            h.update(f"{dist}=={importlib.metadata.version(dist)}".encode())
     return h.hexdigest()[:FINGERPRINT_LEN]
 
 
@@ -68,6 +76,17 @@ def file_digest(path: Path) -> str:
     """
     st = Path(path).stat()
     return _digest(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+def path_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (relative paths + contents, in path order)."""
+    path = Path(path)
+    if path.is_file():
+        return file_digest(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path).as_posix()}\0{file_digest(f)}\n".encode())
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=100_000)

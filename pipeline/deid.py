@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import logging
 import os
+from bisect import bisect_left
 import re
-from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -47,10 +48,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import DeidParams
-from pipeline.dataset import Dataset, Progress, StageResult
+from pipeline.dataset import Dataset, Progress, StageResult, path_digest
 from pipeline.parallel import map_chunks
 from pipeline.phi_prefilter import Gate, may_match
 from pipeline.phi_tags import CATEGORY_ORDER, TAGS, tag_for
+from pipeline.phi_vocab import is_kept_place
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer
@@ -94,18 +96,43 @@ class Span(NamedTuple):
     score: float
 
 
-@lru_cache(maxsize=1)
-def build_analyzer() -> AnalyzerEngine:
-    """The offline presidio engine (cached per process): no_op NLP engine + our recognizer."""
-    from pipeline.phi_recognizers import PhiRecognizer
+@lru_cache(maxsize=8)
+def build_analyzer(mode: str = "rules", tagger: str | None = None, tagger_threshold: float = 0.5) -> AnalyzerEngine:
+    """The offline presidio engine (cached per process): no_op NLP engine + the rule recognizer, the learned
+    tagger (``pipeline.phi_tagger``, loaded from the local folder ``tagger``), or both."""
+    recognizers: list[EntityRecognizer] = []
+    if mode in ("rules", "rules+model"):
+        from pipeline.phi_recognizers import PhiRecognizer
 
-    return make_analyzer(PhiRecognizer())
+        recognizers.append(PhiRecognizer())
+    if mode in ("model", "rules+model"):
+        if not tagger:
+            raise ValueError(f"deid mode {mode!r} needs a tagger folder")
+        from pipeline.phi_tagger import PhiTagger, PhiTaggerRecognizer
+
+        recognizers.append(PhiTaggerRecognizer(PhiTagger(tagger, threshold=tagger_threshold)))
+    if not recognizers:
+        raise ValueError(f"unknown deid mode {mode!r}; expected rules, model or rules+model")
+    return make_analyzer(*recognizers)
 
 
-def make_analyzer(recognizer: EntityRecognizer) -> AnalyzerEngine:
-    """A presidio ``AnalyzerEngine`` on the ``no_op`` NLP engine running only ``recognizer``.
+def engine_spec(params: DeidParams) -> tuple[str, str | None, float]:
+    """What ``build_analyzer`` needs, as plain values a worker process can receive."""
+    tagger = str(Path(params.tagger).resolve()) if params.mode != "rules" and params.tagger else None
+    return params.mode, tagger, params.tagger_threshold
 
-    ``recognizer`` is normally ``PhiRecognizer()``; the benchmark's ablation passes variants of it.
+
+def external_fingerprints(params: DeidParams) -> dict[str, str]:
+    """The tagger's files by content: retraining it re-runs deid, moving it does not."""
+    if params.mode == "rules" or not params.tagger:
+        return {}
+    return {"tagger": path_digest(Path(params.tagger))}
+
+
+def make_analyzer(*recognizers: EntityRecognizer) -> AnalyzerEngine:
+    """A presidio ``AnalyzerEngine`` on the ``no_op`` NLP engine running only ``recognizers``.
+
+    Normally ``PhiRecognizer()`` and/or the tagger; the benchmark's ablation passes variants.
     """
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.app_tracer import AppTracer
@@ -129,7 +156,8 @@ def make_analyzer(recognizer: EntityRecognizer) -> AnalyzerEngine:
         nlp_configuration={"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=["en"])
-    registry.add_recognizer(recognizer)
+    for recognizer in recognizers:
+        registry.add_recognizer(recognizer)
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
@@ -179,15 +207,51 @@ def _no_op_artifacts(engine: AnalyzerEngine) -> NlpArtifacts | None:
     return engine.nlp_engine.process_text("", "en")
 
 
+TAGGER_NAME = "PhiTagger"
+WEAK_RULE_SCORE = 0.7
+"""Rule NAME/LOCATION spans below this score are the recall-first guesses (a dictionary name, an unknown
+capitalized word, a propagated mention); with the tagger on, they stand only where the tagger agrees."""
+
+
+def combine(rule_spans: Sequence[Span], model_spans: Sequence[Span]) -> list[Span]:
+    """``rules+model``: every tagger span, every rule span of a pattern category or strongly anchored, and a
+    weak rule name/place only where a tagger span overlaps it.
+
+    Why this policy: on real nursing notes the weak rule families are where the rules' false positives are
+    (misspelled ALL-CAPS shorthand taken for names), while the anchored rules (dates, phones, ``Dr. X``) are
+    right far more often than the tagger is on forms it saw a few times. A union keeps both kinds of error.
+    """
+    model = sorted(model_spans)
+    starts = [s.start for s in model]
+    out = list(model)
+    for s in rule_spans:
+        if s.category in ("NAME", "LOCATION") and s.score < WEAK_RULE_SCORE:
+            i = bisect_left(starts, s.end)  # model spans starting before s ends; overlap if one ends after s starts
+            if not any(m.end > s.start for m in model[max(0, i - 8) : i]):
+                continue
+        out.append(s)
+    return out
+
+
 def find_phi(text: str, analyzer: AnalyzerEngine | None = None, score_threshold: float = 0.3) -> list[Span]:
-    """PHI spans of ``text``: merged, sorted by start, non-overlapping."""
+    """PHI spans of ``text``: merged, sorted by start, non-overlapping. With both the rules and the tagger
+    registered, their spans are combined by :func:`combine` before merging."""
     if not text:
         return []
     engine = analyzer if analyzer is not None else build_analyzer()
     results = engine.analyze(
         text=text, language="en", score_threshold=score_threshold, nlp_artifacts=_no_op_artifacts(engine)
     )
-    return merge_spans([Span(r.start, r.end, r.entity_type, float(r.score)) for r in results])
+    spans = [Span(r.start, r.end, r.entity_type, float(r.score)) for r in results]
+    names = [(r.recognition_metadata or {}).get("recognizer_name") for r in results]
+    if any(s.category == "LOCATION" for s in spans):  # safe harbor keeps states and countries
+        keep = [not (s.category == "LOCATION" and is_kept_place(text, s.start, s.end)) for s in spans]
+        spans = [s for s, k in zip(spans, keep) if k]
+        names = [n for n, k in zip(names, keep) if k]
+    if TAGGER_NAME in names and len(engine.registry.recognizers) > 1:
+        rules = [s for s, n in zip(spans, names) if n != TAGGER_NAME]
+        spans = combine(rules, [s for s, n in zip(spans, names) if n == TAGGER_NAME])
+    return merge_spans(spans)
 
 
 def _replacement(text: str, span: Span, keep_year: bool) -> str:
@@ -273,6 +337,17 @@ def surrogate_key(params: DeidParams) -> bytes | None:
     return key.encode()
 
 
+@contextmanager
+def deid_batch(engine: AnalyzerEngine, texts: Sequence[str]) -> Iterator[None]:
+    """Let every recognizer that can work on a whole chunk at once do so (``batch``): the rules' hyperscan
+    prefilter scans the chunk back to back, the tagger runs its model over all of it in batches."""
+    with ExitStack() as stack:
+        for recognizer in engine.registry.recognizers:
+            if hasattr(recognizer, "batch"):
+                stack.enter_context(recognizer.batch(texts))
+        yield
+
+
 NoteResult = tuple[str | None, list[tuple[int, int, str, float]], dict[str, int]]
 
 
@@ -282,20 +357,19 @@ def deid_texts(
     score_threshold: float,
     key: bytes | None = None,
     analyzer: AnalyzerEngine | None = None,
+    engine_spec: tuple[str, str | None, float] = ("rules", None, 0.5),
 ) -> list[NoteResult]:
     """De-identify a chunk of (note_id, text) in this process: (new text, spans as tuples, residual-PHI
     counts) per note, same order. ``key``: make surrogates with it instead of tags. ``analyzer``: the
-    engine (default ``build_analyzer()``; the benchmark passes variants).
+    engine (default ``build_analyzer(*engine_spec)``: mode, tagger folder, tagger threshold; the benchmark
+    passes variants).
 
     Each hyperscan prefilter scans the whole chunk back to back (``PhiRecognizer.batch``): its database
     stays in the CPU cache, which halves the scan time against one scan per note."""
-    engine = analyzer if analyzer is not None else build_analyzer()
+    engine = analyzer if analyzer is not None else build_analyzer(*engine_spec)
     texts = [text for _, text in rows if text]
     found: list[tuple[list[Span], str] | None] = []
-    with ExitStack() as stack:
-        for recognizer in engine.registry.recognizers:
-            if hasattr(recognizer, "batch"):
-                stack.enter_context(recognizer.batch(texts))
+    with deid_batch(engine, texts):
         for _, text in rows:
             if text is None:
                 found.append(None)
@@ -314,9 +388,9 @@ def deid_texts(
     return out
 
 
-def _warm_worker() -> None:
+def _warm_worker(*engine_spec: object) -> None:
     """Worker initializer: build the engine once per process, before the first chunk arrives."""
-    build_analyzer()
+    build_analyzer(*engine_spec)
 
 
 def run(
@@ -340,13 +414,15 @@ def run(
     if workers > 1 and chars < POOL_MIN_CHARS:
         _log.info("deid: %d characters, less than worker start-up pays for: 1 process, not %d", chars, workers)
         workers = 1
+    spec = engine_spec(params)
     results = map_chunks(
-        partial(deid_texts, keep_year=params.keep_year, score_threshold=params.score_threshold, key=key),
+        partial(deid_texts, keep_year=params.keep_year, score_threshold=params.score_threshold, key=key, engine_spec=spec),
         list(zip(ids, texts)),
         workers=workers,
         chunk_size=CHUNK_NOTES,
         progress=progress,
         initializer=_warm_worker,
+        initargs=spec,
     )
 
     by_category = {cat: 0 for cat in TAGS}

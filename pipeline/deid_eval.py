@@ -144,6 +144,17 @@ class Miss:
 
 
 @dataclass
+class TaggerUse:
+    """Which tagger scored which notes: out of fold (a fold model that held the note out), unseen (the full
+    model, which never trained on it) or in sample (the full model trained on it: optimistic figures)."""
+
+    out_of_fold: int = 0
+    unseen: int = 0
+    in_sample: int = 0
+    folds: int = 0
+
+
+@dataclass
 class EvalReport:
     notes: int
     span: dict[str, Scores]  # per our category + "ALL" (safe-harbor gold only)
@@ -152,6 +163,20 @@ class EvalReport:
     redacted: tuple[int, int]  # safe-harbor gold spans overlapped by any prediction / total
     misses: list[Miss] = field(default_factory=list)
     text_mismatches: int = 0
+    strict: dict[str, Scores] = field(default_factory=dict)
+    """Per category + "ALL": a gold span is found when predicted spans (any category) cover every non-space
+    character of it; a prediction is correct when it overlaps any gold span (a tagged year alone or an
+    annotated non-PHI item is no over-redaction of clinical text)."""
+    miss_kinds: Counter = field(default_factory=Counter)
+    """(category, how, shape) of strict misses: how = "untouched" or "partly covered"; shape = the span's
+    character classes (``Aa 9/9``), which show the kind of miss without its text."""
+    words: int = 0
+    predicted: int = 0
+    tagger: TaggerUse | None = None
+
+    @property
+    def tags_per_1000_words(self) -> float:
+        return 1000 * self.predicted / self.words if self.words else float("nan")
 
     def as_dict(self) -> dict:
         """Numbers only (no text), e.g. for a manifest or a JSON report."""
@@ -168,6 +193,9 @@ class EvalReport:
             "redacted": {"found": self.redacted[0], "total": self.redacted[1]},
             "misses": len(self.misses),
             "text_mismatches": self.text_mismatches,
+            "strict": {k: s(v) for k, v in self.strict.items()},
+            "tags_per_1000_words": self.tags_per_1000_words,
+            "tagger": None if self.tagger is None else vars(self.tagger),
         }
 
 
@@ -271,20 +299,63 @@ def read_gold(path: Path) -> list[GoldNote]:
 Pred = tuple[int, int, str, float]
 
 
-def _predict_chunk(texts: Sequence[str], score_threshold: float) -> list[list[Pred]]:
-    from pipeline.deid import build_analyzer, find_phi
+def _predict_chunk(texts: Sequence[str], score_threshold: float, spec: tuple[str, str | None, float]) -> list[list[Pred]]:
+    from pipeline.deid import build_analyzer, deid_batch, find_phi
 
-    analyzer = build_analyzer()
-    return [[(s.start, s.end, s.category, s.score) for s in find_phi(t, analyzer, score_threshold)] for t in texts]
+    analyzer = build_analyzer(*spec)
+    with deid_batch(analyzer, texts):
+        return [[(s.start, s.end, s.category, s.score) for s in find_phi(t, analyzer, score_threshold)] for t in texts]
 
 
-def predict(notes: Sequence[GoldNote], params: DeidParams, workers: int = 1) -> list[list[Pred]]:
-    return map_chunks(
-        partial(_predict_chunk, score_threshold=params.score_threshold),
-        [n.text for n in notes],
-        workers=workers,
-        chunk_size=16,
-    )
+def assign_taggers(notes: Sequence[GoldNote], tagger: Path) -> tuple[list[Path], TaggerUse]:
+    """Per note, the tagger folder to score it with: never one that trained on the note's text, if avoidable."""
+    import hashlib
+
+    def trained_on(folder: Path) -> set[str]:
+        info = folder / "tagger.json"
+        return set(json.loads(info.read_text()).get("train_note_sha256", [])) if info.is_file() else set()
+
+    full = trained_on(tagger)
+    folds = sorted((p for p in (tagger / "folds").glob("*") if p.is_dir()), key=lambda p: p.name)
+    fold_seen = [(f, trained_on(f)) for f in folds]
+    use = TaggerUse(folds=len(folds))
+    out: list[Path] = []
+    for note in notes:
+        digest = hashlib.sha256(note.text.encode("utf-8")).hexdigest()
+        if digest not in full:
+            use.unseen += 1
+            out.append(tagger)
+            continue
+        held_out = next((f for f, seen in fold_seen if digest not in seen), None)
+        if held_out is not None:
+            use.out_of_fold += 1
+            out.append(held_out)
+        else:
+            use.in_sample += 1
+            out.append(tagger)
+    return out, use
+
+
+def predict(notes: Sequence[GoldNote], params: DeidParams, workers: int = 1) -> tuple[list[list[Pred]], TaggerUse | None]:
+    """Predicted spans per note; with a tagger, each note is scored by a tagger that did not train on it
+    where the tagger folder has one (``assign_taggers``)."""
+    from pipeline.deid import engine_spec
+
+    mode, tagger, threshold = engine_spec(params)
+    if tagger is None:
+        texts = [n.text for n in notes]
+        return map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=(mode, None, threshold)),
+                          texts, workers=workers, chunk_size=16), None
+    folders, use = assign_taggers(notes, Path(tagger))
+    out: list[list[Pred] | None] = [None] * len(notes)
+    for folder in sorted(set(folders)):
+        idx = [i for i, f in enumerate(folders) if f == folder]
+        spec = (mode, str(folder), threshold)
+        got = map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=spec),
+                         [notes[i].text for i in idx], workers=workers, chunk_size=64)
+        for i, p in zip(idx, got, strict=True):
+            out[i] = p
+    return out, use  # type: ignore[return-value]
 
 
 def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
@@ -330,7 +401,50 @@ def score(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred]]) -> E
                 span["ALL"].wrong += 1
         _score_tokens(note, preds, token)
     by_label_t = {k: (v[0], v[1], v[2]) for k, v in sorted(by_label.items())}
-    return EvalReport(len(notes), dict(span), dict(token), by_label_t, (redacted, total), misses, mismatches)
+    report = EvalReport(len(notes), dict(span), dict(token), by_label_t, (redacted, total), misses, mismatches)
+    _score_strict(notes, predictions, report)
+    return report
+
+
+_SHAPE_RUNS = re.compile(r"(.)\1+")
+
+
+def shape(text: str) -> str:
+    """Character classes of ``text`` with runs collapsed: ``Smith`` -> ``Aa``, ``10/13`` -> ``9/9``."""
+    mapped = "".join("A" if c.isupper() else "a" if c.islower() else "9" if c.isdigit() else " " if c.isspace() else c
+                     for c in text)
+    return _SHAPE_RUNS.sub(r"\1", mapped)
+
+
+def _score_strict(notes: Sequence[GoldNote], predictions: Sequence[Sequence[Pred]], report: EvalReport) -> None:
+    strict: dict[str, Scores] = defaultdict(Scores)
+    for note, preds in zip(notes, predictions, strict=True):
+        covered = bytearray(len(note.text))
+        for p in preds:
+            covered[p[0] : p[1]] = b"\x01" * (p[1] - p[0])
+        for g in note.spans:
+            if not g.safe_harbor or g.category is None:
+                continue
+            need = [i for i in range(g.start, g.end) if not note.text[i].isspace()]
+            got = sum(covered[i] for i in need)
+            for key in (g.category, "ALL"):
+                if got == len(need):
+                    strict[key].found += 1
+                else:
+                    strict[key].missed += 1
+            if got < len(need):
+                how = "partly covered" if got else "untouched"
+                report.miss_kinds[(g.category, how, shape(note.text[g.start : g.end]))] += 1
+        for p in preds:
+            hit = any(_overlaps(g.start, g.end, p[0], p[1]) for g in note.spans)
+            for key in (p[2], "ALL"):
+                if hit:
+                    strict[key].correct += 1
+                else:
+                    strict[key].wrong += 1
+        report.words += len(_TOKEN.findall(note.text))
+        report.predicted += len(preds)
+    report.strict = dict(strict)
 
 
 def _score_tokens(note: GoldNote, preds: Sequence[Pred], token: dict[str, Scores]) -> None:
@@ -387,10 +501,11 @@ def evaluate(
     out = out or sys.stdout
     params = params or DeidParams()
     notes = read_gold(Path(gold_path))
-    preds = predict(notes, params, workers)
+    preds, tagger_use = predict(notes, params, workers)
     if predictions_out is not None:
         write_predictions(Path(predictions_out), notes, preds)
     report = score(notes, preds)
+    report.tagger = tagger_use
     print_report(report, notes, out, show_text=show_text, max_misses=max_misses)
     return report
 
@@ -416,7 +531,28 @@ def print_report(
     w(f"deid-eval: {report.notes} notes, {total_spans} gold spans")
     if report.text_mismatches:
         w(f" ({report.text_mismatches} gold spans whose recorded text differs from the note text)")
-    w("\n\nSafe-harbor categories (overall = these only); span match = same category, any overlap.\n")
+    w("\n")
+    if report.tagger is not None:
+        t = report.tagger
+        w(f"tagger: {t.out_of_fold} notes scored out of fold ({t.folds} folds), {t.unseen} by a tagger that never saw them, "
+          f"{t.in_sample} IN SAMPLE (a tagger trained on them: optimistic)\n")
+    w("\nStrict (the privacy figure): a gold span is found when predictions of any category cover all its "
+      "non-space characters;\na prediction is correct when it overlaps any gold span.\n")
+    w(f"{'category':11} {'gold':>6} {'found':>6} {'recall':>7} | {'pred':>6} {'prec':>6}\n")
+    for cat in [*TAGS, "ALL"]:
+        x = report.strict.get(cat)
+        if x is None:
+            continue
+        w(f"{'*' if cat != 'ALL' else '='}{cat:10} {x.found + x.missed:6} {x.found:6} {_fmt(x.recall)} | "
+          f"{x.correct + x.wrong:6} {_fmt(x.precision)}\n")
+    w(f"tags per 1,000 words: {report.tags_per_1000_words:.2f} ({report.predicted} spans, {report.words} words)\n")
+    if report.miss_kinds:
+        w("\nKinds of strict misses (category, how, shape of the span -- A upper, a lower, 9 digit runs; no text):\n")
+        for (cat, how, shp), n in report.miss_kinds.most_common(40):
+            w(f"  {n:4}  {cat:9} {how:15} {shp}\n")
+        if len(report.miss_kinds) > 40:
+            w(f"  ... {len(report.miss_kinds) - 40} more kinds\n")
+    w("\nSafe-harbor categories (overall = these only); span match = same category, any overlap.\n")
     w(f"{'category':11} {'gold':>6} {'pred':>6} | {'span P':>6} {'span R':>6} {'span F1':>7} | "
       f"{'tok P':>6} {'tok R':>6} {'tok F1':>6}\n")
     for cat in [*TAGS, "ALL"]:
@@ -497,7 +633,7 @@ def write_gold(out_dir: Path, notes: Iterable[tuple[str, str, list[tuple[int, in
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipeline.deid_eval eval GOLD [--show-text] [--predictions-out F] [--workers N]``
+    """``python -m pipeline.deid_eval eval GOLD [--mode M --tagger DIR] [--show-text] [--predictions-out F] [--workers N]``
     or ``python -m pipeline.deid_eval export OUT --n N --seed S [--profile heldout] [--format brat|i2b2]``."""
     import argparse
 
@@ -509,6 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--predictions-out")
     ev.add_argument("--workers", type=int, default=1)
     ev.add_argument("--max-misses", type=int, default=200)
+    ev.add_argument("--mode", default="rules", choices=["rules", "model", "rules+model"])
+    ev.add_argument("--tagger")
+    ev.add_argument("--tagger-threshold", type=float, default=0.5)
     ex = sub.add_parser("export", help="write a synthetic corpus as gold")
     ex.add_argument("out")
     ex.add_argument("--n", type=int, default=500)
@@ -520,7 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         n = export_synth(args.out, args.n, args.seed, args.profile, args.format)
         print(f"wrote {n} notes ({args.profile}, seed {args.seed}, {args.format}) to {args.out}")
         return 0
-    evaluate(args.gold, args.show_text, args.predictions_out, workers=args.workers, max_misses=args.max_misses)
+    params = DeidParams(mode=args.mode, tagger=args.tagger, tagger_threshold=args.tagger_threshold)
+    evaluate(args.gold, args.show_text, args.predictions_out, params=params, workers=args.workers, max_misses=args.max_misses)
     return 0
 
 

@@ -78,9 +78,13 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.phi_prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.phi_tags import CATEGORY_ORDER, TAGS
+from pipeline.phi_vocab import drug_words, place_words
 from pipeline.regex_reverse import Lookbehind
 
 Validator = Callable[[str], bool]
+
+DISTRIBUTIONS = ("presidio-analyzer", "philter-ucsf", "names")
+"""Packages whose word lists and engine shape the spans (``pipeline.dataset.code_version``)."""
 
 # ---------------------------------------------------------------------------------------------------------
 # Word lists (lower case)
@@ -90,7 +94,7 @@ Validator = Callable[[str], bool]
 # Foley, Parkinson, Babinski, Homan, Gleason, PO, RA, "Patient", "Plan", "Care"...).
 CLINICAL_WORDS: frozenset[str] = frozenset(
     """
-    md do pa np rn lpn cna dds dpm phd pharmd mph msn aprn crna fnp arnp lcsw pa-c dr mr mrs ms
+    md do pa np rn lpn cna dds dpm phd pharmd mph msn aprn crna fnp arnp lcsw pa-c dr mr mrs ms practitioner practitioners
     po iv im sq sc pr sl ng og pv prn bid tid qid qd qod qhs qam qpm hs ac pc st ra la lv rv lad lcx rca
     cr bun etoh abd ekg ecg eeg emg cxr ct cta mri mra us er ed icu micu sicu ccu cvicu nicu picu or pacu
     ob gyn ent gi gu cv cbc bmp cmp lft lfts inr pt ptt tsh bnp hgb hct plt wbc rbc na cl co2 ca mg phos
@@ -202,8 +206,24 @@ _EPONYM_WORDS = (
     r"classification|catheter|drain|fracture|palsy|phenomenon|triad|node|nodes|tube|bag|procedure|"
     r"operation|repair|lens|stage|stages|grade|body|bodies|cell|cells|ulcer|esophagus|lymphoma|sarcoma|"
     r"tumor|hernia|contracture|ring|nodule|nodules|law|equation|formula|position|incision|space|line|lines|"
-    r"murmur|fall|regimen|protocol|method|technique|solution|stain|method|rule|rules|questionnaire"
+    r"murmur|fall|regimen|protocol|method|technique|solution|stain|method|rule|rules|questionnaire|"
+    # instruments and devices named after people or makers ("Allis clamp", "Hoyer lift", "Salem sump")
+    r"clamp|clamps|retractor|retractors|forceps|scissors|pump|collar|lift|stockings|stocking|stethoscope|sump|"
+    r"valve|needle|stent|blade|pin|pins|wire|wires|splint|brace|tourniquet|trocar|dilator|saw|suction|dressing|"
+    r"cannula|mask|boot|boots|mesh|suture|sutures|staples|clip|clips|monitor|device|graft|filter|"
+    # anatomy and conditions named after people ("Stensen duct", "Morison pouch", "Prinzmetal angina")
+    r"duct|ducts|gland|glands|pouch|fascia|patch|patches|triangle|plexus|capsule|tear|angina|arteritis|block|"
+    r"class|injury|joint|portoenterostomy|canal|ligament|tubercle|cyst|aneurysm|anomaly|deformity"
 )
+_RX_EPONYM_OF = re.compile(
+    r"(?i:ampulla|circle|sphincter|ligament|canal|canals|loop|islets|crypts|tetralogy|pouch|triangle|foramen|organ|"
+    r"bundle|column|duct|space|node|tubercle|angle|ring|bursa|sinus|aqueduct)[ \t]+of[ \t]+\Z"
+)
+"""An anatomical eponym in "of" form ends just before the word: "ampulla of Vater", "circle of Willis"."""
+
+
+def _eponym_of(text: str, start: int) -> bool:
+    return _RX_EPONYM_OF.search(text, max(0, start - 24), start) is not None
 
 
 def _names_dir() -> Path:
@@ -299,8 +319,11 @@ def safe_words() -> frozenset[str]:
     Census/Philter names that are also common English words (Hill, May, Will) stay in it; they become
     names only in a name position (after an honorific, a label, a first name).
     """
-    whitelist, _, _ = philter_lists()
-    return whitelist | CLINICAL_WORDS | STOP_WORDS | AMBIGUOUS_WORDS | _EXTRA_SAFE_WORDS
+    whitelist, first, last = philter_lists()
+    census_first, census_last = census_names()
+    # drug names that are also someone's name ("Camila", "Kendrick") stay unsafe
+    drugs = drug_words() - first - last - census_first - census_last
+    return whitelist | CLINICAL_WORDS | STOP_WORDS | AMBIGUOUS_WORDS | _EXTRA_SAFE_WORDS | place_words() | drugs
 
 
 # Clinical and English words missing from Philter's whitelist that appear capitalized in notes (eponymous
@@ -739,6 +762,23 @@ def date_recognizer() -> GroupRegexRecognizer:
                 rf"(?=\d)(?<![\d/.:]){_MM}/{_DD}(?=[ \t]+(?:[012]?\d:[0-5]\d|[012]\d[0-5]\d(?:-[012]\d[0-5]\d)?(?!\d)|"
                 r"1?\d[ \t]*(?i:a\.?m|p\.?m)\b))",
                 0.6,
+            ),
+            # m/d anywhere (nursing notes date events this way: "admitted 8/25 @ 2330", "LITHIUM TOXICITY-9/2/92"),
+            # except the clinical numbers written the same way: fractions ("1/2 NS", "1 1/2 hours", "rales 1/3
+            # up"), "2/2" (secondary to), ventilator settings ("PSV 10/5", "CPAP 5/5 40%", "12/5 peep"), pain
+            # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
+            # ("Strength 5/5", "5/5 strength"); x/10 still counts after a date word ("on 8/10": m_d_context)
+            (
+                "m_d_bare",
+                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<!\d )(?<![+#] ){_MM}/{_DD}(?:/(?:\d{{4}}|\d{{2}}))?(?![\d/]|\.\d)"
+                r"(?<!(?<!\d)1/2)(?<!(?<!\d)1/3)(?<!(?<!\d)2/3)(?<!(?<!\d)1/4)(?<!(?<!\d)3/4)(?<!(?<!\d)2/2)"
+                r"(?<!(?i:ps|ac) \d/\d)(?<!(?i:ps|ac) \d\d/\d)(?<!(?i:psv|imv|ips) \d/\d)(?<!(?i:psv|imv|ips) \d\d/\d)"
+                r"(?<!(?i:cpap|peep|simv) \d/\d)(?<!(?i:cpap|peep|simv) \d\d/\d)(?<!(?i:bipap) \d/\d)(?<!(?i:bipap) \d\d/\d)"
+                r"(?<!(?i:on) \d/5)(?<!(?i:on) \d\d/5)(?<!(?i:of) \d/5)(?<!(?i:of) \d\d/5)"
+                r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?i:strength) \d/\d)"
+                r"(?![ \t]*(?:(?i:peep|ps\b|psv|cpap|cm|mic|mcg|mg|ml|cc|ns\b|str\b|strength|way|amp|tab|hour|hr|of\b|"
+                r"pain|sem\b|hsm\b|murmur|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))",
+                0.5,
             ),
             # m/d alone on a line (note header)
             ("m_d_line", rf"(?=\d)(?m:^){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
@@ -1617,7 +1657,7 @@ _RX_SUFFIX = _compile(r",?[ \t]+(?=[JSI])(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z]
 # Tried after ~30 tokens per note, mostly before an ordinary word: ``re`` tries an alternation's words one by
 # one, so they are grouped by first letter (one group tried instead of ~60 words; used only as a yes/no,
 # which the order of the words does not change).
-_RX_EPONYM_NEXT = _compile(rf"(?:['’]s)?[ \t]+(?i:{_by_first_letter(_EPONYM_WORDS)})\b")
+_RX_EPONYM_NEXT = _compile(rf"(?:-[A-Z][A-Za-z]+)*(?:['’]s)?[ \t]+(?i:{_by_first_letter(_EPONYM_WORDS)})\b")
 _RX_MONTH_DATE = _compile(rf"{_MONTH}[ \t]*\d")  # "Dr. Jay Raza August 3, 2010": the name stops at the date
 _RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)\"”])|[ \t]{2,}")
 _RX_CLAUSE_END = re.compile(r"[.;,)]")
@@ -1865,7 +1905,7 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if _inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
                 continue
-            if _RX_EPONYM_NEXT.match(text, end):
+            if _RX_EPONYM_NEXT.match(text, end) or _eponym_of(text, tokens.matches[i].start()):
                 continue
             out.append((tokens.matches[i].start(), self._extend(text, end, allow_unknown=True), 0.35))
         return out
@@ -2136,7 +2176,7 @@ class NameRecognizer(EntityRecognizer):
         firsts = (set(tokens.keys) & first) - never  # set arithmetic in C before any per-token work
         for i in tokens.where(firsts):
             key, (tok_start, tok_end) = tokens.keys[i], tokens.matches[i].span()
-            if _RX_EPONYM_NEXT.match(text, tok_end):
+            if _RX_EPONYM_NEXT.match(text, tok_end) or _eponym_of(text, tok_start):
                 continue
             caps = tokens.words[i].isupper()
             pos = tok_end

@@ -29,6 +29,10 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.phi_tags import TAGS
 
+DISTRIBUTIONS = ("torch", "transformers", "tokenizers")
+"""The tagger's numbers depend on these (``pipeline.dataset.code_version``); its weights enter deid's
+fingerprint by content (``pipeline.deid.external_fingerprints``)."""
+
 SpanTuple = tuple[int, int, str, float]
 """(start, end, category, score) with character offsets into the note."""
 

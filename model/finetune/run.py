@@ -15,7 +15,6 @@ No text from the data ever goes into it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.dataset import (
-    MANIFEST, Dataset, Progress, StageResult, code_version, existing_dataset, file_digest, fingerprint, run_stage,
+    MANIFEST, Dataset, Progress, StageResult, code_version, existing_dataset, fingerprint, path_digest, run_stage,
 )
 
 from model.finetune import checkpoint as ckpt
@@ -40,17 +39,6 @@ METRICS_FILE = "metrics.json"
 
 def stage_name(task: str) -> str:
     return f"finetune_{task}"
-
-
-def path_digest(path: Path) -> str:
-    """sha256 of a file, or of a folder's files (relative paths + contents, in path order)."""
-    path = Path(path)
-    if path.is_file():
-        return file_digest(path)
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f"{f.relative_to(path).as_posix()}\0{file_digest(f)}\n".encode())
-    return h.hexdigest()
 
 
 def resolve_splits(data: Path | Mapping[str, Path]) -> dict[str, Path]:
