@@ -248,7 +248,8 @@ def find_phi(text: str, analyzer: AnalyzerEngine | None = None, score_threshold:
         keep = [not (s.category == "LOCATION" and is_kept_place(text, s.start, s.end)) for s in spans]
         spans = [s for s, k in zip(spans, keep) if k]
         names = [n for n, k in zip(names, keep) if k]
-    if TAGGER_NAME in names and len(engine.registry.recognizers) > 1:
+    registered = {r.name for r in engine.registry.recognizers}
+    if TAGGER_NAME in registered and len(registered) > 1:  # also when the tagger found nothing: it vetoes
         rules = [s for s, n in zip(spans, names) if n != TAGGER_NAME]
         spans = combine(rules, [s for s, n in zip(spans, names) if n == TAGGER_NAME])
     return merge_spans(spans)

@@ -20,6 +20,7 @@ notes (batched inference is ~10x faster than note by note), and ``analyze`` then
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,13 +51,14 @@ class PhiTagger:
             raise FileNotFoundError(
                 f"{folder}: not a PHI tagger (no task.json); train one with `ehrlm deid-train --gold DIR --out {folder}`"
             )
-        self.model, self.tokenizer, info = load_finetuned(folder)
+        info = json.loads((folder / "task.json").read_text())
         if info.get("task") != "ner":
             raise ValueError(f"{folder}: a {info.get('task')!r} model, not an NER (PHI tagger) model")
         self.labels: list[str] = list(info["labels"])
         unknown = {t[2:] for t in self.labels if t != "O"} - set(TAGS)
         if unknown:
             raise ValueError(f"{folder}: labels {sorted(unknown)} are not PHI categories of pipeline.phi_tags")
+        self.model, self.tokenizer, _ = load_finetuned(folder)
         self.threshold = threshold
         self.batch_size = batch_size
         self.max_length = max_length

@@ -46,7 +46,7 @@ DEFAULT_GROUP_PATTERN = r"^(.+?)[_-]"
 
 # What suits a 1-2k note corpus on CPU (measured on real nursing notes, docs/deid.md): a few epochs at a
 # higher rate than BERT's 5e-5, which MiniLM-sized encoders need to move in so few steps.
-DEFAULT_PARAMS = FinetuneParams(epochs=3, learning_rate=1e-4, batch_size=16, max_length=128, seed=13)
+DEFAULT_PARAMS = FinetuneParams(epochs=4, learning_rate=1e-4, batch_size=16, max_length=128, seed=13)
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,9 @@ def _read_ann(path: Path) -> tuple[dict[str, _Entity], list[_Relation]]:
 
 WORD = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 """What a word is for brat NER (letters, digit runs and punctuation apart); the PHI tagger cuts notes the same way."""
-_BOUNDARY = re.compile(r"\n|(?<=[.!?])[ \t]+")
+_BOUNDARY = re.compile(r"\n|(?<=[.!?])(?<!\b(?:[Dd][Rr]|[Mm][RrSs]|[Ss][Tt])\.)(?<!\b[Mm][Rr][Ss]\.)[ \t]+")
+"""A sentence ends at a newline or after ``. ! ?`` and a space -- not after a title ("Dr. Vex", "St. Mary's"),
+which would cut a name from the word that marks it."""
 
 
 def sentence_spans(text: str, entities: Iterable[_Entity] = ()) -> list[tuple[int, int]]:

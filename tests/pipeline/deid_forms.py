@@ -152,6 +152,10 @@ FORMS: dict[str, list[str]] = {
         '«Knox County»',
     ],
     "DATE": [
+        "TRANSFERRED TO CCU «11/4» @ 0200 FOR HYPOTENSION.",
+        "Hx of GI bleed-«6/14/97».",
+        "Family meeting planned «12/3», team aware.",
+        "S/P cath «3/9» with stent to LAD.",
         "Admitted on «03/14/2019».",
         "Seen «3/80» for a similar episode.",
         "Last colonoscopy «November».",
@@ -379,6 +383,19 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "Weaned to CPAP 5/5 with 40% FiO2",
+    "Remains on PSV 12/5, tolerating well",
+    "Pain 6/10 at the incision",
+    "IVF changed to D5 1/2 NS at 100cc/hr",
+    "Rales 1/3 up bilaterally",
+    "Treated for 1 1/2 hours",
+    "Dyspnea 2/2 volume overload",
+    "Grade 3/6 holosystolic murmur",
+    "Born in Guatemala, moved here from Texas in 2010",
+    "Spanish-speaking, interpreter used; her son speaks Portuguese",
+    "Hemostasis with an Allis clamp and a Kelly clamp",
+    "Transferred with a Hoyer lift",
+    "Stones in the ampulla of Vater",
     "Admitted for the 2nd time this year",
     "Fever after the 3rd dose of vancomycin",
     "Chest tube in from the 2nd intercostal space",

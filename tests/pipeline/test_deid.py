@@ -302,3 +302,29 @@ def test_small_input_runs_in_one_process(tmp_path, monkeypatch):
         deid.run({"dedup": ds}, tmp_path / f"out{i}", DeidParams(), None, workers=2)
     assert used == [1, 2]
     assert (tmp_path / "out0" / "notes.parquet").read_bytes() == (tmp_path / "out1" / "notes.parquet").read_bytes()
+
+
+def test_combine_keeps_model_spans_strong_rules_and_only_confirmed_weak_names():
+    from pipeline.deid import WEAK_RULE_SCORE, combine
+
+    model = [Span(10, 15, "NAME", 0.9), Span(40, 45, "LOCATION", 0.8)]
+    rules = [
+        Span(0, 5, "NAME", WEAK_RULE_SCORE - 0.3),  # weak, no model span: vetoed
+        Span(12, 20, "NAME", WEAK_RULE_SCORE - 0.3),  # weak, overlaps a model span: kept
+        Span(22, 27, "NAME", WEAK_RULE_SCORE),  # strongly anchored: kept
+        Span(30, 35, "DATE", 0.5),  # pattern category: kept whatever its score
+        Span(44, 50, "LOCATION", 0.4),  # weak place, overlaps the model's place: kept
+        Span(60, 66, "LOCATION", 0.4),  # weak place alone: vetoed
+    ]
+    kept = combine(rules, model)
+    assert sorted(kept) == sorted([*model, rules[1], rules[2], rules[3], rules[4]])
+    assert combine(rules, []) == [r for r in rules if r.category not in ("NAME", "LOCATION") or r.score >= WEAK_RULE_SCORE]
+
+
+def test_states_and_countries_are_kept_whole_and_in_part(analyzer):
+    for text in ("She moved here from West Virginia last year.", "Born in the Dominican Republic.",
+                 "Lives in Ocala, Florida with her son."):
+        spans = find_phi(text, analyzer)
+        tagged = " ".join(text[s.start : s.end] for s in spans)
+        assert not any(w in tagged for w in ("Virginia", "West", "Dominican", "Republic", "Florida")), tagged
+    assert [text[s.start : s.end] for text in ["Lives in Ocala, Florida."] for s in find_phi(text, analyzer)] == ["Ocala"]

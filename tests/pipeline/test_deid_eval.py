@@ -118,3 +118,40 @@ def test_read_gold_rejects_empty_folders_and_duplicate_ids(tmp_path):
     (tmp_path / "same.xml").write_text("<deIdi2b2><TEXT><![CDATA[a]]></TEXT><TAGS></TAGS></deIdi2b2>")
     with pytest.raises(ValueError, match="more than once"):
         read_gold(tmp_path)
+
+
+def test_strict_recall_needs_every_non_space_character_covered_by_any_category():
+    text = "Dr. Ann Quackenbush saw him 10/13 in Boston."
+    a, q, d, b = (text.index(w) for w in ("Ann", "Quackenbush", "10/13", "Boston"))
+    note = GoldNote("n", text, [
+        GoldSpan(a, q + 11, "DOCTOR", "NAME", True),  # "Ann Quackenbush": covered only in part below
+        GoldSpan(d, d + 5, "DATE", "DATE", True),  # covered by a span of the wrong category: still redacted
+        GoldSpan(b, b + 6, "CITY", "LOCATION", True),  # untouched
+    ])
+    preds = [(q, q + 11, "NAME", 0.9), (d - 1, d + 5, "PHONE", 0.5), (0, 3, "NAME", 0.4)]
+    report = score([note], [preds])
+    strict = report.strict["ALL"]
+    assert (strict.found, strict.missed) == (1, 2)
+    assert (strict.correct, strict.wrong) == (2, 1)  # "Dr." overlaps no gold span
+    assert report.miss_kinds == {("NAME", "partly covered", "Aa Aa"): 1, ("LOCATION", "untouched", "Aa"): 1}
+    assert report.words == 9 and report.predicted == 3
+    assert report.tags_per_1000_words == pytest.approx(1000 * 3 / 9)
+    as_dict = json.dumps(report.as_dict())
+    assert "Quackenbush" not in as_dict and "Boston" not in as_dict
+
+
+def test_shape_keeps_the_kind_of_a_span_not_its_text():
+    assert deid_eval.shape("Quackenbush") == "Aa"
+    assert deid_eval.shape("10/13/2019") == "9/9/9"
+    assert deid_eval.shape("dr. O'NEIL-SMITH") == "a. A'A-A"
+
+
+def test_evaluate_prints_strict_table_and_miss_kinds_without_text(tmp_path):
+    text = f"Seen by {SECRET} on 10/13 at Mercy Hospital."
+    s = text.index(SECRET)
+    _write_brat(tmp_path, "p1_n1", text, [f"DOCTOR {s} {s + len(SECRET)}\t{SECRET}"])
+    out = io.StringIO()
+    evaluate(tmp_path, out=out)
+    printed = out.getvalue()
+    assert "Strict (the privacy figure)" in printed and "tags per 1,000 words" in printed
+    assert SECRET.split()[0] not in printed and SECRET.split()[1] not in printed
