@@ -1649,6 +1649,7 @@ _RX_LINITIAL = re.compile(_LINITIAL)
 _RX_LOWER_HYPHEN = re.compile(rf"-[{_LO}]{{2,}}(?![^\W_])")
 _RX_LOWER_WORD = re.compile(rf"(?=[{_LO}])(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
+_RX_ANY_NAME_WORD = re.compile(r"(?<![^\W_])[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
 _RX_SPACE = re.compile(r"[ \t]+")
 _RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
 _RX_PARTICLE = _compile(rf"[ \t]+(?=[abdeilmstv]){_PARTICLE}[ \t]+(?=[{_UP}])")
@@ -1670,6 +1671,17 @@ _RX_HONORIFIC = _compile(
     rf"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[{_UP}])"
 )
 _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
+# Titles as nursing shorthand writes them, in any case and with or without a period: "per dr kenney", "DR
+# SULLIVAN AWARE", "Dr. griffin", "mr nicholson", "NP CAROL", "PER DOUGLASS". The word after must look like a
+# name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per protocol" do not.
+_RX_TITLE_ANY = _compile(
+    r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np)\.?)?)[ \t]+(?=[A-Za-z])"
+)
+# "son bill", "dtr suzette", "husband milovan", "Son, Ed,": a relative's name after the relation word
+_RX_RELATION_ANY = _compile(
+    r"(?=[SsDdHhWwBbMmFfNnGg])(?<![A-Za-z])(?i:son|sons|daughter|dtr|husband|wife|brother|sister|mother|father|"
+    r"niece|nephew|grandson|granddaughter|friend|sil|dil)(?:[ \t]*[,:][ \t]*|[ \t]+)(?=[A-Za-z])"
+)
 # Header labels followed by ":" ("CC:" is the chief complaint, "cc:" a copy).
 _LABELS = (
     r"patient(?:[ \t]+name)?|pt(?:[ \t]+name)?|name|full[ \t]+name|"
@@ -1717,7 +1729,7 @@ _RX_RELATION = _compile(
 )
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PhD|MSN|APRN|CRNA|DPM|PharmD|LCSW|FNP|FNP-C|ARNP|DDS|MBBS|LPN|CNA|"
-    r"RD|PT|OT|DPT|MSW|FACP|FACC|FACS"
+    r"RD|PT|OT|DPT|MSW|FACP|FACC|FACS|RRT|CRT|LICSW|CCRN|BSN|RPh|CNS|CNM"
 )
 # Triggers that end a name: a credential ("John Smith, MD"), "is a 67 year old" or ", age 56," after the
 # patient's name.
@@ -1727,7 +1739,7 @@ _RX_AFTER_NAME = _compile(
     r"(?<=[^\W\d_.]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
 _RX_AFTER_NAME_LOWER = _compile(
-    r"(?=[mrnpi,])(?:(?:(?<=[a-z.][ ,])|(?<=[a-z.],[ ]))(?:md|m\.d\.|rn|np|phd)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
+    r"(?=[mrnpi,])(?:(?:(?<=[a-z.][ ,])|(?<=[a-z.],[ ]))(?:md|m\.d\.|rn|np|phd|rrt|crt|licsw)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
     r"(?<=[a-z]),[ \t]*(?=(?:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
 # Up to four name tokens/initials (comma allowed: "SMITH, JOHN MD") ending right before such a trigger.
@@ -1872,6 +1884,14 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION, text):
             if (span := self._anchored(text, m.end(), "relation")) is not None:
                 spans.append((*span, 0.8))
+        for m in _RX_TITLE_ANY.finditer(text):
+            title = m.group().split()[-1].rstrip(".").lower()
+            level = "strict" if title == "per" else "medium" if title in ("mr", "ms") else "loose"
+            if (span := self._titled(text, m.end(), level)) is not None:
+                spans.append((*span, 0.75))
+        for m in _RX_RELATION_ANY.finditer(text):
+            if (span := self._titled(text, m.end(), "strict")) is not None:
+                spans.append((*span, 0.75))
         for m in _scan(_RX_AFTER_NAME, text):
             if (span := self._name_before(text, m.start())) is not None:
                 spans.append((*span, 0.75))
@@ -1975,6 +1995,52 @@ class NameRecognizer(EntityRecognizer):
             end, prev_initial = tok.end(), False
         suf = _RX_SUFFIX.match(text, end)
         return suf.end() if suf else end
+
+    def _name_like(self, word: str, level: str) -> bool:
+        """A word that reads as a name in a name position.
+
+        ``loose`` (after dr/mrs/np): a census name even if it is an English word ("dr small"), or a word on no
+        safe-word list; ``medium`` (after mr/ms, which are also mitral regurgitation and multiple sclerosis):
+        no English word ("MR SEVERE" is not a name); ``strict`` (after per, son, dtr): a listed name and no
+        English word, except census first names ("son bill", not "per protocol", "son called").
+        """
+        key = _fold(word.strip("'’-"))
+        if len(key) < 2 or key in self._never or key in _NOT_AFTER_HONORIFIC:
+            return False
+        if level == "strict" and key in AMBIGUOUS_WORDS:
+            return False
+        listed = key in self._first or key in self._last
+        if key in self._safe:
+            census_first, census_last = census_names()
+            return (level == "loose" and (key in census_first or key in census_last)) or (
+                level == "strict" and key in census_first)
+        if listed:
+            return True
+        return level != "strict" and len(key) >= 3 and not _inflected(key, self._safe)
+
+    def _titled(self, text: str, pos: int, level: str) -> tuple[int, int] | None:
+        """The name after a loose title or relation word (``_RX_TITLE_ANY``, ``_RX_RELATION_ANY``): one name
+        word, and a second one when it reads as a name too ("mary anderson", "o rourke", "Q. LANDER")."""
+        tok = _RX_ANY_NAME_WORD.match(text, pos)
+        if tok is None:
+            return None
+        if len(tok.group()) == 1:  # an initial: "W. MAROTTA", "q. lander"
+            nxt = _RX_ANY_NAME_WORD.match(text, tok.end() + (text[tok.end() : tok.end() + 1] == ".") + 1)
+            if nxt is not None and text[tok.end()] in ". " and self._name_like(nxt.group(), "medium"):
+                return pos, nxt.end()
+            return None
+        if not self._name_like(tok.group(), level):
+            return None
+        end = tok.end()
+        gap = _RX_GAP.match(text, end)
+        nxt = _RX_ANY_NAME_WORD.match(text, gap.end()) if gap else None
+        if (
+            nxt is not None and len(nxt.group()) > 1 and nxt.group().isupper() == tok.group().isupper()
+            and (_fold(nxt.group()) in self._last or (len(tok.group()) <= 2 and self._name_like(nxt.group(), "medium")))
+            and _fold(nxt.group()) not in self._safe
+        ):
+            end = nxt.end()
+        return pos, end
 
     def _anchored(self, text: str, pos: int, mode: str) -> tuple[int, int] | None:
         """A name starting at ``pos`` after an anchor.
