@@ -103,6 +103,8 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     cabg pci tia gerd bph oa osa als sle hiv hcv hbv tb mrsa vre dnr dni fx hx dx tx rx sx bx fh sh yo
     rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
     ace arb hctz cc mrn dob ssn npi dea aox aaox
+    csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
+    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama
     patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
     impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
     vitals review systems social family surgical past present illness hospital course discharge
@@ -1193,6 +1195,23 @@ _DOSE_WORDS = frozenset(
 )
 
 
+_FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
+
+
+def _moved_place_ok(span: str) -> bool:
+    """The place after a verb of moving (rule ``moved_place``): a name before a facility word, an acronym of
+    2-4 letters that names no care unit ("GH", not "ICU", "OR", "EW"), or a word no safe-word list holds."""
+    words = span.split()
+    key = _fold(words[0].strip(".,'’").rstrip("0123456789"))
+    if key in CLINICAL_WORDS or key in STOP_WORDS or len(key) < 2:
+        return False
+    if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
+        return key not in _GENERIC_FACILITY_WORDS and (words[0][:1].isupper() or key not in safe_words())
+    if words[0].isupper() and len(key) <= 4:
+        return True
+    return key not in safe_words() and not _inflected(key, safe_words())
+
+
 def _place_word_ok(span: str) -> bool:
     """A place is not a clinical abbreviation or function word ("Abd: soft, NT, ND" is not North Dakota)."""
     return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
@@ -1465,6 +1484,20 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 r"(?i:snf|alf|ltach?|nursing[ \t]+home|rehab[ \t]+facility|assisted[ \t]+living[ \t]+facility))(?![A-Za-z])",
                 0.6,
                 _facility_kind_ok,
+            ),
+            # where a patient moved: "transferred to GH", "sent to quartermain 2", "taken to kernan hosp",
+            # "admitted to CALVERT", "tx'd from Laurel Regional" -- an acronym that is no care unit, a word on no
+            # safe-word list, or any word before a facility word (``_moved_place_ok``)
+            (
+                "moved_place",
+                r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
+                r"admitted|adm|sent|taken|referred|brought|came|arrived|medflighted|flown|returned|return|discharged|"
+                r"go|going|went|followed|seen)(?:[ \t]+(?i:him|her|pt|patient))?[ \t]+(?i:to|into|from|at|back[ \t]+to)"
+                r"[ \t]+(?:(?i:the)[ \t]+)?"
+                r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
+                r"general|rehab|center|campus))?)(?![A-Za-z])",
+                0.7,
+                _moved_place_ok,
             ),
             # placement: "accepted at Lakeside", "bed offer from Pine Ridge"
             (

@@ -42,6 +42,10 @@ FORMS: dict[str, list[str]] = {
         "Got a call from «Maria Woods» today.",
     ],
     "LOCATION": [
+        "Sent to «RMH» for further workup.",
+        "ADMITTED TO «BRIGHTWATER REGIONAL» YESTERDAY",
+        "plan: transfer to «ellsworth» 4 tomorrow",
+        "son brought her to «Kessington Hosp» by car",
         'She was driving home from «Ocala» when the accident happened.',
         'Lives on a farm outside «High Springs».',
         'ZIP «32608»',
@@ -383,6 +387,11 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "Transferred to the MICU overnight",
+    "Sent to CT, then returned to the floor",
+    "Discharged to rehab on Monday",
+    "Dr aware of BP, MS intact, MR moderate",
+    "Son called twice; husband aware of plan",
     "Weaned to CPAP 5/5 with 40% FiO2",
     "Remains on PSV 12/5, tolerating well",
     "Pain 6/10 at the incision",
