@@ -765,14 +765,15 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"1?\d[ \t]*(?i:a\.?m|p\.?m)\b))",
                 0.6,
             ),
-            # m/d anywhere (nursing notes date events this way: "admitted 8/25 @ 2330", "LITHIUM TOXICITY-9/2/92"),
+            # m/d and m/yy anywhere (nursing notes date events this way: "admitted 8/25 @ 2330", "TOXICITY-9/2/92",
+            # "CABG 8/88"),
             # except the clinical numbers written the same way: fractions ("1/2 NS", "1 1/2 hours", "rales 1/3
             # up"), "2/2" (secondary to), ventilator settings ("PSV 10/5", "CPAP 5/5 40%", "12/5 peep"), pain
             # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
             # ("Strength 5/5", "5/5 strength"); x/10 still counts after a date word ("on 8/10": m_d_context)
             (
                 "m_d_bare",
-                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<!\d )(?<![+#] ){_MM}/{_DD}(?:/(?:\d{{4}}|\d{{2}}))?(?![\d/]|\.\d)"
+                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?|(?:3[2-9]|[4-9]\d))(?![\d/]|\.\d)"
                 r"(?<!(?<!\d)1/2)(?<!(?<!\d)1/3)(?<!(?<!\d)2/3)(?<!(?<!\d)1/4)(?<!(?<!\d)3/4)(?<!(?<!\d)2/2)"
                 r"(?<!(?i:ps|ac) \d/\d)(?<!(?i:ps|ac) \d\d/\d)(?<!(?i:psv|imv|ips) \d/\d)(?<!(?i:psv|imv|ips) \d\d/\d)"
                 r"(?<!(?i:cpap|peep|simv) \d/\d)(?<!(?i:cpap|peep|simv) \d\d/\d)(?<!(?i:bipap) \d/\d)(?<!(?i:bipap) \d\d/\d)"
@@ -870,7 +871,14 @@ def phone_recognizer() -> GroupRegexRecognizer:
             ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
             (
                 "pager",
-                r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])",
+                r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)(?:[ \t]+(?i:number|no\.?|num))?[ \t]*[#:]?[ \t]*"
+                r"(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])",
+                0.6,
+            ),
+            # odd separators, as numbers are typed in a hurry: "301 944-5032", "(240444-1243)", "(301 273 45166)"
+            (
+                "odd_separators",
+                r"(?=[(\d])(?<![\w./])(?<!\w-)\(?(?P<phi>[2-9]\d\d(?:[ \t]+\d{3}[ \t-]+\d{4,5}|\d{3}-\d{4}))\)?(?![\w/-]|[.,]\d)",
                 0.6,
             ),
             (

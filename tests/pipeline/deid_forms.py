@@ -156,6 +156,7 @@ FORMS: dict[str, list[str]] = {
         '«Knox County»',
     ],
     "DATE": [
+        "PMH: CABG «6/91», AVR «4/03»",
         "TRANSFERRED TO CCU «11/4» @ 0200 FOR HYPOTENSION.",
         "Hx of GI bleed-«6/14/97».",
         "Family meeting planned «12/3», team aware.",
@@ -191,6 +192,9 @@ FORMS: dict[str, list[str]] = {
         "«99»yo female from NH",
     ],
     "PHONE": [
+        "WIFE---«352 871-4409» (HOME)",
+        "niece («904322-1180») called",
+        "can be reached at beeper number «44821»",
         "Call (352) «555-0147» with questions.".replace("(352) «", "«(352) "),
         "Cell: «352-555-0188»",
         "Home phone «352.555.0123»",
