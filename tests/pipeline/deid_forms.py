@@ -391,6 +391,8 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "CV: RRR, 2/6 systolic ejection murmur",
+    "Images sent to PACS for review",
     "Transferred to the MICU overnight",
     "Sent to CT, then returned to the floor",
     "Discharged to rehab on Monday",
