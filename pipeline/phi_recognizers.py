@@ -104,7 +104,7 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
     ace arb hctz cc mrn dob ssn npi dea aox aaox
     csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
-    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs
+    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent
     patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
     impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
     vitals review systems social family surgical past present illness hospital course discharge
@@ -720,7 +720,8 @@ def date_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "DATE",
         [
-            ("mdy", rf"(?=\d)(?<![\d/.-]){_DD}([/.-]){_DD}\1(?:\d{{4}}|\d{{2}})(?![\d/-]|\.\d)", 0.9),
+            # not ventilator settings written the same way ("AC 700x12/5/40%", "CPAP/PSV 12/10/40%")
+            ("mdy", rf"(?=\d)(?<![\d/.-])(?<![xX]){_DD}([/.-]){_DD}\1(?:\d{{4}}|\d{{2}})(?![\d/-]|\.\d|[ \t]*%)", 0.9),
             ("ymd", rf"(?=\d)(?<![\d/-]){_YEAR}([/.-]){_MM}\1{_DD}(?![\d/-]|\.\d)", 0.9),
             ("ymd_compact", r"(?=\d)(?<![\d])(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?![\d])", 0.4),
             ("m_yyyy", rf"(?=\d)(?<![\d/.-]){_MM}[/-]{_YEAR}(?![\d/-])", 0.8),
@@ -781,7 +782,8 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?i:strength) \d/\d)"
                 r"(?![ \t]*(?:(?i:peep|ps\b|psv|cpap|cm|mic|mcg|mg|ml|cc|ns\b|str\b|strength|way|amp|tab|hour|hr|of\b|"
                 r"pain|sem\b|hsm\b|murmur|systolic|diastolic|holosystolic|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))"
-                r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))",
+                r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))(?![^\n]{0,12}(?i:fio2|peep|%))"
+                r"(?<!(?i:flowby) \d/\d)(?<!(?i:bi-pap) \d\d/\d)(?<!(?i:bi-pap) \d/\d)",
                 0.5,
             ),
             # m/d alone on a line (note header)
@@ -1154,7 +1156,7 @@ def id_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "ID",
         [
-            ("labelled", _labelled(labels), 0.75),
+            ("labelled", _labelled(labels), 0.75, lambda v: _has_digit(v) and _not_a_vital_sign(v)),
             (
                 "username",
                 r"(?=[PpUuLl])(?<![A-Za-z])(?i:portal[ \t]+account|user[ \t]*(?:name|id)|login|screen[ \t]*name)"
@@ -1171,11 +1173,27 @@ def id_recognizer() -> GroupRegexRecognizer:
     )
 
 
+_VITAL_WORDS = frozenset("t tm tmax t-max temp temps febrile afebrile wbc max low grade hr bp".split())
+
+
+def _not_a_vital_sign(span: str) -> bool:
+    """"ID:" heads the infectious-disease part of a nursing note too ("ID: Tmax 100.8", "ID: afebrile"): an
+    identifier does not start with a temperature word."""
+    return _fold(span.split()[0].strip(".,:")) not in _VITAL_WORDS
+
+
 def _street_ok(span: str) -> bool:
-    """Reject dose-like "street" matches in capitals ("40 MG PO ST")."""
-    return not any(w.lower().strip(".,#") in _DOSE_WORDS for w in span.split()[1:])
+    """Reject dose-like and clinical "street" matches in capitals ("40 MG PO ST", "3 WAY FOLEY IN PLACE",
+    "8 TRACH IN PLACE"): no dose word, and no function or clinical word that is no street word either."""
+    words = [w.lower().strip(".,#") for w in span.split()[1:]]
+    return not any(
+        k in _DOSE_WORDS or ((k in CLINICAL_WORDS or k in STOP_WORDS) and k not in _STREET_WORDS) for k in words
+    )
 
 
+_STREET_WORDS = frozenset(
+    "st dr ct pl ter way cir ave rd ln blvd n s e w ne nw se sw apt unit suite ste lot bldg fl floor room rm".split()
+)
 _STREET_SUFFIX_LOWER = (
     "street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|place|pl|terrace|ter|way|circle|cir|"
     "parkway|pkwy|highway|hwy|trail|trl"
@@ -1216,8 +1234,8 @@ def _moved_place_ok(span: str) -> bool:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
         return key not in _GENERIC_FACILITY_WORDS and (words[0][:1].isupper() or key not in safe_words())
-    if words[0].isupper() and len(key) <= 4:
-        return True
+    if words[0].isupper() and len(key) <= 4:  # "GH", "BMC"; not "VENT", "HOME", "WARD"
+        return len(key) <= 3 or key not in safe_words()
     return key not in safe_words() and not _inflected(key, safe_words())
 
 
@@ -1499,10 +1517,10 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             # safe-word list, or any word before a facility word (``_moved_place_ok``)
             (
                 "moved_place",
-                r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
-                r"admitted|adm|sent|taken|referred|brought|came|arrived|medflighted|flown|returned|return|discharged|"
-                r"go|going|went|followed|seen)(?:[ \t]+(?i:him|her|pt|patient))?[ \t]+(?i:to|into|from|at|back[ \t]+to)"
-                r"[ \t]+(?:(?i:the)[ \t]+)?"
+                r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
+                r"admitted|adm|brought|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
+                r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
+                r"[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
                 r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
                 r"general|rehab|center|campus))?)(?![A-Za-z])",
                 0.7,
@@ -2109,8 +2127,8 @@ class NameRecognizer(EntityRecognizer):
                 return None
             if mode == "caps" and (key in self._never or not word.isupper()):
                 return None
-            if mode == "relation" and key in self._never:
-                return None
+            if mode == "relation" and (key in self._never or (word.isupper() and not self._name_like(word, "strict"))):
+                return None  # "DAUGHTER CALLED", "WIFE VISITING", "CONTACT PRAUUATIONS" are no names
             if mode in ("label", "by"):
                 if key in self._never or (mode == "by" and word.isupper() and key not in self._strong):
                     return None

@@ -391,6 +391,12 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "ID: Tmax 100.8, WBC 14",
+    "SOCIAL: DAUGHTER CALLED THIS AM, WIFE VISITING",
+    "ON CONTACT PRECAUTIONS FOR MRSA",
+    "Vent settings AC 600x12/5/40% overnight",
+    "3 WAY FOLEY IN PLACE, DRAINING WELL",
+    "Cultures sent from the RLE ulcer",
     "CV: RRR, 2/6 systolic ejection murmur",
     "Images sent to PACS for review",
     "Transferred to the MICU overnight",
