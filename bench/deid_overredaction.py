@@ -1,9 +1,9 @@
 """How much the deid stage tags in real (public, fictional-PHI) clinical prose: the aci_bench visit notes.
 
-    python bench/deid_overredaction.py [--aci DIR] [--show-text]
+    python bench/deid_overredaction.py --aci DIR [--mode rules|model|rules+model --tagger DIR] [--show-text]
 
-Reads the ``note`` column of ``train.csv`` and ``valid.csv`` in ``--aci`` (default ``../shared/data/aci_bench``,
-relative to the project root), runs ``pipeline.deid.find_phi`` on every note and prints the number of notes,
+Reads the ``note`` column of ``train.csv`` and ``valid.csv`` in ``--aci`` (the aci_bench folder: 87 doctor-patient
+visit notes, CC BY 4.0), runs ``pipeline.deid.find_phi`` on every note and prints the number of notes,
 words (whitespace-separated), tags, tags per 1,000 words and tags per category. No note text is printed unless
 ``--show-text`` is given; then every tagged string is listed with its category and 30 characters of context on
 each side (aci_bench is CC BY 4.0 and its names, ages and dates are fictional), followed by the distinct tagged
@@ -24,7 +24,6 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's Em
 from pipeline.deid import build_analyzer, find_phi
 from pipeline.phi_tags import CATEGORY_ORDER
 
-ROOT = Path(__file__).resolve().parents[1]
 FILES = ("train.csv", "valid.csv")
 CONTEXT = 30
 
@@ -46,12 +45,14 @@ def _flat(s: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--aci", type=Path, default=ROOT / ".." / "shared" / "data" / "aci_bench")
+    ap.add_argument("--aci", type=Path, required=True, help="folder with aci_bench's train.csv and valid.csv")
+    ap.add_argument("--mode", default="rules", choices=["rules", "model", "rules+model"])
+    ap.add_argument("--tagger", help="PHI tagger folder (modes model, rules+model)")
     ap.add_argument("--show-text", action="store_true", help="print tagged strings with 30 chars of context")
     args = ap.parse_args(argv)
 
     notes = read_notes(args.aci)
-    analyzer = build_analyzer()
+    analyzer = build_analyzer(args.mode, args.tagger if args.mode != "rules" else None)
     words = 0
     per_category: Counter[str] = Counter()
     distinct: dict[str, Counter[str]] = {}

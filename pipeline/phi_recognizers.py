@@ -104,7 +104,7 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
     ace arb hctz cc mrn dob ssn npi dea aox aaox
     csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
-    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent
+    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent covid sars
     patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
     impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
     vitals review systems social family surgical past present illness hospital course discharge
@@ -215,7 +215,7 @@ _EPONYM_WORDS = (
     r"cannula|mask|boot|boots|mesh|suture|sutures|staples|clip|clips|monitor|device|graft|filter|"
     # anatomy and conditions named after people ("Stensen duct", "Morison pouch", "Prinzmetal angina")
     r"duct|ducts|gland|glands|pouch|fascia|patch|patches|triangle|plexus|capsule|tear|angina|arteritis|block|"
-    r"class|injury|joint|portoenterostomy|canal|ligament|tubercle|cyst|aneurysm|anomaly|deformity"
+    r"class|injury|joint|portoenterostomy|canal|ligament|tubercle|cyst|aneurysm|anomaly|deformity|level|thickness"
 )
 _RX_EPONYM_OF = re.compile(
     r"(?i:ampulla|circle|sphincter|ligament|canal|canals|loop|islets|crypts|tetralogy|pouch|triangle|foramen|organ|"
@@ -781,7 +781,8 @@ def date_recognizer() -> GroupRegexRecognizer:
             # except the clinical numbers written the same way: fractions ("1/2 NS", "1 1/2 hours", "rales 1/3
             # up"), "2/2" (secondary to), ventilator settings ("PSV 10/5", "CPAP 5/5 40%", "12/5 peep"), pain
             # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
-            # ("Strength 5/5", "5/5 strength"); x/10 still counts after a date word ("on 8/10": m_d_context)
+            # (any x/5 up to 5/5: "Strength 4/5", "3/5 abduction strength"); x/10 and x/5 still count after a date
+            # word ("on 8/10": m_d_context)
             (
                 "m_d_bare",
                 rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?|(?:3[2-9]|[4-9]\d))(?![\d/]|\.\d)"
@@ -789,7 +790,7 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?<!(?i:ps|ac) \d/\d)(?<!(?i:ps|ac) \d\d/\d)(?<!(?i:psv|imv|ips) \d/\d)(?<!(?i:psv|imv|ips) \d\d/\d)"
                 r"(?<!(?i:cpap|peep|simv) \d/\d)(?<!(?i:cpap|peep|simv) \d\d/\d)(?<!(?i:bipap) \d/\d)(?<!(?i:bipap) \d\d/\d)"
                 r"(?<!(?i:on) \d/5)(?<!(?i:on) \d\d/5)(?<!(?i:of) \d/5)(?<!(?i:of) \d\d/5)"
-                r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?i:strength) \d/\d)"
+                r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?<!\d)[0-5]/5)"
                 r"(?![ \t]*(?:(?i:peep|ps\b|psv|cpap|cm|mic|mcg|mg|ml|cc|ns\b|str\b|strength|way|amp|tab|hour|hr|of\b|"
                 r"pain|sem\b|hsm\b|murmur|systolic|diastolic|holosystolic|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))"
                 r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))(?![^\n]{0,12}(?i:fio2|peep|%))"
