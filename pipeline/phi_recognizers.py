@@ -104,7 +104,7 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
     ace arb hctz cc mrn dob ssn npi dea aox aaox
     csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
-    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent covid sars
+    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent covid sars beat beats
     patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
     impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
     vitals review systems social family surgical past present illness hospital course discharge
@@ -1233,6 +1233,7 @@ _DOSE_WORDS = frozenset(
 )
 
 
+_RX_VOWEL = re.compile(r"[aeiouy]")
 _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
 
 
@@ -1245,8 +1246,8 @@ def _moved_place_ok(span: str) -> bool:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
         return key not in _GENERIC_FACILITY_WORDS and (words[0][:1].isupper() or key not in safe_words())
-    if words[0].isupper() and len(key) <= 4:  # "GH", "BMC"; not "VENT", "HOME", "WARD"
-        return len(key) <= 3 or key not in safe_words()
+    if words[0].isupper() and len(key) <= 4:  # "GH", "BMC", "OLH"; not "VENT", "WARD", "AV", "DIE"
+        return key not in safe_words() or (len(key) <= 3 and not _RX_VOWEL.search(key))
     return key not in safe_words() and not _inflected(key, safe_words())
 
 
@@ -1378,6 +1379,8 @@ class LocationRecognizer(GroupRegexRecognizer):
                     out.append((*zip_code.span("zip"), 0.6))
                 if not all(k in self._common for k in run):
                     out.append((start, end, 0.5))
+                elif matches[i].group().isupper() and _caps_line(text, start):
+                    continue  # "IN EARLY EVENING", "IN PROGRESS", "BACK TO NORMAL": capitals hide the case signal
                 elif (
                     zip_code
                     or _PLACE_PREP.ends_at(text, start)

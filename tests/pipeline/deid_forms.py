@@ -391,6 +391,9 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "GU: LASIX X 1 IN EARLY EVENING WITH GOOD RESPONSE",
+    "SHE SAYS SHE IS GOING TO DIE, REASSURED",
+    "ONE 8 BEAT RUN OF VT NOTED OVERNIGHT",
     "ID: Tmax 100.8, WBC 14",
     "SOCIAL: DAUGHTER CALLED THIS AM, WIFE VISITING",
     "ON CONTACT PRECAUTIONS FOR MRSA",
