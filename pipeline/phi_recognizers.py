@@ -1256,6 +1256,17 @@ def _place_word_ok(span: str) -> bool:
     return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
 
 
+def _place_phrase_ok(span: str) -> bool:
+    """As ``_place_word_ok``; and in capitals, where case tells nothing, English words must spell a known city
+    ("MOVED TO OCALA" is a place, "GOING TO DIE" is not)."""
+    if not _place_word_ok(span):
+        return False
+    if not span.isupper():
+        return True
+    keys = [_fold(w.strip(".,")) for w in span.split()]
+    return " ".join(keys) in _city_keys() or not all(k in safe_words() for k in keys)
+
+
 # Words before "county" that do not name one ("this county", "the neighboring county").
 _NOT_A_COUNTY = frozenset(
     "rural neighboring neighbouring adjacent surrounding nearby whole entire large small poor same another home "
@@ -1652,7 +1663,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 r"[ \t]+(?i:here[ \t]+)?(?i:from)[ \t]+)"
                 rf"{city}",
                 0.6,
-                _place_word_ok,
+                _place_phrase_ok,
             ),
         ],
         gazetteer=features.location_gazetteer,
