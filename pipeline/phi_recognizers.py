@@ -78,7 +78,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.phi_prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.phi_tags import CATEGORY_ORDER, TAGS
-from pipeline.phi_vocab import drug_words, place_words
+from pipeline.phi_vocab import device_words, drug_words, place_words
 from pipeline.regex_reverse import Lookbehind
 
 Validator = Callable[[str], bool]
@@ -333,8 +333,8 @@ def safe_words() -> frozenset[str]:
     """
     whitelist, first, last = philter_lists()
     census_first, census_last = census_names()
-    # drug names that are also someone's name ("Camila", "Kendrick") stay unsafe
-    drugs = drug_words() - first - last - census_first - census_last
+    # drug and device names that are also someone's name ("Camila", "Baxter") stay unsafe
+    drugs = (drug_words() | device_words()) - first - last - census_first - census_last
     return whitelist | CLINICAL_WORDS | STOP_WORDS | AMBIGUOUS_WORDS | _EXTRA_SAFE_WORDS | place_words() | drugs
 
 

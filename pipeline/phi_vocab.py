@@ -4,6 +4,8 @@
   harbor removes geographic units *smaller than a state*, so "moved here from Texas" or "born in Haiti" keep
   their place, and a language is no identifier. ``deid`` drops a LOCATION span whose whole text is one of
   these names, and the name rules treat them as known words (not unknown capitalized words).
+* Device, dressing and equipment brands (``pipeline/data/device_brands.txt``, compiled by hand from public
+  product and company names): "Dermabond", "Tegaderm", "Impella" are no English words either.
 * Drug names, brand names included (``drug-named-entity-recognition`` 2.0.9, MIT: its dictionary of DrugBank,
   MeSH and MedlinePlus names, read as data, never imported): "Brilinta", "Farxiga", "Keytruda" are unknown
   capitalized words to an English list, and the recall-first name rule would take them for surnames.
@@ -24,7 +26,8 @@ from pathlib import Path
 
 _DATA = Path(__file__).parent / "data"
 STATES, COUNTRIES, LANGUAGES = _DATA / "us_states.txt", _DATA / "countries.txt", _DATA / "languages.txt"
-DATA_FILES = (STATES, COUNTRIES, LANGUAGES)
+DEVICES = _DATA / "device_brands.txt"
+DATA_FILES = (STATES, COUNTRIES, LANGUAGES, DEVICES)
 DISTRIBUTIONS = ("drug-named-entity-recognition",)
 _DRUG_FILE = "drug_ner_dictionary.pkl.bz2"
 _NORMAL = re.compile(r"[^a-z]+")
@@ -67,6 +70,12 @@ def is_kept_place(text: str, start: int, end: int) -> bool:
     before = [m.start() for m in _WORD_AT.finditer(text, max(line_start, start - 40), start)][-3:]
     after = [m.end() for m in _WORD_AT.finditer(text, end, min(line_end, end + 40))][:3]
     return any(normal(text[a:b]) in names for a in [*before, start] for b in [end, *after])
+
+
+@lru_cache(maxsize=1)
+def device_words() -> frozenset[str]:
+    """Words of device, dressing and equipment brand names ("Dermabond", "Tegaderm", "Impella")."""
+    return frozenset(w for name in _names(DEVICES) for w in name.split() if len(w) >= 3)
 
 
 @lru_cache(maxsize=1)
