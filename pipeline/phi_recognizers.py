@@ -1734,6 +1734,8 @@ _RX_LINITIAL = re.compile(_LINITIAL)
 _RX_LOWER_HYPHEN = re.compile(rf"-[{_LO}]{{2,}}(?![^\W_])")
 _RX_LOWER_WORD = re.compile(rf"(?=[{_LO}])(?<![^\W\d_])[{_LO}]{{2,}}{_END}")
 _RX_GAP = _compile(r"[ \t]+")
+_RX_WORD_BEFORE = re.compile(r"(?<![^\W_])[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*\Z")
+_RX_INITIAL_BEFORE = re.compile(r"(?<![^\W_])[A-Za-z]\.[ \t]*\Z")
 _RX_ANY_NAME_WORD = re.compile(r"(?<![^\W_])[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
 _RX_SPACE = re.compile(r"[ \t]+")
 _RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
@@ -1762,6 +1764,8 @@ _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(
 _RX_TITLE_ANY = _compile(
     r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np)\.?)?)[ \t]+(?=[A-Za-z])"
 )
+# "W. MAROTTA AWARE", "Dr Kessler notified", "quinn paged": nursing notes report whom they told, name first
+_RX_TOLD_AFTER = _compile(r"(?<=[^\W\d_])[ \t]+(?=(?i:aware|notified|paged|informed|made[ \t]+aware|updated)(?![A-Za-z]))")
 # "son bill", "dtr suzette", "husband milovan", "Son, Ed,": a relative's name after the relation word
 _RX_RELATION_ANY = _compile(
     r"(?=[SsDdHhWwBbMmFfNnGg])(?<![A-Za-z])(?i:son|sons|daughter|dtr|husband|wife|brother|sister|mother|father|"
@@ -1977,6 +1981,9 @@ class NameRecognizer(EntityRecognizer):
         for m in _RX_RELATION_ANY.finditer(text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.75))
+        for m in _RX_TOLD_AFTER.finditer(text):
+            if (span := self._told(text, m.start())) is not None:
+                spans.append((*span, 0.75))
         for m in _scan(_RX_AFTER_NAME, text):
             if (span := self._name_before(text, m.start())) is not None:
                 spans.append((*span, 0.75))
@@ -2105,6 +2112,17 @@ class NameRecognizer(EntityRecognizer):
         if listed:
             return True
         return level != "strict" and len(key) >= 3 and not _inflected(key, self._safe)
+
+    def _told(self, text: str, end: int) -> tuple[int, int] | None:
+        """The name ending at ``end`` before "aware/notified/paged" (``_RX_TOLD_AFTER``): a word that reads as a
+        name on its own ("MAROTTA", not "MD", "TEAM", "FAMILY"), with an initial before it if there is one."""
+        word = _RX_WORD_BEFORE.search(text, max(0, end - 40), end)
+        if word is None or not self._name_like(word.group(), "medium"):
+            return None
+        start = word.start()
+        if (ini := _RX_INITIAL_BEFORE.search(text, max(0, start - 4), start)) is not None:
+            start = ini.start()
+        return start, end
 
     def _titled(self, text: str, pos: int, level: str) -> tuple[int, int] | None:
         """The name after a loose title or relation word (``_RX_TITLE_ANY``, ``_RX_RELATION_ANY``): one name

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 FORMS: dict[str, list[str]] = {
     "NAME": [
+        "PVCS NOTED, «R. KESTENBAUM» AWARE",
+        "per dr «oyelowo», plan to wean",
+        "social: dtr «marisol» called for update",
         'Spoke with «Teodora» (daughter) by phone.',
         '«BRANTLEY, OSWIN J» admitted from ED.',
         "«Oyelaran»'s labs were reviewed.",
@@ -391,6 +394,8 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "HO AWARE. TEAM AWARE, FAMILY NOTIFIED",
+    "MD paged, RN aware of plan",
     "GU: LASIX X 1 IN EARLY EVENING WITH GOOD RESPONSE",
     "SHE SAYS SHE IS GOING TO DIE, REASSURED",
     "ONE 8 BEAT RUN OF VT NOTED OVERNIGHT",
