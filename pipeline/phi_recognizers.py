@@ -1750,6 +1750,7 @@ _RX_MONTH_DATE = _compile(rf"{_MONTH}[ \t]*\d")  # "Dr. Jay Raza August 3, 2010"
 _RX_LINE_END = re.compile(r"[ \t]*(?:\r|\n|\Z|[;|)\"”])|[ \t]{2,}")
 _RX_CLAUSE_END = re.compile(r"[.;,)]")
 # Words that cannot follow "Dr."/"Mrs." as a name; other function words can ("Dr. Day", "Dr. See").
+_MODALS = frozenset("will may can could would should must might shall".split())
 _NOT_AFTER_HONORIFIC = frozenset("he she they it its the a an his her their this that i we you and or of".split())
 
 # Caps honorifics need their period: "MR" is mitral regurgitation, "DR" diabetic retinopathy, "MS" sclerosis.
@@ -2102,8 +2103,8 @@ class NameRecognizer(EntityRecognizer):
         key = _fold(word.strip("'’-"))
         if len(key) < 2 or key in self._never or key in _NOT_AFTER_HONORIFIC:
             return False
-        if level == "strict" and key in AMBIGUOUS_WORDS:
-            return False
+        if level == "strict" and key in AMBIGUOUS_WORDS and (key in _MODALS or key not in census_names()[0]):
+            return False  # "son will visit", "per protocol" -- but "son bill called" names him
         listed = key in self._first or key in self._last
         if key in self._safe:
             census_first, census_last = census_names()
