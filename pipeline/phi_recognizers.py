@@ -1234,6 +1234,12 @@ _DOSE_WORDS = frozenset(
 
 
 _RX_VOWEL = re.compile(r"[aeiouy]")
+
+
+def _saint_ok(span: str) -> bool:
+    """"St. <first name>" (a census first name, possessive allowed): "St. Mary's", "ST. AGNES", not "ST ELEVATION"."""
+    word = span.split()[-1].rstrip("'’sS") if span.split()[-1][-2:].lower() in ("'s", "’s") else span.split()[-1]
+    return _fold(word) in census_names()[0] and _fold(word) not in CLINICAL_WORDS
 _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
 
 
@@ -1246,8 +1252,10 @@ def _moved_place_ok(span: str) -> bool:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
         return key not in _GENERIC_FACILITY_WORDS and (words[0][:1].isupper() or key not in safe_words())
-    if words[0].isupper() and len(key) <= 4:  # "GH", "BMC", "OLH"; not "VENT", "WARD", "AV", "DIE"
-        return key not in safe_words() or (len(key) <= 3 and not _RX_VOWEL.search(key))
+    if len(key) <= 3 and not _RX_VOWEL.search(key):  # "GH", "gh", "BMC": no English word has no vowel
+        return True
+    if words[0].isupper() and len(key) <= 4:  # "OLH", "GBMC"; not "VENT", "WARD", "AV", "DIE"
+        return key not in safe_words()
     return key not in safe_words() and not _inflected(key, safe_words())
 
 
@@ -1543,13 +1551,21 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             (
                 "moved_place",
                 r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
-                r"admitted|adm|brought|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
+                r"admitted|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
                 r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
                 r"[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
                 r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
                 r"general|rehab|center|campus))?)(?![A-Za-z])",
                 0.7,
                 _moved_place_ok,
+            ),
+            # a saint's name is a hospital or a parish, not an ST segment: "St. Mary's", "ST. AGNES", "St Joseph"
+            (
+                "saint_place",
+                r"(?=[Ss])(?<![A-Za-z])(?P<phi>(?:St|ST|st)\.?[ \t]+[A-Za-z][a-z]+(?:['’]s)?|(?:St|ST|st)\.?[ \t]+[A-Z]+(?:['’]S)?)"
+                r"(?![A-Za-z])",
+                0.7,
+                _saint_ok,
             ),
             # placement: "accepted at Lakeside", "bed offer from Pine Ridge"
             (

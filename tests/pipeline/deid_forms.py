@@ -45,6 +45,8 @@ FORMS: dict[str, list[str]] = {
         "Got a call from «Maria Woods» today.",
     ],
     "LOCATION": [
+        "plan to return to «St. Bernadette's» on friday",
+        "husband brought her to «rmh» this am",
         "Sent to «RMH» for further workup.",
         "ADMITTED TO «BRIGHTWATER REGIONAL» YESTERDAY",
         "plan: transfer to «ellsworth» 4 tomorrow",
@@ -394,6 +396,8 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "ST ELEVATION IN V2-V4, ST depression in the lateral leads",
+    "Sent to CT, then to XR",
     "HO AWARE. TEAM AWARE, FAMILY NOTIFIED",
     "MD paged, RN aware of plan",
     "GU: LASIX X 1 IN EARLY EVENING WITH GOOD RESPONSE",
