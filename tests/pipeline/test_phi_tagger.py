@@ -114,3 +114,29 @@ def test_the_tagger_enters_the_deid_fingerprint_by_content(tmp_path, all_name):
     assert deid.external_fingerprints(params) == {"tagger": path_digest(all_name)}
     assert deid.external_fingerprints(DeidParams(tagger=str(all_name))) == {}  # rules mode: the tagger is unused
     assert "tagger" not in params.fingerprint_params()  # where it lies does not matter, what it is does
+
+
+def test_the_stage_runs_the_tagger_and_its_plan_follows_the_tagger_files(tmp_path, all_name, all_o):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline import dag
+    from pipeline.config import PreprocessConfig
+    from pipeline.dataset import Dataset, path_digest
+
+    (tmp_path / "in").mkdir()
+    texts = ["Vex seen today.", "Second note\nfor Vex."]
+    pq.write_table(pa.table({"note_id": ["a", "b"], "text": texts}), tmp_path / "in" / "notes.parquet")
+    upstream = {"dedup": Dataset("dedup", "f" * 16, tmp_path / "in")}
+    plans = {}
+    for name, folder in (("name", all_name), ("o", all_o)):
+        cfg = PreprocessConfig(data_root=tmp_path / "data", workers=1, deid=DeidParams(mode="model", tagger=str(folder)))
+        plans[name] = dag.plan("deid", cfg, upstream)
+        assert plans[name].external == {"tagger": path_digest(folder)}
+    assert plans["name"].fingerprint != plans["o"].fingerprint  # another tagger: another dataset
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = deid.run(upstream, out, DeidParams(mode="model", tagger=str(all_name)), workers=1)
+    assert pq.read_table(out / "notes.parquet").column("text").to_pylist() == ["[**NAME**]", "[**NAME**]\n[**NAME**]"]
+    assert result.counts["phi_by_category"]["NAME"] == 3
