@@ -390,7 +390,12 @@ def deid_texts(
 
 
 def _warm_worker(*engine_spec: object) -> None:
-    """Worker initializer: build the engine once per process, before the first chunk arrives."""
+    """Worker initializer: build the engine once per process, before the first chunk arrives. With the tagger,
+    one torch thread per worker: the workers already use every core, more threads would fight over them."""
+    if engine_spec and engine_spec[0] != "rules":
+        import torch
+
+        torch.set_num_threads(1)
     build_analyzer(*engine_spec)
 
 
