@@ -389,7 +389,7 @@ def deid_texts(
     return out
 
 
-def _warm_worker(*engine_spec: object) -> None:
+def warm_worker(*engine_spec: object) -> None:
     """Worker initializer: build the engine once per process, before the first chunk arrives. With the tagger,
     one torch thread per worker: the workers already use every core, more threads would fight over them."""
     if engine_spec and engine_spec[0] != "rules":
@@ -427,7 +427,7 @@ def run(
         workers=workers,
         chunk_size=CHUNK_NOTES,
         progress=progress,
-        initializer=_warm_worker,
+        initializer=warm_worker,
         initargs=spec,
     )
 

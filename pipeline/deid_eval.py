@@ -339,7 +339,7 @@ def assign_taggers(notes: Sequence[GoldNote], tagger: Path) -> tuple[list[Path],
 def predict(notes: Sequence[GoldNote], params: DeidParams, workers: int = 1) -> tuple[list[list[Pred]], TaggerUse | None]:
     """Predicted spans per note; with a tagger, each note is scored by a tagger that did not train on it
     where the tagger folder has one (``assign_taggers``)."""
-    from pipeline.deid import engine_spec
+    from pipeline.deid import engine_spec, warm_worker
 
     mode, tagger, threshold = engine_spec(params)
     if tagger is None:
@@ -352,7 +352,8 @@ def predict(notes: Sequence[GoldNote], params: DeidParams, workers: int = 1) -> 
         idx = [i for i, f in enumerate(folders) if f == folder]
         spec = (mode, str(folder), threshold)
         got = map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=spec),
-                         [notes[i].text for i in idx], workers=workers, chunk_size=64)
+                         [notes[i].text for i in idx], workers=workers, chunk_size=64,
+                         initializer=warm_worker, initargs=spec)
         for i, p in zip(idx, got, strict=True):
             out[i] = p
     return out, use  # type: ignore[return-value]
