@@ -8,12 +8,14 @@ are quarantined (listed in ``dropped.parquet`` by file and row, never with their
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -134,6 +136,21 @@ def _only_escapes(s: str) -> bool:
     return all(not ("\ud800" <= ch <= "\udfff") or "\udc80" <= ch <= "\udcff" for ch in s)
 
 
+_RX_HEADER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
+
+
+def _column_names(table: pa.Table, params: IngestParams) -> str:
+    """The column names, only when the header is evidently one: some configured column is among them and all
+    look like names. A CSV without a header row makes its first row the names -- a note's text, an MRN, a
+    date -- and error messages reach logs and Prefect's database."""
+    names = table.column_names
+    configured = {params.id_column, params.text_column, params.patient_column, params.note_type_column,
+                  params.date_column} - {None}
+    if configured & set(names) and all(_RX_HEADER_NAME.fullmatch(n) for n in names):
+        return "columns: " + ", ".join(names)
+    return "names not shown: the first row may be a note, not a header"
+
+
 def _column(table: pa.Table, name: str | None, n: int, typ: pa.DataType) -> pa.Array:
     """A mapped column cast to our type (ids that are numbers become strings); absent optional columns are null."""
     if name is None or name not in table.column_names:
@@ -161,8 +178,8 @@ def _notes_from_file(f: InputFile, params: IngestParams) -> tuple[pa.Table, list
         for required in (params.id_column, params.text_column):
             if table.num_rows and required not in table.column_names:
                 raise IngestError(
-                    f"{f.rel}: no column {required!r} (columns: {table.column_names}); "
-                    "set ingest.id_column / ingest.text_column in the config to map your columns"
+                    f"{f.rel}: no column {required!r} among its {table.num_columns} columns ({_column_names(table, params)}); "
+                    "set ingest.id_column / ingest.text_column in the config to map your columns, or add a header row"
                 )
         n = table.num_rows
         cols = {
@@ -229,5 +246,5 @@ def run(
         rows_in=rows_in,
         rows_out=notes.num_rows,
         dropped=dict(reasons),
-        counts={"files": len(files), "rows_per_file": per_file, "bytes": int(pa.compute.sum(pa.compute.binary_length(notes["text"])).as_py() or 0)},
+        counts={"files": len(files), "rows_per_file": per_file, "bytes": int(pc.sum(pc.binary_length(notes["text"])).as_py() or 0)},
     )

@@ -69,3 +69,36 @@ def test_fingerprints_follow_content(tmp_path):
     before = ingest.input_fingerprints(src, IngestParams())
     (src / "a.jsonl").write_text(json.dumps({"note_id": "1", "text": "b"}) + "\n")
     assert ingest.input_fingerprints(src, IngestParams()) != before
+
+
+@pytest.mark.parametrize("row", [
+    "n1,p1,progress,2020-01-01,Patient Zorblatt Quennington MRN 99887766 seen today",
+    "n1,p1,progress,Patient Zorblatt seen today",
+    "n1,p1,Zorblatt",
+])
+def test_a_csv_without_header_names_no_cell_in_the_error(tmp_path, row):
+    src = tmp_path / "h.csv"
+    src.write_text(row + "\n" + row.replace("n1", "n2") + "\n")
+    with pytest.raises(ingest.IngestError) as err:
+        _run(src, tmp_path)
+    message = str(err.value)
+    assert "h.csv" in message and "header" in message
+    assert "Zorblatt" not in message and "99887766" not in message and "p1" not in message
+
+
+def test_a_folder_of_txt_notes_ingests_in_a_fresh_process(tmp_path):
+    """Nothing else imported pyarrow.compute first here (the bug: it worked only after another reader had)."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "notes"
+    src.mkdir()
+    (src / "a.txt").write_text("first note")
+    (src / "b.txt").write_text("second note")
+    out = tmp_path / "out"
+    out.mkdir()
+    code = ("import sys; from pathlib import Path; from pipeline import ingest; from pipeline.config import IngestParams; "
+            "r = ingest.run({}, Path(sys.argv[2]), IngestParams(), input_path=Path(sys.argv[1])); print(r.rows_out, r.counts['bytes'])")
+    done = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == ["2", str(len("first note") + len("second note"))]
