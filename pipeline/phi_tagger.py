@@ -42,8 +42,6 @@ class PhiTagger:
     """A fine-tuned NER folder (``task.json`` with task ``ner``) whose labels are our PHI categories."""
 
     def __init__(self, folder: str | Path, threshold: float = 0.5, batch_size: int = 64, max_length: int = 128) -> None:
-        import torch
-
         from model.finetune.checkpoint import load_finetuned
 
         folder = Path(folder)
@@ -62,8 +60,6 @@ class PhiTagger:
         self.threshold = threshold
         self.batch_size = batch_size
         self.max_length = max_length
-        self.torch = torch
-        torch.set_grad_enabled(False)
 
     def spans(self, texts: Sequence[str]) -> list[list[SpanTuple]]:
         """PHI spans of each text, one list per text, sorted by start."""

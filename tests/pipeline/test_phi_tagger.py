@@ -61,10 +61,13 @@ def test_words_become_spans_with_exact_offsets_joined_within_a_line(all_name):
 
 
 def test_threshold_and_an_all_o_model(all_name, all_o):
+    import torch
+
     text = "Pt seen by Vex on rounds."
     assert PhiTagger(all_o).spans([text]) == [[]]
     assert PhiTagger(all_name, threshold=0.999999).spans([text])[0] != []
     assert PhiTagger(all_name).spans(["", "   \n  "]) == [[], []]
+    assert torch.is_grad_enabled()  # the tagger leaves the process's autograd alone (training may follow)
 
 
 def test_batch_gives_what_one_note_at_a_time_gives(all_name):
