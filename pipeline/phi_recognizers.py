@@ -1879,7 +1879,8 @@ _RX_HEADER_NAME = re.compile(
 # The NAME regexes scanned over whole notes (the others run at given positions): gated by the prefilter.
 _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
-    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT"
+    "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT "
+    "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER"
 ).split()
 
 
@@ -1990,15 +1991,15 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION, text):
             if (span := self._anchored(text, m.end(), "relation")) is not None:
                 spans.append((*span, 0.8))
-        for m in _RX_TITLE_ANY.finditer(text):
+        for m in _scan(_RX_TITLE_ANY, text):
             title = m.group().split()[-1].rstrip(".").lower()
             level = "strict" if title == "per" else "medium" if title in ("mr", "ms") else "loose"
             if (span := self._titled(text, m.end(), level)) is not None:
                 spans.append((*span, 0.75))
-        for m in _RX_RELATION_ANY.finditer(text):
+        for m in _scan(_RX_RELATION_ANY, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.75))
-        for m in _RX_TOLD_AFTER.finditer(text):
+        for m in _scan(_RX_TOLD_AFTER, text):
             if (span := self._told(text, m.start())) is not None:
                 spans.append((*span, 0.75))
         for m in _scan(_RX_AFTER_NAME, text):
