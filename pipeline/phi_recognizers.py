@@ -776,8 +776,8 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"1?\d[ \t]*(?i:a\.?m|p\.?m)\b))",
                 0.6,
             ),
-            # m/d and m/yy anywhere (nursing notes date events this way: "admitted 8/25 @ 2330", "TOXICITY-9/2/92",
-            # "CABG 8/88"),
+            # m/d and m/yy anywhere (nursing notes date events this way: "admitted 11/4 @ 0200", "BLEED-6/14/97",
+            # "CABG 6/91"),
             # except the clinical numbers written the same way: fractions ("1/2 NS", "1 1/2 hours", "rales 1/3
             # up"), "2/2" (secondary to), ventilator settings ("PSV 10/5", "CPAP 5/5 40%", "12/5 peep"), pain
             # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
@@ -889,7 +889,7 @@ def phone_recognizer() -> GroupRegexRecognizer:
                 r"(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])",
                 0.6,
             ),
-            # odd separators, as numbers are typed in a hurry: "301 944-5032", "(240444-1243)", "(301 273 45166)"
+            # odd separators, as numbers are typed in a hurry: "352 871-4409", "(904322-1180)", "(412 555 20981)"
             (
                 "odd_separators",
                 r"(?=[(\d])(?<![\w./])(?<!\w-)\(?(?P<phi>[2-9]\d\d(?:[ \t]+\d{3}[ \t-]+\d{4,5}|\d{3}-\d{4}))\)?(?![\w/-]|[.,]\d)",
@@ -1237,7 +1237,7 @@ _RX_VOWEL = re.compile(r"[aeiouy]")
 
 
 def _saint_ok(span: str) -> bool:
-    """"St. <first name>" (a census first name, possessive allowed): "St. Mary's", "ST. AGNES", not "ST ELEVATION"."""
+    """"St. <first name>" (a census first name, possessive allowed): "St. Jude's", "ST. JUDE", not "ST ELEVATION"."""
     word = span.split()[-1].rstrip("'’sS") if span.split()[-1][-2:].lower() in ("'s", "’s") else span.split()[-1]
     return _fold(word) in census_names()[0] and _fold(word) not in CLINICAL_WORDS
 _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
@@ -1245,16 +1245,16 @@ _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical
 
 def _moved_place_ok(span: str) -> bool:
     """The place after a verb of moving (rule ``moved_place``): a name before a facility word, an acronym of
-    2-4 letters that names no care unit ("GH", not "ICU", "OR", "EW"), or a word no safe-word list holds."""
+    2-4 letters that names no care unit ("RMH", not "ICU", "OR", "EW"), or a word no safe-word list holds."""
     words = span.split()
     key = _fold(words[0].strip(".,'’").rstrip("0123456789"))
     if key in CLINICAL_WORDS or key in STOP_WORDS or len(key) < 2:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
         return key not in _GENERIC_FACILITY_WORDS and (words[0][:1].isupper() or key not in safe_words())
-    if len(key) <= 3 and not _RX_VOWEL.search(key):  # "GH", "gh", "BMC": no English word has no vowel
+    if len(key) <= 3 and not _RX_VOWEL.search(key):  # "RMH", "rmh", "BMC": no English word has no vowel
         return True
-    if words[0].isupper() and len(key) <= 4:  # "OLH", "GBMC"; not "VENT", "WARD", "AV", "DIE"
+    if words[0].isupper() and len(key) <= 4:  # "KMH", "SJMC"; not "VENT", "WARD", "AV", "DIE"
         return key not in safe_words()
     return key not in safe_words() and not _inflected(key, safe_words())
 
@@ -1545,8 +1545,8 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.6,
                 _facility_kind_ok,
             ),
-            # where a patient moved: "transferred to GH", "sent to quartermain 2", "taken to kernan hosp",
-            # "admitted to CALVERT", "tx'd from Laurel Regional" -- an acronym that is no care unit, a word on no
+            # where a patient moved: "transferred to RMH", "sent to ellsworth 4", "taken to kessington hosp",
+            # "admitted to BRIGHTWATER", "tx'd from Brightwater Regional" -- an acronym that is no care unit, a word on no
             # safe-word list, or any word before a facility word (``_moved_place_ok``)
             (
                 "moved_place",
@@ -1559,7 +1559,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.7,
                 _moved_place_ok,
             ),
-            # a saint's name is a hospital or a parish, not an ST segment: "St. Mary's", "ST. AGNES", "St Joseph"
+            # a saint's name is a hospital or a parish, not an ST segment: "St. Jude's", "ST. JUDE", "St Joseph"
             (
                 "saint_place",
                 r"(?=[Ss])(?<![A-Za-z])(?P<phi>(?:St|ST|st)\.?[ \t]+[A-Za-z][a-z]+(?:['’]s)?|(?:St|ST|st)\.?[ \t]+[A-Z]+(?:['’]S)?)"
@@ -1775,15 +1775,15 @@ _RX_HONORIFIC = _compile(
     rf"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[{_UP}])"
 )
 _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
-# Titles as nursing shorthand writes them, in any case and with or without a period: "per dr kenney", "DR
-# SULLIVAN AWARE", "Dr. griffin", "mr nicholson", "NP CAROL", "PER DOUGLASS". The word after must look like a
+# Titles as nursing shorthand writes them, in any case and with or without a period: "per dr oyelowo", "DR
+# KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN". The word after must look like a
 # name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per protocol" do not.
 _RX_TITLE_ANY = _compile(
     r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np)\.?)?)[ \t]+(?=[A-Za-z])"
 )
-# "W. MAROTTA AWARE", "Dr Kessler notified", "quinn paged": nursing notes report whom they told, name first
+# "R. KESTENBAUM AWARE", "Dr Okafor notified", "quinn paged": nursing notes report whom they told, name first
 _RX_TOLD_AFTER = _compile(r"(?<=[^\W\d_])[ \t]+(?=(?i:aware|notified|paged|informed|made[ \t]+aware|updated)(?![A-Za-z]))")
-# "son bill", "dtr suzette", "husband milovan", "Son, Ed,": a relative's name after the relation word
+# "son frank", "dtr marisol", "husband teodor", "Son, Abe,": a relative's name after the relation word
 _RX_RELATION_ANY = _compile(
     r"(?=[SsDdHhWwBbMmFfNnGg])(?<![A-Za-z])(?i:son|sons|daughter|dtr|husband|wife|brother|sister|mother|father|"
     r"niece|nephew|grandson|granddaughter|friend|sil|dil)(?:[ \t]*[,:][ \t]*|[ \t]+)(?=[A-Za-z])"
@@ -2115,13 +2115,13 @@ class NameRecognizer(EntityRecognizer):
         ``loose`` (after dr/mrs/np): a census name even if it is an English word ("dr small"), or a word on no
         safe-word list; ``medium`` (after mr/ms, which are also mitral regurgitation and multiple sclerosis):
         no English word ("MR SEVERE" is not a name); ``strict`` (after per, son, dtr): a listed name and no
-        English word, except census first names ("son bill", not "per protocol", "son called").
+        English word, except census first names ("son frank", not "per protocol", "son called").
         """
         key = _fold(word.strip("'’-"))
         if len(key) < 2 or key in self._never or key in _NOT_AFTER_HONORIFIC:
             return False
         if level == "strict" and key in AMBIGUOUS_WORDS and (key in _MODALS or key not in census_names()[0]):
-            return False  # "son will visit", "per protocol" -- but "son bill called" names him
+            return False  # "son will visit", "per protocol" -- but "son frank called" names him
         listed = key in self._first or key in self._last
         if key in self._safe:
             census_first, census_last = census_names()
@@ -2133,7 +2133,7 @@ class NameRecognizer(EntityRecognizer):
 
     def _told(self, text: str, end: int) -> tuple[int, int] | None:
         """The name ending at ``end`` before "aware/notified/paged" (``_RX_TOLD_AFTER``): a word that reads as a
-        name on its own ("MAROTTA", not "MD", "TEAM", "FAMILY"), with an initial before it if there is one."""
+        name on its own ("KESTENBAUM", not "MD", "TEAM", "FAMILY"), with an initial before it if there is one."""
         word = _RX_WORD_BEFORE.search(text, max(0, end - 40), end)
         if word is None or not self._name_like(word.group(), "medium"):
             return None
@@ -2148,7 +2148,7 @@ class NameRecognizer(EntityRecognizer):
         tok = _RX_ANY_NAME_WORD.match(text, pos)
         if tok is None:
             return None
-        if len(tok.group()) == 1:  # an initial: "W. MAROTTA", "q. lander"
+        if len(tok.group()) == 1:  # an initial: "R. KESTENBAUM", "t. okafor"
             nxt = _RX_ANY_NAME_WORD.match(text, tok.end() + (text[tok.end() : tok.end() + 1] == ".") + 1)
             if nxt is not None and text[tok.end()] in ". " and self._name_like(nxt.group(), "medium"):
                 return pos, nxt.end()

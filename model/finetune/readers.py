@@ -219,7 +219,7 @@ def _read_ann(path: Path) -> tuple[dict[str, _Entity], list[_Relation]]:
 WORD = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 """What a word is for brat NER (letters, digit runs and punctuation apart); the PHI tagger cuts notes the same way."""
 _BOUNDARY = re.compile(r"\n|(?<=[.!?])(?<!\b(?:[Dd][Rr]|[Mm][RrSs]|[Ss][Tt])\.)(?<!\b[Mm][Rr][Ss]\.)[ \t]+")
-"""A sentence ends at a newline or after ``. ! ?`` and a space -- not after a title ("Dr. Vex", "St. Mary's"),
+"""A sentence ends at a newline or after ``. ! ?`` and a space -- not after a title ("Dr. Vex", "St. Jude's"),
 which would cut a name from the word that marks it."""
 
 
