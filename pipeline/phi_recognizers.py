@@ -235,6 +235,9 @@ def _caps_line(text: str, pos: int) -> bool:
 
 
 def _eponym_of(text: str, start: int) -> bool:
+    # most tokens follow no "of": a slice test in C before the regex
+    if text[max(0, start - 24) : start].rstrip(" \t")[-2:].lower() != "of":
+        return False
     return _RX_EPONYM_OF.search(text, max(0, start - 24), start) is not None
 
 

@@ -50,6 +50,11 @@ def kept_places() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _kept_place_words() -> frozenset[str]:
+    return frozenset(w for name in kept_places() for w in name.split())
+
+
+@lru_cache(maxsize=1)
 def languages() -> frozenset[str]:
     return _names(LANGUAGES)
 
@@ -62,8 +67,12 @@ def is_kept_place(text: str, start: int, end: int) -> bool:
     name around it ("West" of "West Virginia", "Dominican" of "Dominican Republic"). Up to three words on
     each side on the same line are tried."""
     names = kept_places()
-    if normal(text[start:end]) in names:
+    own = normal(text[start:end])
+    if own in names:
         return True
+    # a longer name holding the span holds each of its words: most spans ("Ocala") hold a word of none
+    if not own or not all(w in _kept_place_words() for w in own.split()):
+        return False
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
