@@ -10,7 +10,7 @@ name, so export is a renaming-free copy of the state dict):
 - pooler (dense + tanh on ``[CLS]``) feeding the two-way sentence-order head ``cls.seq_relationship``;
 - MLM head: dense + GELU + LayerNorm, then the *input embedding matrix* (tied) plus an output bias.
 
-Speed without changing the maths (``../shared/ARCHITECTURE.md``, "Training"):
+Speed without changing the maths:
 
 - Token-wise work (LayerNorms, projections, MLP) runs on the **unpadded** tokens only: the batch is packed
   into ``(tokens, hidden)`` once, and scattered back into ``(batch, seq, heads, dim)`` only around

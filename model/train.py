@@ -9,7 +9,8 @@ Why it is built this way:
   ZeRO stage, bf16 on GPU / fp32 on CPU, micro-batch x accumulation x ranks = the global batch, AdamW
   (no decay on biases and LayerNorms, as Megatron), peak LR with linear warmup over 10% of the steps then
   cosine decay (DeepSpeed's ``WarmupCosineLR``), gradient clipping. On CPU, DeepSpeed's JIT-compiled ops
-  are avoided (``../shared/notes/deepspeed.md``): torch's AdamW, and no shared-memory comm op.
+  are avoided (each costs a ~2-minute C++ build on first use and buys nothing on CPU): torch's AdamW, and no
+  shared-memory comm op.
 - **Resume is exact.** Samples are a pure function of their global index (:mod:`model.samples`), and the
   index of every sample follows from the optimizer step, so the data position needs no state. Each
   checkpoint holds DeepSpeed's model/optimizer/scheduler state plus every rank's torch RNG state (dropout);

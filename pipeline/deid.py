@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import logging
 import os
-from bisect import bisect_left
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache, partial
@@ -221,13 +221,13 @@ def combine(rule_spans: Sequence[Span], model_spans: Sequence[Span]) -> list[Spa
     (misspelled ALL-CAPS shorthand taken for names), while the anchored rules (dates, phones, ``Dr. X``) are
     right far more often than the tagger is on forms it saw a few times. A union keeps both kinds of error.
     """
-    model = sorted(model_spans)
+    model = sorted(model_spans)  # the tagger's spans do not overlap: sorted by start, their ends rise too
     starts = [s.start for s in model]
     out = list(model)
     for s in rule_spans:
         if s.category in ("NAME", "LOCATION") and s.score < WEAK_RULE_SCORE:
-            i = bisect_left(starts, s.end)  # model spans starting before s ends; overlap if one ends after s starts
-            if not any(m.end > s.start for m in model[max(0, i - 8) : i]):
+            i = bisect_left(starts, s.end)  # model[i - 1]: the last span starting before s ends, the furthest-reaching
+            if i == 0 or model[i - 1].end <= s.start:
                 continue
         out.append(s)
     return out

@@ -31,6 +31,7 @@ scored by the same command as real gold.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -307,21 +308,30 @@ def _predict_chunk(texts: Sequence[str], score_threshold: float, spec: tuple[str
         return [[(s.start, s.end, s.category, s.score) for s in find_phi(t, analyzer, score_threshold)] for t in texts]
 
 
+TAGGER_FILE = "tagger.json"
+"""Beside a tagger's weights (``model.finetune.deid_train``): how it was trained, and the sha256 of every
+training note's text under ``train_note_sha256`` -- what tells ``assign_taggers`` which notes it saw."""
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def trained_on(folder: Path) -> set[str]:
+    """The text digests of the notes the tagger in ``folder`` trained on (empty if it records none)."""
+    info = folder / TAGGER_FILE
+    return set(json.loads(info.read_text()).get("train_note_sha256", [])) if info.is_file() else set()
+
+
 def assign_taggers(notes: Sequence[GoldNote], tagger: Path) -> tuple[list[Path], TaggerUse]:
     """Per note, the tagger folder to score it with: never one that trained on the note's text, if avoidable."""
-    import hashlib
-
-    def trained_on(folder: Path) -> set[str]:
-        info = folder / "tagger.json"
-        return set(json.loads(info.read_text()).get("train_note_sha256", [])) if info.is_file() else set()
-
     full = trained_on(tagger)
     folds = sorted((p for p in (tagger / "folds").glob("*") if p.is_dir()), key=lambda p: p.name)
     fold_seen = [(f, trained_on(f)) for f in folds]
     use = TaggerUse(folds=len(folds))
     out: list[Path] = []
     for note in notes:
-        digest = hashlib.sha256(note.text.encode("utf-8")).hexdigest()
+        digest = text_digest(note.text)
         if digest not in full:
             use.unseen += 1
             out.append(tagger)

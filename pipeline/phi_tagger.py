@@ -28,6 +28,7 @@ from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from pipeline.deid import TAGGER_NAME
 from pipeline.phi_tags import TAGS
 
 DISTRIBUTIONS = ("torch", "transformers", "tokenizers")
@@ -122,7 +123,7 @@ class PhiTaggerRecognizer(EntityRecognizer):
     def __init__(self, tagger: PhiTagger) -> None:
         self.tagger = tagger
         self._cache: dict[str, list[SpanTuple]] = {}
-        super().__init__(supported_entities=list(TAGS), name="PhiTagger", supported_language="en")
+        super().__init__(supported_entities=list(TAGS), name=TAGGER_NAME, supported_language="en")
 
     def load(self) -> None:  # the model is loaded by PhiTagger
         pass

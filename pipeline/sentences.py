@@ -3,8 +3,9 @@
 Clinical notes break general-purpose splitters in two opposite ways: their *layout* carries boundaries that
 prose splitters ignore (section headers, list items, one fact per line), while their hard-wrapped lines and
 dotted abbreviations (``p.o.``, ``b.i.d.``) look like boundaries that are not. The ``clinical`` splitter
-therefore works in two levels (the hybrid of ``../shared/notes/text-stages.md`` section 2, which scored
-boundary F1 0.90 held-out against 0.58 for blingfire alone; this implementation runs at about 5 MB/s/core):
+therefore works in two levels (a hybrid that, in a prototype measured while the project was planned, scored
+boundary F1 0.90 on held-out hand-labelled snippets against 0.58 for blingfire alone; this implementation
+runs at about 5 MB/s/core):
 
 1. **Line blocks.** Every newline is a boundary unless the line is a *soft wrap*: at least ``wrap_ratio`` of
    the note's widest line, not a header, not ending in ``. ! ? :`` (a trailing abbreviation does not count as

@@ -1,12 +1,13 @@
 """Token-id shards for pretraining: uncompressed Arrow IPC files read through memory maps without copies.
 
 Every sentence is tokenised once here (no ``[CLS]``/``[SEP]``: the pretraining sampler adds them when it packs
-sentences into samples). Layout, measured in ``../shared/notes/text-stages.md`` section 6:
+sentences into samples). Layout, chosen by measurement (memory-mapped uncompressed Arrow reads faster than
+compressed Parquet for random sample access):
 
 - ``shard-00000.arrow`` ...: Arrow IPC *file* format, **uncompressed**, columns ``doc_index`` int32,
   ``sent_index`` int32, ``input_ids`` list<int32>, in record batches of ``batch_rows`` sentences.
   Uncompressed IPC can be memory-mapped and viewed as numpy arrays with no copy and no heap (241k random
-  samples/s in the notes); compressed IPC or Parquet must be decoded into RAM first.
+  samples/s when measured while the project was planned); compressed IPC or Parquet must be decoded into RAM first.
 - A shard closes at the first document boundary at or past ``tokens_per_shard``, so a document never spans
   two shards: sentence-order prediction pairs consecutive sentences of one document, and a data-loader
   worker that owns a shard owns whole documents.

@@ -2,7 +2,8 @@
 
 Like GatorTron, the vocabulary is learnt from the clinical corpus itself rather than borrowed, so that drug
 names, units and abbreviations become whole tokens. The model is BPE with WordPiece-style ``##``
-continuation pieces and BERT's normaliser and pre-tokeniser (``../shared/notes/text-stages.md`` section 5),
+continuation pieces and BERT's normaliser and pre-tokeniser (the ``tokenizers`` combination that
+``transformers`` recognises as a BERT fast tokenizer),
 so Hugging Face ``transformers`` loads the result as a ``PreTrainedTokenizerFast`` with no custom code.
 
 Fixed ids, because the model code and fine-tuning rely on them: ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3

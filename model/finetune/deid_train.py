@@ -24,23 +24,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.deid_eval import GoldNote, GoldSpan, read_gold
+from pipeline.deid_eval import GOLD_CATEGORIES, TAGGER_FILE, GoldNote, GoldSpan, read_gold, text_digest
 
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import WORD, sentence_spans
 
-TAGGER_FILE = "tagger.json"
 FOLDS_DIR = "folds"
 DEFAULT_GROUP_PATTERN = r"^(.+?)[_-]"
 
@@ -54,10 +53,6 @@ class TrainConfig:
     negative_fraction: float = 0.2
     seed: int = 13
     group_pattern: str = DEFAULT_GROUP_PATTERN
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def patient_of(note_id: str, pattern: str = DEFAULT_GROUP_PATTERN) -> str:
@@ -109,8 +104,6 @@ def write_conll(notes: Sequence[GoldNote], path: Path, negative_fraction: float,
 def synthetic_notes(n: int, seed: int) -> list[GoldNote]:
     """``n`` notes of the synthetic generator's dev profile, with their labels, as gold."""
     from pipeline.synth import generate
-
-    from pipeline.deid_eval import GOLD_CATEGORIES
 
     corpus = generate(n, seed=seed, profile="dev")
     labels = corpus.labels_by_note()
@@ -172,7 +165,19 @@ def train_tagger(
     config = config or TrainConfig()
     notes = read_corpus(gold, synthetic, config.seed)
     out = Path(out)
-    work = Path(data_root) / "deid_train_work"
+    Path(data_root).mkdir(parents=True, exist_ok=True)
+    # the CoNLL files hold note words: a private temporary folder, removed however training ends
+    work = Path(tempfile.mkdtemp(prefix=".deid-train-", dir=data_root))
+    try:
+        return _train_all(notes, out, Path(base), work, Path(data_root), folds, params, config, progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _train_all(
+    notes: Sequence[GoldNote], out: Path, base: Path, work: Path, data_root: Path, folds: int,
+    params: FinetuneParams, config: TrainConfig, progress: Callable[[str, int, int], None] | None,
+) -> dict[str, Any]:
     summary: dict[str, Any] = {"notes": len(notes)}
     if folds:
         if folds < 2:
@@ -202,5 +207,4 @@ def train_tagger(
     if keep is not None:
         shutil.move(str(keep), out / FOLDS_DIR)
     summary["dev_scores"] = info["dev_scores"]
-    shutil.rmtree(work, ignore_errors=True)
     return summary

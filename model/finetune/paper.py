@@ -2,7 +2,8 @@
 
 Only meaningful when the user fine-tunes on the official data of that benchmark (i2b2/n2c2 under their data
 use agreements, MedNLI from PhysioNet, emrQA): the comparison table is built for the benchmark named by
-the user, and the numbers are the paper's, copied from ``../shared/seeds/001_*.txt``.
+the user, and the numbers are the GatorTron paper's own (Yang et al., "A large language model for
+electronic health records", npj Digital Medicine 2022).
 """
 
 from __future__ import annotations

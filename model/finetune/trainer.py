@@ -1,7 +1,8 @@
 """The fine-tuning loop: plain PyTorch.
 
 Why not DeepSpeed here: fine-tuning a BERT-base/large-sized model fits one device, and on CPU DeepSpeed
-adds no speed (``../shared/notes/deepspeed.md`` section 3) but adds process-group set-up and a JIT build;
+adds no speed (checked on this project's 2-core machine when it was planned) but adds process-group set-up
+and a JIT build;
 what fine-tuning needs from the paper -- mixed precision, gradient accumulation, layer-wise learning-rate
 decay, warmup + decay, clipping -- is a few lines of torch. Pretraining (multi-GPU, ZeRO) is where
 DeepSpeed earns its place.

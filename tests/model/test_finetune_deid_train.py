@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from model.finetune import deid_train
-from model.finetune.deid_train import bio_sentences, patient_of, text_digest, write_conll
+from model.finetune.deid_train import bio_sentences, patient_of, write_conll
 from pipeline.config import DeidParams
-from pipeline.deid_eval import GoldNote, GoldSpan, assign_taggers, evaluate, export_synth
+from pipeline.deid_eval import GoldNote, GoldSpan, assign_taggers, evaluate, export_synth, text_digest
 
 CANARY = "Zorblatt"
 
@@ -86,3 +86,22 @@ def test_a_tagger_trained_on_synthetic_notes_finds_phi_in_new_ones(tmp_path):
     # the trained tagger finds most planted names and dates in notes it never saw
     assert model.strict["NAME"].recall > 0.6 and model.strict["DATE"].recall > 0.6
     assert model.strict["ALL"].precision > 0.6
+
+
+def test_a_failed_training_leaves_no_note_words_behind(tmp_path, monkeypatch):
+    import model.finetune.run as run
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(run, "finetune", boom)
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    note = _note()
+    (gold / "p001_n0001.txt").write_text(note.text)
+    (gold / "p001_n0001.ann").write_text("".join(f"T{i}\t{g.label} {g.start} {g.end}\t{note.text[g.start:g.end]}\n"
+                                                 for i, g in enumerate(note.spans, 1)))
+    with pytest.raises(RuntimeError, match="training failed"):
+        deid_train.train_tagger([gold], tmp_path / "tagger", tmp_path / "base", tmp_path / "data")
+    leftovers = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert leftovers == [] and not any((tmp_path / "data").iterdir())
