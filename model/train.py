@@ -34,7 +34,6 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +116,27 @@ def deepspeed_config(cfg: PretrainConfig, world_size: int, on_gpu: bool) -> dict
     }
 
 
+def no_decay(module: torch.nn.Module, name: str, param: torch.nn.Parameter) -> bool:
+    """Megatron's rule: biases, LayerNorm parameters and any other vector get no weight decay.
+
+    Decided by module type, name and the parameter's *logical* shape: under ZeRO-3's ``zero.Init`` every
+    ``param.data`` is an empty 1-D placeholder (the real shape is ``param.ds_shape``), so testing ``p.ndim``
+    alone puts every parameter in the no-decay group and silently turns weight decay off.
+    """
+    shape = getattr(param, "ds_shape", param.shape)
+    return isinstance(module, torch.nn.LayerNorm) or name == "bias" or len(shape) <= 1
+
+
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Megatron's grouping: weight decay on matrices and embeddings, none on biases and LayerNorm weights."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim == 1 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    decay, skip, seen = [], [], set()
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if id(p) in seen:  # a tied parameter is optimised once
+                continue
+            seen.add(id(p))
+            (skip if no_decay(module, name, p) else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": skip, "weight_decay": 0.0}]
 
 
 def _free_port() -> int:
@@ -178,58 +192,57 @@ def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, 
     return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
 
 
-@dataclass
 class Window:
-    """Sums over a logging window (local to this rank until reduced)."""
+    """Sums over a logging window, kept on the engine's device until reduced.
 
-    loss: float = 0.0
-    micro: int = 0
-    mlm_correct: int = 0
-    mlm_count: int = 0
-    sop_correct: int = 0
-    sop_count: int = 0
-    tokens: int = 0
+    Why on the device: NCCL only reduces CUDA tensors ("No backend type associated with device type cpu"),
+    and reading a CUDA scalar (``float(loss)``) every micro-step would stall the GPU stream. Float64 keeps
+    token counts exact (far beyond 2**24) and NCCL reduces it.
+    """
+
+    FIELDS = ("loss", "micro", "mlm_correct", "mlm_count", "sop_correct", "sop_count", "tokens")
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = torch.device(device)
+        self.sums = torch.zeros(len(self.FIELDS), dtype=torch.float64, device=self.device)
 
     def add(self, out, batch: dict[str, torch.Tensor]) -> None:
-        self.loss += float(out.loss.detach())
-        self.micro += 1
-        self.mlm_correct += int(out.mlm_correct)
-        self.mlm_count += int(batch["mlm_labels"].numel())
-        self.sop_correct += int(out.sop_correct)
-        self.sop_count += int(batch["sop_labels"].numel())
-        self.tokens += int(batch["attention_mask"].sum())
+        counts = (out.loss.detach(), 1, out.mlm_correct, batch["mlm_labels"].numel(), out.sop_correct,
+                  batch["sop_labels"].numel(), batch["attention_mask"].sum())  # fmt: skip
+        self.sums += torch.stack([torch.as_tensor(c, device=self.device).to(torch.float64) for c in counts])
 
-    def reduce(self) -> Window:
-        t = torch.tensor([self.loss, self.micro, self.mlm_correct, self.mlm_count, self.sop_correct, self.sop_count, self.tokens],
-                         dtype=torch.float64)  # fmt: skip
+    def reduce(self) -> dict[str, float]:
+        """Sum over all ranks (one collective on this window's device); plain numbers for the report."""
+        t = self.sums.clone()
         dist.all_reduce(t)
-        v = t.tolist()
-        return Window(v[0], int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5]), int(v[6]))
+        return dict(zip(self.FIELDS, t.cpu().tolist()))
 
 
 def evaluate(engine, dataset: PretrainingSamples, n_samples: int, micro: int, rank: int, world: int, device) -> dict[str, float]:
     """Validation loss on a fixed set of samples (the first ``n_samples`` of the held-out split), all ranks.
 
     The count is rounded down to a multiple of the world size so every rank runs the same number of
-    forward passes (ZeRO-3 gathers parameters collectively inside forward).
+    forward passes (ZeRO-3 gathers parameters collectively inside forward). Sums stay on ``device`` (the
+    engine's) so that the one all-reduce at the end works under NCCL, with no host sync per batch.
     """
     n = min(n_samples, len(dataset)) // world * world
     mine = list(range(rank, n, world))
     batches = [mine[i : i + micro] for i in range(0, len(mine), micro)]
-    sums = torch.zeros(6, dtype=torch.float64)  # mlm_loss_sum, mlm_count, mlm_correct, sop_loss_sum, sop_count, sop_correct
+    # mlm_loss_sum, mlm_count, mlm_correct, sop_loss_sum, sop_count, sop_correct
+    sums = torch.zeros(6, dtype=torch.float64, device=device)
     engine.eval()
     with torch.no_grad():
         for batch in _loader(dataset, batches, 0):
             b = _to_device(batch, device)
             out = engine(**b)
             k, s = b["mlm_labels"].numel(), b["sop_labels"].numel()
-            sums += torch.tensor([float(out.mlm_loss) * k, k, int(out.mlm_correct), float(out.sop_loss) * s, s, int(out.sop_correct)],
-                                 dtype=torch.float64)  # fmt: skip
+            parts = (out.mlm_loss.detach() * k, k, out.mlm_correct, out.sop_loss.detach() * s, s, out.sop_correct)
+            sums += torch.stack([torch.as_tensor(x, device=device).to(torch.float64) for x in parts])
     engine.train()
     dist.all_reduce(sums)
-    mlm, sop = float(sums[0] / max(sums[1], 1)), float(sums[3] / max(sums[4], 1))
-    return {"loss": mlm + sop, "mlm_loss": mlm, "sop_loss": sop,
-            "mlm_acc": float(sums[2] / max(sums[1], 1)), "sop_acc": float(sums[5] / max(sums[4], 1))}  # fmt: skip
+    v = sums.cpu().tolist()
+    mlm, sop = v[0] / max(v[1], 1), v[3] / max(v[4], 1)
+    return {"loss": mlm + sop, "mlm_loss": mlm, "sop_loss": sop, "mlm_acc": v[2] / max(v[1], 1), "sop_acc": v[5] / max(v[4], 1)}
 
 
 def _rng_state() -> dict[str, Any]:
@@ -395,7 +408,7 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
 
     gas = ds_cfg["gradient_accumulation_steps"]
     batches = StepBatches(step, t.train_steps, t.global_batch_size, t.micro_batch_size, world, rank)
-    window, t0, last_eval = Window(), time.perf_counter(), None
+    window, t0, last_eval = Window(device), time.perf_counter(), None
     engine.train()
     loader = iter(_loader(train_set, batches, t.num_workers))
     while step < t.train_steps and not client["stopped_early"]:
@@ -412,11 +425,11 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
         save_now = step % t.checkpoint_every == 0 or step == t.train_steps
         if step % t.log_every == 0 or save_now or evaluate_now:  # checkpoints carry exact token counts
             w, elapsed = window.reduce(), time.perf_counter() - t0
-            client["tokens"] += w.tokens
-            report({"event": "train", "step": step, "loss": w.loss / w.micro, "mlm_acc": w.mlm_correct / max(w.mlm_count, 1),
-                    "sop_acc": w.sop_correct / max(w.sop_count, 1), "lr": lr, "tokens_per_s": w.tokens / elapsed,
-                    "tokens": client["tokens"]})  # fmt: skip
-            window, t0 = Window(), time.perf_counter()
+            client["tokens"] += int(w["tokens"])
+            report({"event": "train", "step": step, "loss": w["loss"] / w["micro"],
+                    "mlm_acc": w["mlm_correct"] / max(w["mlm_count"], 1), "sop_acc": w["sop_correct"] / max(w["sop_count"], 1),
+                    "lr": lr, "tokens_per_s": w["tokens"] / elapsed, "tokens": client["tokens"]})  # fmt: skip
+            window, t0 = Window(device), time.perf_counter()
         if evaluate_now:
             last_eval = run_eval()
             if t.early_stopping_patience and client["bad_evals"] >= t.early_stopping_patience:

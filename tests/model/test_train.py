@@ -112,3 +112,103 @@ def test_early_stopping_when_validation_stops_improving(corpus, tmp_path):
     run = Path(out["path"])
     assert [v["bad_evals"] for v in _metrics(run, "valid")] == [0, 1]
     assert (run / CHECKPOINTS / "step4").is_dir()
+
+
+class _RecordedCollective(Exception):
+    """Raised by the patched all_reduce once it has recorded its tensor (a meta tensor cannot be read back)."""
+
+
+def _record_collectives(monkeypatch) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+
+    def all_reduce(tensor, *args, **kwargs):
+        seen.append(tensor)
+        raise _RecordedCollective
+
+    monkeypatch.setattr(torch.distributed, "all_reduce", all_reduce)
+    return seen
+
+
+def test_collectives_use_the_engine_device(monkeypatch, shards, tokenizer_json, tmp_path):
+    """NCCL reduces only tensors on the GPU: every metric all-reduce must be on the engine's device.
+
+    The engine "lives" on the meta device here, so a tensor built on the CPU (what NCCL rejects with
+    "No backend type associated with device type cpu") shows up as a device mismatch.
+    """
+    from types import SimpleNamespace
+
+    from model.samples import PretrainingSamples
+    from model.train import Window, evaluate, sample_settings
+
+    device = torch.device("meta")
+    seen = _record_collectives(monkeypatch)
+    scalar = lambda v: torch.tensor(v, device=device)  # noqa: E731
+    out = SimpleNamespace(loss=scalar(2.5), mlm_loss=scalar(2.0), sop_loss=scalar(0.5), mlm_correct=scalar(3),
+                          sop_correct=scalar(1))  # fmt: skip
+    batch = {"mlm_labels": torch.zeros(6, device=device), "sop_labels": torch.zeros(2, device=device),
+             "attention_mask": torch.ones(2, 8, device=device)}  # fmt: skip
+    window = Window(device)
+    window.add(out, batch)
+    with pytest.raises(_RecordedCollective):
+        window.reduce()
+
+    class Engine:
+        def eval(self):
+            pass
+
+        def train(self):
+            pass
+
+        def __call__(self, **b):
+            assert all(t.device == device for t in b.values())
+            return out
+
+    cfg = PretrainConfig.load(TINY)
+    valid = PretrainingSamples(shards, tokenizer_json, sample_settings(cfg), "valid", tmp_path)
+    with pytest.raises(_RecordedCollective):
+        evaluate(Engine(), valid, 8, 4, rank=0, world=1, device=device)
+    assert len(seen) == 2
+    for t in seen:
+        assert t.device == device, f"collective on {t.device}, engine on {device}"
+        assert not (t.device.type == "cpu" and device.type != "cpu"), "a CPU tensor sent to a GPU collective"
+
+
+ZERO3_GROUPS = """
+import json
+import deepspeed
+from model.bert import BertForPretraining, build, preset
+from model.config import PretrainConfig
+from model.train import deepspeed_config, init_distributed, param_groups
+
+init_distributed(False)
+cfg = PretrainConfig.load({"train": {"zero_stage": 3, "global_batch_size": 8, "micro_batch_size": 8}})
+bert = preset("tiny", 256)
+
+def names(model):
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    return [sorted(by_id[id(p)] for p in g["params"]) for g in param_groups(model, 0.01)]
+
+with deepspeed.zero.Init(config_dict_or_path=deepspeed_config(cfg, 1, False)):
+    zero3 = BertForPretraining(bert)
+print("RESULT " + json.dumps({"zero0": names(build(bert)), "zero3": names(zero3),
+                              "placeholder_ndims": sorted({p.ndim for p in zero3.parameters()})}))
+"""
+
+
+def test_zero3_weight_decay_groups_equal_zero0s(tmp_path):
+    """Under zero.Init every parameter is an empty 1-D placeholder; the decay groups must not depend on that."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
+    env["OMP_NUM_THREADS"] = "1"
+    done = subprocess.run([sys.executable, "-c", ZERO3_GROUPS], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    assert result["placeholder_ndims"] == [1], "the test must really see ZeRO-3 placeholders"
+    decay, no_decay = result["zero0"]
+    assert "bert.embeddings.word_embeddings.weight" in decay and "bert.encoder.layer.0.attention.self.query.weight" in decay
+    assert "bert.encoder.ln.weight" in no_decay and "cls.predictions.bias" in no_decay
+    assert result["zero3"] == result["zero0"]
