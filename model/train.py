@@ -92,6 +92,16 @@ def deepspeed_config(cfg: PretrainConfig, world_size: int, on_gpu: bool) -> dict
     adam: dict[str, Any] = {"lr": o.lr, "betas": list(o.betas), "eps": o.eps, "weight_decay": o.weight_decay}
     if not on_gpu:
         adam["torch_adam"] = True  # DeepSpeed's CPU FusedAdam would be JIT-compiled (~2 min) for no gain
+    extra: dict[str, Any] = {}
+    if precision == "bf16":
+        if t.zero_stage == 0:
+            raise ValueError(
+                "precision bf16 needs zero_stage >= 1: DeepSpeed 0.19 accumulates gradients in fp32 with bf16 weights "
+                "only in its ZeRO optimizers (stage 1: BF16_Optimizer); set train.zero_stage: 1 or precision: fp32"
+            )
+        # without this, 32-128 micro-batches of gradients would be summed in bf16 (8 mantissa bits); Megatron
+        # accumulates in fp32
+        extra["data_types"] = {"grad_accum_dtype": "fp32"}
     return {
         "train_batch_size": t.global_batch_size,
         "train_micro_batch_size_per_gpu": t.micro_batch_size,
@@ -113,6 +123,7 @@ def deepspeed_config(cfg: PretrainConfig, world_size: int, on_gpu: bool) -> dict
         "fp16": {"enabled": precision == "fp16"},
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
+        **extra,
     }
 
 

@@ -51,6 +51,18 @@ def test_deepspeed_config_reaches_the_global_batch():
         deepspeed_config(cfg, world_size=3, on_gpu=False)
 
 
+def test_bf16_accumulates_gradients_in_fp32():
+    """32-128 micro-batches summed in bf16 lose the small ones; Megatron accumulates in fp32."""
+    for stage in (1, 2, 3):
+        cfg = PretrainConfig.load({"train": {"zero_stage": stage, "precision": "bf16"}})
+        assert deepspeed_config(cfg, 1, on_gpu=True)["data_types"] == {"grad_accum_dtype": "fp32"}
+    auto = PretrainConfig.load({"train": {"precision": "auto"}})
+    assert deepspeed_config(auto, 1, on_gpu=True)["data_types"]["grad_accum_dtype"] == "fp32"
+    assert "data_types" not in deepspeed_config(auto, 1, on_gpu=False)  # fp32 on CPU: nothing to widen
+    with pytest.raises(ValueError, match="zero_stage >= 1"):  # DeepSpeed cannot do bf16 + fp32 accumulation at stage 0
+        deepspeed_config(PretrainConfig.load({"train": {"zero_stage": 0, "precision": "bf16"}}), 1, on_gpu=True)
+
+
 def test_tiny_model_loss_falls_in_one_process(corpus, tmp_path):
     out = launch.run(corpus["shards"].path, corpus["vocab"].path, _config(), tmp_path)
     run = Path(out["path"])
