@@ -16,6 +16,11 @@ Why it is built this way:
   checkpoint holds DeepSpeed's model/optimizer/scheduler state plus every rank's torch RNG state (dropout);
   the data loader gets its own generator so creating it never moves the global RNG. Train N steps, or
   N/2 + kill + resume N/2: bit-identical fp32 weights on CPU.
+- **A checkpoint counts only when complete.** Rank 0 writes ``<tag>/complete.json`` last, after a barrier
+  that follows every rank's shards and RNG file; resume takes the newest tag with that marker (DeepSpeed's
+  ``latest`` is written before the other ranks are known to be done) and deletes incomplete ones. A
+  checkpoint written by another world size is refused with a clear message (no elastic re-split).
+- **Export runs on rank 0 only** (consolidating a ZeRO checkpoint holds the whole fp32 model in host RAM).
 - **Metrics** are counts and numbers only (no text): one JSON line per log interval / evaluation, in
   ``metrics.jsonl`` and on stdout with the ``[ehrlm]`` prefix, which the launcher forwards to Prefect.
 """
@@ -50,6 +55,7 @@ METRICS = "metrics.jsonl"
 RESULT = "result.json"
 CHECKPOINTS = "checkpoints"
 SAMPLE_CACHE = "_sample_index"
+COMPLETE = "complete.json"
 HF_DIR = "hf"
 LOG_PREFIX = "[ehrlm] "
 _TAG = re.compile(r"^step(\d+)$")
@@ -161,6 +167,9 @@ def init_distributed(on_gpu: bool) -> None:
     import deepspeed
     import deepspeed.comm.torch  # loads the module whose build_shm_op is patched below
 
+    if "RANK" not in os.environ and os.environ.get("EHRLM_SLURM") == "1":  # srun task: rank from Slurm
+        os.environ.update(RANK=os.environ["SLURM_PROCID"], WORLD_SIZE=os.environ["SLURM_NTASKS"],
+                          LOCAL_RANK=os.environ["SLURM_LOCALID"])  # fmt: skip
     if "RANK" not in os.environ:
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1")
         os.environ.setdefault("MASTER_PORT", str(_free_port()))
@@ -275,16 +284,74 @@ def _tags(ckpt_dir: Path) -> list[tuple[int, Path]]:
     return sorted((int(m.group(1)), p) for p in ckpt_dir.iterdir() if p.is_dir() and (m := _TAG.match(p.name)))
 
 
-def save(engine, ckpt_dir: Path, step: int, client: dict[str, Any], keep: int, rank: int) -> None:
-    """DeepSpeed checkpoint ``step{N}`` + this rank's RNG state; older tags beyond ``keep`` are pruned."""
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def complete_marker(tag_dir: Path) -> dict[str, Any] | None:
+    """The tag's completion record, or None when the tag is incomplete (a rank died while saving)."""
+    try:
+        return json.loads((Path(tag_dir) / COMPLETE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def newest_complete_tag(ckpt_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest tag whose completion marker exists; newer incomplete tags (and DeepSpeed's ``latest``
+    file, which is written before the other ranks' shards are known to be on disk) are ignored."""
+    for _, path in reversed(_tags(Path(ckpt_dir))):
+        if (marker := complete_marker(path)) is not None:
+            return path, marker
+    return None
+
+
+def check_resumable(tag_dir: Path, marker: dict[str, Any], world: int, zero_stage: int) -> None:
+    """Refuse a resume that DeepSpeed would get wrong or hang on: ZeRO partitions and the per-rank RNG
+    states of a checkpoint belong to the world size that wrote it (no elastic re-split here)."""
+    if marker.get("world_size") != world:
+        raise RuntimeError(
+            f"checkpoint {tag_dir} was written by {marker.get('world_size')} processes but this job has {world}: "
+            f"resume with the same number of processes (launch.nproc_per_node x nodes = {marker.get('world_size')}), "
+            "or start this run from scratch (force), because ZeRO optimizer partitions and per-rank RNG states "
+            "are not re-split across a different world size"
+        )
+    if marker.get("zero_stage") != zero_stage:
+        raise RuntimeError(f"checkpoint {tag_dir} was written with ZeRO stage {marker.get('zero_stage')}, this job uses "
+                           f"{zero_stage}; start from scratch (force)")  # fmt: skip
+
+
+def remove_incomplete_tags(ckpt_dir: Path) -> list[str]:
+    """Delete tags without a completion marker (rank 0 only): a later save of the same step must not mix
+    its files with a dead attempt's, and the ZeRO consolidator counts shard files."""
+    removed = []
+    for _, path in _tags(Path(ckpt_dir)):
+        if complete_marker(path) is None:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def save(engine, ckpt_dir: Path, step: int, client: dict[str, Any], keep: int, rank: int, world: int, zero_stage: int) -> str:
+    """DeepSpeed checkpoint ``step{N}`` + every rank's RNG state, then (rank 0, after a barrier) the
+    completion marker, written last; older complete tags beyond ``keep`` are pruned. Returns the tag."""
     tag = f"step{step}"
-    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=client)
+    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=client, save_latest=False)
     torch.save(_rng_state(), ckpt_dir / tag / f"rng-rank{rank}.pt")
-    dist.barrier()
+    dist.barrier()  # every rank's shards and RNG file are written
     if rank == 0:
-        for _, old in _tags(ckpt_dir)[:-keep]:
+        _write_atomic(ckpt_dir / tag / COMPLETE, json.dumps({"tag": tag, "step": step, "world_size": world,
+                                                             "zero_stage": zero_stage}))  # fmt: skip
+        _write_atomic(ckpt_dir / "latest", tag)  # for DeepSpeed's own tools; resume trusts the markers only
+        complete = [path for _, path in _tags(ckpt_dir) if complete_marker(path) is not None]
+        for old in complete[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     dist.barrier()
+    return tag
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -295,8 +362,8 @@ def weights_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def final_state_dict(engine, ckpt_dir: Path, precision: str, zero_stage: int) -> dict[str, torch.Tensor]:
-    """fp32 weights for export: the live module when it holds them, else consolidated from the checkpoint."""
+def final_state_dict(engine, ckpt_dir: Path, tag: str, precision: str, zero_stage: int) -> dict[str, torch.Tensor]:
+    """fp32 weights for export: the live module when it holds them, else consolidated from checkpoint ``tag``."""
     if precision == "fp32" and zero_stage < 3:
         return engine.module.state_dict()
     if zero_stage >= 1:
@@ -304,8 +371,23 @@ def final_state_dict(engine, ckpt_dir: Path, precision: str, zero_stage: int) ->
             get_fp32_state_dict_from_zero_checkpoint,
         )
 
-        return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir))
+        return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir), tag=tag)
     return {k: v.float() for k, v in engine.module.state_dict().items()}  # stage 0 + bf16: no fp32 master on disk
+
+
+def export_final(engine, ckpt_dir: Path, tag: str, precision: str, zero_stage: int, bert_cfg, tok_json: Path, out: Path,
+                 rank: int) -> Path | None:  # fmt: skip
+    """The Hugging Face export, on rank 0 only.
+
+    Consolidating a ZeRO checkpoint reads every rank's shards into host RAM (~36 GB at 8.9B parameters):
+    done by every rank, a node would hold it 8 times. It is file I/O only (no collectives), so the other
+    ranks simply skip it.
+    """
+    if rank != 0:
+        return None
+    from model.export import export
+
+    return export(final_state_dict(engine, ckpt_dir, tag, precision, zero_stage), bert_cfg, tok_json, out)
 
 
 def plot_metrics(metrics_jsonl: Path, out_png: Path) -> bool:
@@ -387,13 +469,19 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
     torch.manual_seed(t.seed * 1000 + rank + 1)  # dropout stream of this rank
     client: dict[str, Any] = {"step": 0, "best_val": math.inf, "bad_evals": 0, "tokens": 0, "stopped_early": False}
     resumed_from = None
-    if (ckpt_dir / "latest").is_file():
-        tag = (ckpt_dir / "latest").read_text().strip()
-        path, loaded = engine.load_checkpoint(str(ckpt_dir), tag=tag)
+    found = newest_complete_tag(ckpt_dir)
+    dist.barrier()  # every rank has chosen before rank 0 deletes the incomplete tags
+    if rank == 0 and (removed := remove_incomplete_tags(ckpt_dir)):
+        report({"event": "note", "message": f"removed incomplete checkpoint(s) {', '.join(removed)}"})
+    dist.barrier()
+    if found is not None:
+        tag_dir, marker = found
+        check_resumable(tag_dir, marker, world, t.zero_stage)
+        path, loaded = engine.load_checkpoint(str(ckpt_dir), tag=tag_dir.name)
         if path is None:
-            raise RuntimeError(f"could not load checkpoint {tag} in {ckpt_dir}")
+            raise RuntimeError(f"could not load checkpoint {tag_dir}")
         client.update({k: loaded[k] for k in client})
-        _set_rng_state(torch.load(ckpt_dir / tag / f"rng-rank{rank}.pt", weights_only=False))
+        _set_rng_state(torch.load(tag_dir / f"rng-rank{rank}.pt", weights_only=False))
         resumed_from = client["step"]
     step = client["step"]
     report({"event": "start", "step": step, "resumed": resumed_from is not None, "world_size": world,
@@ -402,7 +490,7 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
             "gradient_accumulation_steps": ds_cfg["gradient_accumulation_steps"]})  # fmt: skip
 
     def checkpoint() -> None:
-        save(engine, ckpt_dir, step, client, t.keep_checkpoints, rank)
+        save(engine, ckpt_dir, step, client, t.keep_checkpoints, rank, world, t.zero_stage)
         if kill_at_step is not None and step == kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the resume test: die like a lost node
 
@@ -466,11 +554,9 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
         "precision": precision,
         "weight_digests": digests,
     }
-    state = final_state_dict(engine, ckpt_dir, precision, t.zero_stage)
+    # every run ends with a checkpoint of its last step (saved in the loop, or the one it resumed from)
+    export_final(engine, ckpt_dir, f"step{step}", precision, t.zero_stage, bert_cfg, tok_json, run_dir / HF_DIR, rank)
     if rank == 0:
-        from model.export import export
-
-        export(state, bert_cfg, tok_json, run_dir / HF_DIR)
         result["plot"] = "loss.png" if plot_metrics(run_dir / METRICS, run_dir / "loss.png") else None
         if result["plot"] is None:
             print(LOG_PREFIX + json.dumps({"event": "note", "message": "matplotlib is not installed: no loss plot"}), flush=True)

@@ -90,6 +90,13 @@ def test_resume_after_kill_is_bit_exact(corpus, tmp_path):
     straight = Path(launch.run(*args, tmp_path / "straight")["path"])
     with pytest.raises(launch.JobFailed, match="exit code -9"):
         launch.run(*args, tmp_path / "killed", extra_args=("--kill-at-step", "8"))
+    # as if the job had then died while saving step 12: shards half written, no completion marker, and
+    # DeepSpeed's `latest` already pointing at it
+    (work,) = (tmp_path / "killed" / "pretrain").glob(".run-*")
+    broken = work / CHECKPOINTS / "step12"
+    broken.mkdir()
+    (broken / "mp_rank_00_model_states.pt").write_bytes(b"truncated")
+    (work / CHECKPOINTS / "latest").write_text("step12")
     resumed_out = launch.run(*args, tmp_path / "killed")
     resumed = Path(resumed_out["path"])
     assert resumed_out["counts"]["resumed_from"] == 8
@@ -224,3 +231,52 @@ def test_zero3_weight_decay_groups_equal_zero0s(tmp_path):
     assert "bert.embeddings.word_embeddings.weight" in decay and "bert.encoder.layer.0.attention.self.query.weight" in decay
     assert "bert.encoder.ln.weight" in no_decay and "cls.predictions.bias" in no_decay
     assert result["zero3"] == result["zero0"]
+
+
+def _fake_tag(ckpt: Path, step: int, marker: dict | None) -> Path:
+    tag = ckpt / f"step{step}"
+    tag.mkdir(parents=True)
+    (tag / "mp_rank_00_model_states.pt").write_bytes(b"partial")
+    if marker is not None:
+        (tag / "complete.json").write_text(json.dumps({"tag": tag.name, "step": step, **marker}))
+    return tag
+
+
+def test_resume_takes_the_newest_complete_tag(tmp_path):
+    from model.train import check_resumable, newest_complete_tag, remove_incomplete_tags
+
+    ckpt = tmp_path / "checkpoints"
+    assert newest_complete_tag(ckpt) is None
+    _fake_tag(ckpt, 4, {"world_size": 2, "zero_stage": 3})
+    good = _fake_tag(ckpt, 8, {"world_size": 2, "zero_stage": 3})
+    _fake_tag(ckpt, 12, None)  # a rank died while saving step 12
+    (ckpt / "step16").mkdir()  # nothing written yet
+    (ckpt / "latest").write_text("step12")  # DeepSpeed's pointer would send the resume into the broken tag
+    tag_dir, marker = newest_complete_tag(ckpt)
+    assert tag_dir == good and marker["step"] == 8
+    check_resumable(tag_dir, marker, world=2, zero_stage=3)
+    with pytest.raises(RuntimeError, match=r"written by 2 processes but this job has 4.*same number of processes"):
+        check_resumable(tag_dir, marker, world=4, zero_stage=3)
+    with pytest.raises(RuntimeError, match="ZeRO stage 3"):
+        check_resumable(tag_dir, marker, world=2, zero_stage=1)
+    assert sorted(remove_incomplete_tags(ckpt)) == ["step12", "step16"]
+    assert sorted(p.name for p in ckpt.iterdir() if p.is_dir()) == ["step4", "step8"]
+
+
+def test_export_consolidates_on_rank_0_only(monkeypatch, tmp_path):
+    """Consolidating a ZeRO checkpoint holds the whole fp32 model in host RAM: never on every rank."""
+    import deepspeed.utils.zero_to_fp32 as z2f
+
+    from model import export as export_module
+    from model.bert import preset
+    from model.train import export_final
+
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(z2f, "get_fp32_state_dict_from_zero_checkpoint", lambda d, tag=None: calls.append((d, tag)) or {})
+    monkeypatch.setattr(export_module, "export", lambda state, cfg, tok, out: out)
+    cfg = preset("tiny", 256)
+    for rank in (1, 2, 3):
+        assert export_final(None, tmp_path, "step8", "bf16", 3, cfg, tmp_path / "tok.json", tmp_path / "hf", rank) is None
+    assert calls == []
+    assert export_final(None, tmp_path, "step8", "bf16", 3, cfg, tmp_path / "tok.json", tmp_path / "hf", 0) == tmp_path / "hf"
+    assert calls == [(str(tmp_path), "step8")], "rank 0 consolidates exactly the final tag"
