@@ -63,12 +63,18 @@ class TrainSettings(_Section):
 
 
 class LaunchSettings(_Section):
-    launcher: Literal["deepspeed", "torchrun", "python"] = Field(
-        "deepspeed", description="python = one process, no launcher (CPU smoke runs)"
+    launcher: Literal["deepspeed", "torchrun", "slurm", "python"] = Field(
+        "deepspeed", description="python = one process, no launcher (CPU smoke runs); slurm = srun inside an allocation"
     )
     nproc_per_node: int = Field(1, ge=1)
     hosts: dict[str, int] = Field(default_factory=dict, description="multi-node: host -> slots, written as a hostfile")
-    master_addr: str = "127.0.0.1"
+    nodes: int = Field(1, ge=1, description="slurm: nodes of the allocation to run on (srun --nodes)")
+    srun_args: list[str] = Field(default_factory=list, description="slurm: extra srun options, e.g. --gpus-per-node=8")
+    master_addr: str | None = Field(
+        None,
+        description="None = the launcher's own discovery (deepspeed: the hostfile's first host; torchrun / python: "
+        "127.0.0.1; slurm: the node running `ehrlm pretrain`, i.e. the allocation's first node)",
+    )
     master_port: int | None = Field(None, description="None = a free port")
     omp_num_threads: int | None = Field(None, ge=1, description="None = cores / processes on CPU")
 
@@ -92,7 +98,11 @@ class PretrainConfig(BaseModel):
         return self
 
     def world_size(self) -> int:
-        return sum(self.launch.hosts.values()) if self.launch.hosts else self.launch.nproc_per_node
+        if self.launch.hosts:
+            return sum(self.launch.hosts.values())
+        if self.launch.launcher == "slurm":
+            return self.launch.nodes * self.launch.nproc_per_node
+        return self.launch.nproc_per_node
 
     def accumulation_steps(self, world_size: int) -> int:
         per_step = self.train.micro_batch_size * world_size

@@ -8,7 +8,7 @@ killed job resumes from its latest checkpoint there); only a finished run, with 
 renamed into place.
 
 The job itself is ``python -m model.train`` behind the ``deepspeed`` launcher (multi-node through a
-hostfile), ``torchrun``, or nothing (one process). ``OMP_NUM_THREADS`` is set per process: neither
+hostfile), ``torchrun``, Slurm's ``srun`` (inside an allocation), or nothing (one process). ``OMP_NUM_THREADS`` is set per process: neither
 ``deepspeed`` nor a bare process does it, and oversubscribed cores make CPU training several times slower.
 No Prefect here: :mod:`flows.pretrain` passes a line callback to forward the job's progress.
 """
@@ -139,24 +139,34 @@ def build_command(
     python: str = sys.executable,
     extra_args: tuple[str, ...] = (),
 ) -> list[str]:
-    """The job's command line for the configured launcher."""
+    """The job's command line for the configured launcher.
+
+    ``master_addr`` is passed only when the user set it: a default of 127.0.0.1 would override DeepSpeed's
+    discovery (the hostfile's first host), and every remote rank would wait for a master on its own loopback.
+    """
     launch = cfg.launch
     script = ["--config", str(config_file), "--shards", str(shards), "--vocab", str(vocab), "--run-dir", str(run_dir),
               *extra_args]  # fmt: skip
+    addr = ["--master_addr", launch.master_addr] if launch.master_addr else []
     if launch.launcher == "deepspeed":
         cmd = [python, "-m", "deepspeed.launcher.runner"]
         if launch.hosts:
             if hostfile is None:
                 raise ValueError("multi-node launch needs a hostfile path")
-            cmd += ["--hostfile", str(hostfile), "--master_addr", launch.master_addr]
+            cmd += ["--hostfile", str(hostfile)]
         else:
             cmd += ["--num_gpus", str(launch.nproc_per_node)]
-        return cmd + ["--master_port", str(master_port), "--module", "model.train", *script]
+        return cmd + addr + ["--master_port", str(master_port), "--module", "model.train", *script]
     if launch.hosts:
-        raise ValueError(f"launcher {launch.launcher!r} runs on one node; use launcher: deepspeed with hosts")
+        raise ValueError(f"launcher {launch.launcher!r} does not read hosts; use launcher: deepspeed with hosts "
+                         "(one node for torchrun/python; slurm takes its nodes from the allocation)")  # fmt: skip
     if launch.launcher == "torchrun":
-        return [python, "-m", "torch.distributed.run", "--nproc_per_node", str(launch.nproc_per_node),
-                "--master_addr", launch.master_addr, "--master_port", str(master_port), "-m", "model.train", *script]  # fmt: skip
+        return [python, "-m", "torch.distributed.run", "--nproc_per_node", str(launch.nproc_per_node), *addr,
+                "--master_port", str(master_port), "-m", "model.train", *script]  # fmt: skip
+    if launch.launcher == "slurm":
+        # one task per GPU; each task reads its rank from SLURM_PROCID / SLURM_LOCALID (model.train)
+        return ["srun", f"--nodes={launch.nodes}", f"--ntasks-per-node={launch.nproc_per_node}", "--kill-on-bad-exit=1",
+                *launch.srun_args, python, "-m", "model.train", *script]  # fmt: skip
     if launch.nproc_per_node != 1:
         raise ValueError("launcher 'python' runs exactly one process; use deepspeed or torchrun for more")
     return [python, "-m", "model.train", *script]
@@ -168,19 +178,38 @@ def job_env(cfg: PretrainConfig, master_port: int, base: Mapping[str, str] | Non
     env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONUNBUFFERED"] = "1"
     if cfg.launch.launcher == "python":
-        env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR=cfg.launch.master_addr, MASTER_PORT=str(master_port))
+        env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR=cfg.launch.master_addr or "127.0.0.1",
+                   MASTER_PORT=str(master_port))  # fmt: skip
+    elif cfg.launch.launcher == "slurm":
+        # srun exports this environment to every task; the batch step runs on the allocation's first node,
+        # where srun also places task 0
+        env.update(EHRLM_SLURM="1", MASTER_ADDR=cfg.launch.master_addr or socket.gethostname(), MASTER_PORT=str(master_port))
     return env
+
+
+def host_prefix_stripper(hosts: Mapping[str, int] | list[str]) -> Callable[[str], str]:
+    """pdsh (DeepSpeed's multi-node runner) prefixes each remote line with ``host: ``; remove exactly those
+    hosts' prefixes so that metric and error lines parse (a generic ``word: `` rule would eat ``ValueError: ``)."""
+    names = sorted(hosts, key=len, reverse=True)
+    if not names:
+        return lambda line: line
+    prefix = re.compile("^(?:" + "|".join(re.escape(h) for h in names) + "): ")
+    return lambda line: prefix.sub("", line, count=1)
 
 
 _ERROR_LINE = re.compile(r"^(\[rank\d+\]:\s*)?((\w+\.)*\w*(Error|Exception|Failed|Interrupt)\b.*)")
 
 
-def run_job(cmd: list[str], env: Mapping[str, str], log_path: Path, on_line: LineSink | None = None) -> None:
+def run_job(
+    cmd: list[str], env: Mapping[str, str], log_path: Path, on_line: LineSink | None = None, hosts: Mapping[str, int] | list[str] = ()
+) -> None:
     """Run the job, appending its merged output to ``log_path`` and passing each line to ``on_line``.
 
-    Raises :class:`JobFailed` with the job's last error line (training prints numbers and ids, never note
-    text) and the log path.
+    Lines from remote ``hosts`` lose their pdsh ``host: `` prefix before they are parsed (the log keeps
+    them). Raises :class:`JobFailed` with the job's last error line (training prints numbers and ids,
+    never note text) and the log path.
     """
+    strip = host_prefix_stripper(hosts)
     tail: deque[str] = deque(maxlen=200)
     with log_path.open("a") as log, subprocess.Popen(
         cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -188,9 +217,10 @@ def run_job(cmd: list[str], env: Mapping[str, str], log_path: Path, on_line: Lin
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
-            tail.append(line.rstrip("\n"))
+            clean = strip(line.rstrip("\n"))
+            tail.append(clean)
             if on_line is not None:
-                on_line(line.rstrip("\n"))
+                on_line(clean)
         rc = proc.wait()
     if rc != 0:
         errors = [m.group(2) for ln in tail if (m := _ERROR_LINE.match(ln.strip()))]
@@ -242,7 +272,7 @@ def run_plan(
                         master_port=port, hostfile=hostfile, extra_args=extra_args)  # fmt: skip
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    run_job(cmd, job_env(cfg, port), work / JOB_LOG, on_line)
+    run_job(cmd, job_env(cfg, port), work / JOB_LOG, on_line, hosts=cfg.launch.hosts)
     manifest = _manifest(p, work, started, time.perf_counter() - t0)
     (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     _publish(work, p.final_dir)
