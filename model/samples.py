@@ -8,9 +8,15 @@
    document (sentence-order prediction needs two segments); one-sentence documents give none. The index
    is an ``int64 (n, 3)`` array of ``(first_row, stop_row, target_len)``, cached as ``.npy`` under a key
    that hashes everything it depends on, and loaded with ``mmap_mode='r'``.
+   It is built **vectorised**, all documents at once, one sample per document per round (a prefix sum of
+   sentence lengths and ``searchsorted`` find where each sample ends), because rank 0 builds it while
+   the other ranks wait at a barrier with a 10-minute timeout: a Python loop over ~10^9 sentences never
+   finishes. So that a document's targets need no sequential random stream, the target of a document's
+   ``j``-th sample is drawn from a counter-based hash of ``(seed, split, first row of the document, j)``.
 3. **Sample** ``i`` (Megatron's ``build_training_sample``), from a generator seeded by ``(seed, split, i)``
    only -- so any worker, rank or resumed run builds the identical sample. Epoch ``e = i // n`` visits the
-   index in its own seeded permutation; the masks differ per epoch because ``i`` does.
+   index in its own seeded permutation -- a computed one (:class:`FeistelPermutation`), so no worker holds an
+   int64 array per sample -- and the masks differ per epoch because ``i`` does.
    Split the sentences at a random point into A | B, swap them with probability 0.5 (SOP label 1 =
    swapped), trim the longer segment from a random end until they fit the target, then mask 15% of the
    maskable tokens: 80% ``[MASK]``, 10% a random ordinary token, 10% unchanged. Special tokens and PHI tags
@@ -42,7 +48,7 @@ from pipeline.vocab import CLS, MASK, PAD, PREFIX, SEP, SPECIAL_TOKENS, load_tok
 SPLITS = {"train": 0, "valid": 1}
 N_SPECIAL = len(SPECIAL_TOKENS)
 CLS_ID, SEP_ID, MASK_ID, PAD_ID = (SPECIAL_TOKENS.index(t) for t in (CLS, SEP, MASK, PAD))
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 """Bump when the sample-index algorithm changes: it is part of the cache key."""
 
 
@@ -66,16 +72,28 @@ class SampleSettings:
         return self.seq_len - 3
 
 
-def sentence_lengths(shards_path: Path) -> np.ndarray:
-    """Tokens per sentence row, in reader order (4 bytes per sentence; the token ids stay on disk)."""
+def corpus_layout(shards_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens per sentence row (int32, reader order) and documents as ``int64 (n, 2)`` row ranges.
+
+    Read column-wise from the shards (4 + 4 bytes per sentence; the token ids stay on disk), with no Python
+    loop over sentences or documents. Documents never span shards, so a change of ``doc_index`` between
+    consecutive rows is a document boundary, exactly as :meth:`pipeline.shards.ShardReader.documents`.
+    """
     index = json.loads((Path(shards_path) / INDEX).read_text())
-    parts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    docs: list[np.ndarray] = []
     for shard in index["shards"]:
         with ipc.open_file(pa.memory_map(str(Path(shards_path) / shard["file"]), "r")) as reader:
             for k in range(reader.num_record_batches):
-                ids = reader.get_batch(k).column("input_ids")
-                parts.append(pc.list_value_length(ids).to_numpy(zero_copy_only=False).astype(np.int64))
-    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+                batch = reader.get_batch(k)
+                lengths.append(pc.list_value_length(batch.column("input_ids")).to_numpy(zero_copy_only=False).astype(np.int32))
+                docs.append(batch.column("doc_index").to_numpy(zero_copy_only=False))
+    if not lengths:
+        return np.zeros(0, np.int32), np.zeros((0, 2), np.int64)
+    doc = np.concatenate(docs)
+    starts = np.concatenate(([0], np.flatnonzero(doc[1:] != doc[:-1]) + 1)).astype(np.int64)
+    stops = np.append(starts[1:], len(doc))
+    return np.concatenate(lengths), np.stack([starts, stops], axis=1)
 
 
 def split_documents(n_docs: int, valid_fraction: float, seed: int) -> np.ndarray:
@@ -88,28 +106,69 @@ def split_documents(n_docs: int, valid_fraction: float, seed: int) -> np.ndarray
     return held
 
 
-def _target_len(rng: np.random.Generator, settings: SampleSettings) -> int:
-    if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
-        return int(rng.integers(2, settings.max_tokens + 1))
-    return settings.max_tokens
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection of uint64 that scatters every input bit over the output."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def hash_uniform(key: np.ndarray, counter: int, stream: int, seed: int, split: str) -> np.ndarray:
+    """Uniform floats in [0, 1), one per ``key``: a pure function of ``(seed, split, key, counter, stream)``."""
+    with np.errstate(over="ignore"):
+        base = _mix(np.asarray([seed * 4 + SPLITS[split]], dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+        h = _mix(np.asarray(key, dtype=np.uint64) ^ base)
+        h = _mix(h + np.uint64((counter * 8 + stream) & 0xFFFFFFFFFFFFFFFF))
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def target_lengths(doc_keys: np.ndarray, j: int, settings: SampleSettings, split: str) -> np.ndarray:
+    """Target length of each document's ``j``-th sample: ``max_tokens``, or with probability
+    ``short_seq_prob`` uniform in ``[2, max_tokens]`` (Megatron's short sequences)."""
+    full = np.full(len(doc_keys), settings.max_tokens, dtype=np.int64)
+    if settings.short_seq_prob <= 0 or len(doc_keys) == 0:
+        return full
+    short = hash_uniform(doc_keys, j, 0, settings.seed, split) < settings.short_seq_prob
+    span = settings.max_tokens - 1  # values 2 .. max_tokens
+    shorter = 2 + np.minimum((hash_uniform(doc_keys, j, 1, settings.seed, split) * span).astype(np.int64), span - 1)
+    return np.where(short, shorter, full)
 
 
 def build_index(doc_bounds: np.ndarray, lengths: np.ndarray, settings: SampleSettings, split: str) -> np.ndarray:
-    """Megatron's greedy packing over the documents ``doc_bounds`` (rows ``(start, stop)``) of one split."""
-    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
-    out: list[tuple[int, int, int]] = []
-    for start, stop in doc_bounds.tolist():
-        if stop - start < 2:
-            continue
-        first, acc, n_sent, target = start, 0, 0, _target_len(rng, settings)
-        for row in range(start, stop):
-            acc += int(lengths[row])
-            n_sent += 1
-            remaining = stop - row - 1
-            if (acc >= target and remaining > 1 and n_sent >= 2) or remaining == 0:
-                out.append((first, row + 1, target))
-                first, acc, n_sent, target = row + 1, 0, 0, _target_len(rng, settings)
-    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+    """Megatron's greedy packing over the documents ``doc_bounds`` (rows ``(start, stop)``) of one split.
+
+    Per document: from its first unused sentence, take sentences until their tokens reach the target
+    (and at least two are taken); close the sample there if at least two sentences remain for the next
+    one, else give this sample the rest of the document. All documents advance together, one sample per
+    round; ``cum[i]`` = tokens before row ``i``, so the end row is one ``searchsorted``.
+    """
+    doc_bounds = np.asarray(doc_bounds, dtype=np.int64).reshape(-1, 2)
+    doc_bounds = doc_bounds[doc_bounds[:, 1] - doc_bounds[:, 0] >= 2]
+    cum = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=cum[1:])
+    first, stop = doc_bounds[:, 0].copy(), doc_bounds[:, 1].copy()
+    keys = doc_bounds[:, 0].copy()  # a document's identity: its first row
+    parts: list[np.ndarray] = []
+    j = 0
+    while len(first):
+        target = target_lengths(keys, j, settings, split)
+        reach = np.searchsorted(cum, cum[first] + target, side="left")  # first i with cum[i] >= cum[first] + target
+        row = np.maximum(reach - 1, first + 1)  # the sample's last sentence (>= 2 sentences)
+        last = stop - row - 1 <= 1  # fewer than two sentences would remain: take the rest
+        end = np.where(last, stop, row + 1)
+        parts.append(np.stack([first, end, target], axis=1))
+        more = ~last
+        first, stop, keys = end[more], stop[more], keys[more]
+        j += 1
+    if not parts:
+        return np.zeros((0, 3), np.int64)
+    index = np.concatenate(parts)
+    return np.ascontiguousarray(index[np.argsort(index[:, 0], kind="stable")])
 
 
 def _shards_identity(shards_path: Path) -> str:
@@ -134,18 +193,15 @@ def index_key(shards_path: Path, settings: SampleSettings, split: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_or_build_index(
-    shards_path: Path, settings: SampleSettings, split: str, cache_dir: Path, reader: ShardReader | None = None
-) -> np.ndarray:
+def load_or_build_index(shards_path: Path, settings: SampleSettings, split: str, cache_dir: Path) -> np.ndarray:
     """The cached index for ``split`` (memory-mapped), building and atomically writing it on a miss."""
     cache_dir = Path(cache_dir)
     path = cache_dir / f"samples-{split}-{index_key(shards_path, settings, split)}.npy"
     if not path.is_file():
-        reader = reader or ShardReader(shards_path)
-        docs = np.asarray([(d.start, d.stop) for d in reader.documents()], dtype=np.int64).reshape(-1, 2)
+        lengths, docs = corpus_layout(shards_path)
         held = split_documents(len(docs), settings.valid_fraction, settings.seed)
         chosen = docs[held] if split == "valid" else docs[~held]
-        index = build_index(chosen, sentence_lengths(shards_path), settings, split)
+        index = build_index(chosen, lengths, settings, split)
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache_dir / f".{path.stem}-{uuid.uuid4().hex[:8]}.npy"
         np.save(tmp, index)
@@ -187,7 +243,7 @@ class PretrainingSamples:
             raise ValueError(f"split must be one of {list(SPLITS)}")
         self.shards_path, self.settings, self.split = Path(shards_path), settings, split
         self._reader: ShardReader | None = None
-        self.index = load_or_build_index(self.shards_path, settings, split, cache_dir, self.reader)
+        self.index = load_or_build_index(self.shards_path, settings, split, cache_dir)
         if len(self.index) == 0:
             raise ValueError(f"no {split} samples: documents need at least two sentences")
         self.is_continuation = continuation_ids(tokenizer_json)

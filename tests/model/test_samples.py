@@ -14,9 +14,12 @@ from model.samples import (
     SEP_ID,
     PretrainingSamples,
     SampleSettings,
+    build_index,
     collate,
     continuation_ids,
+    corpus_layout,
     split_documents,
+    target_lengths,
 )
 from pipeline.shards import ShardReader
 
@@ -152,3 +155,92 @@ def test_collate_pads_and_indexes_the_flat_grid(train_set):
     original = np.concatenate([s.tokens[s.mlm_positions] for s in samples])
     assert np.array_equal(flat[batch["mlm_positions"]], original)
     assert batch["attention_mask"].sum() == sum(len(s.tokens) for s in samples)
+
+
+def _old_build_index(doc_bounds, lengths, settings, split):
+    """The pre-vectorisation algorithm, verbatim (one sequential RNG stream): the reference to match."""
+    from model.samples import SPLITS
+
+    def target_len(rng):
+        if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
+            return int(rng.integers(2, settings.max_tokens + 1))
+        return settings.max_tokens
+
+    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
+    out = []
+    for start, stop in doc_bounds.tolist():
+        if stop - start < 2:
+            continue
+        first, acc, n_sent, target = start, 0, 0, target_len(rng)
+        for row in range(start, stop):
+            acc += int(lengths[row])
+            n_sent += 1
+            remaining = stop - row - 1
+            if (acc >= target and remaining > 1 and n_sent >= 2) or remaining == 0:
+                out.append((first, row + 1, target))
+                first, acc, n_sent, target = row + 1, 0, 0, target_len(rng)
+    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+
+
+def _loop_build_index(doc_bounds, lengths, settings, split):
+    """The same sequential loop with the new per-(document, sample) targets: what the vectorised build must equal."""
+    out = []
+    for start, stop in doc_bounds.tolist():
+        if stop - start < 2:
+            continue
+        j = 0
+        target = lambda: int(target_lengths(np.asarray([start]), j, settings, split)[0])  # noqa: E731
+        first, acc, n_sent, t = start, 0, 0, target()
+        for row in range(start, stop):
+            acc += int(lengths[row])
+            n_sent += 1
+            remaining = stop - row - 1
+            if (acc >= t and remaining > 1 and n_sent >= 2) or remaining == 0:
+                out.append((first, row + 1, t))
+                j += 1
+                first, acc, n_sent, t = row + 1, 0, 0, target()
+    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+
+
+def _random_corpus(rng, n_docs):
+    sizes = rng.choice([0, 1, 2, 3, 5, 9, 40], size=n_docs, p=[0.02, 0.1, 0.15, 0.2, 0.23, 0.2, 0.1])
+    stops = np.cumsum(sizes)
+    bounds = np.stack([stops - sizes, stops], axis=1)
+    lengths = rng.choice([0, 1, 4, 12, 30, 70, 200], size=int(stops[-1])).astype(np.int32)
+    return bounds, lengths
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_index_equals_the_loop(seed):
+    rng = np.random.default_rng(seed)
+    bounds, lengths = _random_corpus(rng, 300)
+    for seq_len in (8, 32, 128):
+        # no short sequences: no randomness, so the vectorised build must reproduce the old algorithm exactly
+        fixed = SampleSettings(seq_len=seq_len, short_seq_prob=0.0, seed=seed)
+        expected = _old_build_index(bounds, lengths, fixed, "train")
+        assert len(expected) > 50
+        assert np.array_equal(build_index(bounds, lengths, fixed, "train"), expected)
+        # short sequences: the same greedy rule, targets from the per-(document, sample) hash
+        short = SampleSettings(seq_len=seq_len, short_seq_prob=0.3, seed=seed)
+        for split in ("train", "valid"):
+            assert np.array_equal(build_index(bounds, lengths, short, split), _loop_build_index(bounds, lengths, short, split))
+
+
+def test_short_targets_have_megatrons_distribution():
+    settings = SampleSettings(seq_len=128, short_seq_prob=0.1, seed=3)
+    t = target_lengths(np.arange(200_000), 0, settings, "train")
+    short = t < settings.max_tokens
+    assert 0.095 < short.mean() < 0.105
+    assert t.min() == 2 and t.max() == settings.max_tokens
+    counts = np.bincount(t[short], minlength=settings.max_tokens)[2:]
+    assert counts.min() > 0.5 * counts.mean(), "short lengths are spread over [2, max_tokens]"
+    assert not np.array_equal(t, target_lengths(np.arange(200_000), 1, settings, "train")), "each sample draws anew"
+    assert not np.array_equal(t, target_lengths(np.arange(200_000), 0, settings, "valid"))
+
+
+def test_corpus_layout_matches_the_reader(shards):
+    lengths, bounds = corpus_layout(shards)
+    reader = ShardReader(shards)
+    assert [tuple(b) for b in bounds.tolist()] == [(d.start, d.stop) for d in reader.documents()]
+    assert len(lengths) == len(reader) and lengths.dtype == np.int32
+    assert all(lengths[i] == len(reader.sentence(i)) for i in range(0, len(reader), 13))
