@@ -244,3 +244,32 @@ def test_corpus_layout_matches_the_reader(shards):
     assert [tuple(b) for b in bounds.tolist()] == [(d.start, d.stop) for d in reader.documents()]
     assert len(lengths) == len(reader) and lengths.dtype == np.int32
     assert all(lengths[i] == len(reader.sentence(i)) for i in range(0, len(reader), 13))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 65, 1000, 4099])
+def test_epoch_order_is_a_deterministic_permutation(n):
+    from model.samples import epoch_permutation
+
+    order = [epoch_permutation(n, 5, "train", 0)[j] for j in range(n)]
+    assert sorted(order) == list(range(n))
+    assert order == [epoch_permutation(n, 5, "train", 0)[j] for j in range(n)], "every worker/rank computes the same"
+    if n >= 64:
+        assert order != list(range(n))
+        assert order != [epoch_permutation(n, 5, "train", 1)[j] for j in range(n)], "each epoch has its own order"
+        assert order != [epoch_permutation(n, 6, "train", 0)[j] for j in range(n)]
+        assert order != [epoch_permutation(n, 5, "valid", 0)[j] for j in range(n)]
+        # shuffled, not a near-identity: a rank correlation near zero
+        assert abs(np.corrcoef(np.arange(n), order)[0, 1]) < 0.2
+
+
+def test_workers_hold_no_per_sample_arrays(train_set):
+    """No full permutation (8 bytes per sample) and no index copy per data-loader worker."""
+    from model.samples import FeistelPermutation
+
+    train_set[len(train_set) + 1]  # an epoch-1 sample
+    big = [k for k, v in vars(train_set).items() if isinstance(v, np.ndarray) and k not in ("index", "is_continuation")]
+    assert big == [] and isinstance(train_set._perm[1], FeistelPermutation)
+    assert isinstance(train_set.index, np.memmap) or isinstance(getattr(train_set.index, "base", None), np.memmap)
+    clone = pickle.loads(pickle.dumps(train_set))
+    assert isinstance(clone.index, np.memmap), "a worker re-maps the cached index file"
+    assert len(pickle.dumps(train_set)) < 4 * train_set.is_continuation.nbytes + 10_000
