@@ -1,0 +1,915 @@
+"""Speed of every preprocessing stage but ``deid`` against what a user would pick instead, in one run, one table.
+
+    python bench/preprocess.py [--quick] [--aci DIR] [--physionet DIR] [--synthetic-mb 50] [--real-mb 20]
+                               [--rounds 1] [--workdir DIR] [--skip-prefect] [--json out.json]
+
+Why it is built this way:
+
+- **One process per side.** Every measured side (our stage, the alternative, the pyarrow floor) runs in a fresh
+  ``spawn`` child that imports only what it needs, reads its input, and reports CPU time and its own peak
+  resident memory (``ru_maxrss``), so one side's memory never inflates another's. The sides of a stage run one
+  after the other (and ``--rounds N`` repeats the whole sequence in turns, keeping each side's best pass): this
+  2-core host is shared and drifts, so compare the ratios of one run, not absolute figures across runs.
+- **Work, I/O and Prefect apart.** "stage work" is the stage's in-memory function on rows already read;
+  "run()" is the stage module's ``run`` (Arrow read + work + Arrow write, no Prefect); the "floor" is a plain
+  ``pyarrow`` read + write of the stage's input file; and the whole DAG runs once without Prefect
+  (``pipeline.dag.run_one``), once as the Prefect flow and once on a local 2-process Dask cluster, so the
+  difference is Prefect's (server start-up and per-task) overhead.
+- **MB** is 10**6 bytes of the stage's input text (UTF-8), **MB/s/core** is MB per CPU-second of the process
+  (threads included), so a stage that uses two threads is not flattered. Scaling rows are wall-clock.
+- **Corpora.** Synthetic notes (``pipeline.synth``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
+  text (aci_bench visit notes and the PhysioNet nursing notes, whatever of the two is given) repeated to
+  ``--real-mb``. Repetition makes ``dedup`` on the real corpus mostly the exact-duplicate path (said in the
+  table); the stages after ``dedup`` get the de-identified unique notes repeated again, as new notes.
+- **Quality beside speed.** Near-duplicate pairs each engine finds (and, on synthetic notes, how many of the
+  planted near-duplicates it removed); sentence-boundary precision/recall/F1 of every splitter on the
+  hand-labelled aci_bench sample in ``bench/data/`` (see its README).
+
+Nothing prints or stores note text: the table holds rates, counts and ids only. Needs the ``bench`` extra
+(``pip install -e ".[bench]"``: datasketch, pysbd).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LABELS = HERE / "data" / "sentence_boundaries.jsonl"
+KB_PER_SYNTH_NOTE = 1.6  # a little under the mean, so the synthetic corpus reaches its size
+PYSBD_MB = {"full": 1.0, "quick": 0.1}
+"""pysbd runs at ~0.15 MB/s; it is timed on the first notes up to this size (the rate, not the total, matters)."""
+ACI_FILES = ("train.csv", "valid.csv")
+
+
+# ==========================================================================================================
+# Sides: each runs in its own process and returns numbers (never text)
+# ==========================================================================================================
+def _text_bytes(texts) -> int:
+    return sum(len(t.encode()) if isinstance(t, str) else len(t or b"") for t in texts)
+
+
+def _cpu(fn, *a, **k):
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
+def _read_column(path: str, column: str = "text") -> list:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[column]).column(column).to_pylist()
+
+
+def _stage_run(module_name: str, inputs: dict[str, str], params, workers: int = 1) -> tuple[float, float]:
+    """CPU and wall seconds of ``module.run`` (Arrow read + work + Arrow write) into a throwaway folder."""
+    import importlib
+
+    from pipeline.dataset import Dataset
+
+    module = importlib.import_module(module_name)
+    ins = {k: Dataset(k, "bench", Path(v)) for k, v in inputs.items()}
+    with tempfile.TemporaryDirectory() as out:
+        _, cpu, wall = _cpu(module.run, ins, Path(out), params, None, workers)
+    return cpu, wall
+
+
+def side_clean_ours(job: dict) -> dict:
+    from pipeline.clean import _clean_chunk
+    from pipeline.config import CleanParams
+
+    raws = _read_column(job["ingest"])
+    _, cpu, wall = _cpu(_clean_chunk, raws, CleanParams())
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(raws), "notes": len(raws)}
+
+
+def side_clean_run(job: dict) -> dict:
+    from pipeline.config import CleanParams
+
+    raws = _read_column(job["ingest"])
+    cpu, wall = _stage_run("pipeline.clean", {"ingest": job["ingest_dir"]}, CleanParams(), job.get("workers", 1))
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(raws), "notes": len(raws)}
+
+
+def side_clean_ftfy(job: dict) -> dict:
+    import ftfy
+
+    raws = _read_column(job["ingest"])
+
+    def work():
+        for raw in raws:
+            ftfy.fix_text((raw or b"").decode("utf-8", errors="replace"))
+
+    _, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(raws), "notes": len(raws)}
+
+
+def side_floor(job: dict) -> dict:
+    """A plain pyarrow read + write of the stage's input file: what any stage pays just to move the bytes."""
+    import pyarrow.parquet as pq
+
+    def work():
+        table = pq.read_table(job["input"])
+        with tempfile.TemporaryDirectory() as out:
+            pq.write_table(table, Path(out) / "copy.parquet")
+        return table
+
+    table, cpu, wall = _cpu(work)
+    texts = table.column("text").to_pylist()
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": table.num_rows}
+
+
+def _ids_texts(path: str) -> tuple[list[str], list[str]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path, columns=["note_id", "text"])
+    return t.column("note_id").to_pylist(), t.column("text").to_pylist()
+
+
+def side_dedup_exact(job: dict) -> dict:
+    from pipeline.config import DedupParams
+    from pipeline.dedup import find_duplicates
+
+    ids, texts = _ids_texts(job["clean"])
+    clusters, cpu, wall = _cpu(find_duplicates, ids, texts, DedupParams(near=False))
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "removed": len(clusters)}
+
+
+def side_dedup_polars(job: dict) -> dict:
+    """What a user would write: polars ``unique`` on lower-cased, whitespace-collapsed text, first kept."""
+    import polars as pl
+
+    ids, texts = _ids_texts(job["clean"])
+    df = pl.DataFrame({"note_id": ids, "text": texts})
+
+    def work():
+        norm = df.with_columns(norm=pl.col("text").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars())
+        return norm.unique(subset="norm", keep="first", maintain_order=True)
+
+    kept, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "removed": len(texts) - kept.height}
+
+
+def side_dedup_near(job: dict) -> dict:
+    """Our near-duplicate pass: ``find_duplicates`` with ``near`` minus the exact-only pass, same process."""
+    from pipeline.config import DedupParams
+    from pipeline.dedup import find_duplicates
+
+    ids, texts = _ids_texts(job["clean"])
+    _, cpu_exact, wall_exact = _cpu(find_duplicates, ids, texts, DedupParams(near=False))
+    clusters, cpu, wall = _cpu(find_duplicates, ids, texts, DedupParams())
+    pairs = sorted((c["note_id"], c["representative_id"]) for c in clusters if c["kind"] == "near")
+    exact = {c["note_id"] for c in clusters if c["kind"] == "exact"}
+    survivors = [t for i, t in zip(ids, texts) if i not in exact]  # what the near pass works on
+    return {"cpu": cpu - cpu_exact, "wall": wall - wall_exact, "bytes": _text_bytes(survivors),
+            "notes": len(survivors), "pairs": pairs, "removed": len(clusters)}
+
+
+def side_dedup_datasketch(job: dict) -> dict:
+    """datasketch MinHash + MinHashLSH at our threshold and permutations, on the same shingles and the same
+    exact-dedup survivors, with the same true-Jaccard check before a pair counts (LSH alone over-reports)."""
+    from datasketch import MinHash, MinHashLSH
+
+    from pipeline.config import DedupParams
+    from pipeline.dedup import content_hash, jaccard, shingles
+
+    p = DedupParams()
+    ids, texts = _ids_texts(job["clean"])
+    seen: set[str] = set()
+    survivors = []
+    for i, t in enumerate(texts):  # the exact pass is not timed here: it is the same for both engines
+        h = content_hash(t)
+        if h not in seen:
+            seen.add(h)
+            survivors.append(i)
+
+    def work():
+        sets = {i: shingles(texts[i], p.shingle_size) for i in survivors}
+        lsh = MinHashLSH(threshold=p.threshold, num_perm=p.num_perm)
+        pairs = []
+        for i in survivors:
+            mh = MinHash(num_perm=p.num_perm, seed=p.seed)
+            mh.update_batch([s.encode() for s in sets[i]])
+            best, best_j = None, -1.0
+            for cand in sorted(lsh.query(mh)):
+                j = jaccard(sets[i], sets[cand])
+                if j > best_j:
+                    best, best_j = cand, j
+            if best is not None and best_j >= p.threshold:
+                pairs.append((ids[i], ids[best]))
+            else:
+                lsh.insert(i, mh)
+        return pairs
+
+    pairs, cpu, wall = _cpu(work)
+    surv_bytes = _text_bytes(texts[i] for i in survivors)
+    return {"cpu": cpu, "wall": wall, "bytes": surv_bytes, "notes": len(survivors), "pairs": sorted(pairs)}
+
+
+def side_dedup_run(job: dict) -> dict:
+    from pipeline.config import DedupParams
+
+    _, texts = _ids_texts(job["clean"])
+    cpu, wall = _stage_run("pipeline.dedup", {"clean": job["clean_dir"]}, DedupParams())
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def side_sentences_ours(job: dict) -> dict:
+    from pipeline.config import SentenceParams
+    from pipeline.sentences import split
+
+    texts = _read_column(job["deid"])[: job.get("limit_notes")]
+    params = SentenceParams()
+
+    def work():
+        return sum(len(split(t or "", params)) for t in texts)
+
+    n, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "sentences": n}
+
+
+def side_sentences_run(job: dict) -> dict:
+    from pipeline.config import SentenceParams
+
+    texts = _read_column(job["deid"])
+    cpu, wall = _stage_run("pipeline.sentences", {"deid": job["deid_dir"]}, SentenceParams(), job.get("workers", 1))
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def side_sentences_blingfire(job: dict) -> dict:
+    """blingfire's public API on the whole note (what a user calls): layout ignored."""
+    import blingfire
+
+    texts = _read_column(job["deid"])
+
+    def work():
+        return sum(blingfire.text_to_sentences(t).count("\n") + 1 for t in texts if t and t.strip())
+
+    n, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "sentences": n}
+
+
+def side_sentences_pysbd(job: dict) -> dict:
+    import pysbd
+
+    texts = _first_mb(_read_column(job["deid"]), job["pysbd_mb"])
+    seg = pysbd.Segmenter(language="en", clean=False)
+
+    def work():
+        return sum(len(seg.segment(t)) for t in texts if t and t.strip())
+
+    n, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "sentences": n}
+
+
+def _first_mb(texts: list, mb: float) -> list:
+    out, total = [], 0
+    for t in texts:
+        if total >= mb * 1e6:
+            break
+        out.append(t)
+        total += len((t or "").encode())
+    return out
+
+
+def side_vocab_ours(job: dict) -> dict:
+    """``pipeline.vocab.train`` (streams the sentences Parquet itself; its I/O is that read and a small JSON)."""
+    from pipeline.config import VocabParams
+    from pipeline.vocab import train
+
+    texts = _read_column(job["sentences"])
+    tok, cpu, wall = _cpu(train, Path(job["sentences"]), VocabParams())
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "vocab": tok.get_vocab_size()}
+
+
+def side_vocab_tokenizers(job: dict) -> dict:
+    """Raw ``tokenizers`` training of the same model shape (BERT normaliser and pre-tokeniser, BPE with ``##``
+    pieces, same size, minimum frequency and special tokens) on the same sentences: our overhead is the rest."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    from pipeline.config import VocabParams
+    from pipeline.vocab import PREFIX, SPECIAL_TOKENS, UNK
+
+    p = VocabParams()
+    texts = _read_column(job["sentences"])
+
+    def work():
+        tok = Tokenizer(models.BPE(unk_token=UNK, continuing_subword_prefix=PREFIX))
+        tok.normalizer = normalizers.BertNormalizer(strip_accents=False, lowercase=p.lowercase)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        trainer = trainers.BpeTrainer(vocab_size=p.vocab_size, min_frequency=p.min_frequency,
+                                      special_tokens=SPECIAL_TOKENS, continuing_subword_prefix=PREFIX,
+                                      show_progress=False)
+        tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        return tok
+
+    tok, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts), "vocab": tok.get_vocab_size()}
+
+
+def side_shards_run(job: dict) -> dict:
+    """``pipeline.shards.run``: read sentences, tokenise, cut shards at document boundaries, write IPC + index."""
+    from pipeline.config import ShardParams
+
+    texts = _read_column(job["sentences"])
+    cpu, wall = _stage_run("pipeline.shards", {"sentences": job["sentences_dir"], "vocab": job["vocab_dir"]},
+                           ShardParams())
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def _encode_all(tok, path: str):
+    import itertools
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from pipeline.shards import ENCODE_ROWS
+
+    parts = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=ENCODE_ROWS, columns=["doc_index", "sent_index", "text"]):
+        ids = [e.ids for e in tok.encode_batch_fast(batch.column("text").to_pylist(), add_special_tokens=False)]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        values = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(lengths.sum()))
+        parts.append((batch.column("doc_index"), batch.column("sent_index"), lengths, values))
+    return parts
+
+
+def side_shards_pyarrow(job: dict) -> dict:
+    """The same read and tokenisation, then one plain uncompressed Arrow IPC file: no shard cutting, no order
+    check, no index (what our writer adds)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from pipeline.vocab import load_tokenizer
+
+    texts = _read_column(job["sentences"])
+    tok = load_tokenizer(Path(job["vocab_dir"]) / "tokenizer.json")
+
+    def work():
+        parts = _encode_all(tok, job["sentences"])
+        lengths = np.concatenate([p[2] for p in parts])
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+        ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.concatenate([p[3] for p in parts]), pa.int32()))
+        table = pa.table({"doc_index": pa.concat_arrays([p[0] for p in parts]),
+                          "sent_index": pa.concat_arrays([p[1] for p in parts]), "input_ids": ids})
+        with tempfile.TemporaryDirectory() as out:
+            feather.write_feather(table, Path(out) / "tokens.arrow", compression="uncompressed")
+
+    _, cpu, wall = _cpu(work)
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def side_shards_encode(job: dict) -> dict:
+    """Only the read and ``encode_batch_fast``: the part of the shard stage that is the tokenizer's."""
+    from pipeline.vocab import load_tokenizer
+
+    texts = _read_column(job["sentences"])
+    tok = load_tokenizer(Path(job["vocab_dir"]) / "tokenizer.json")
+    _, cpu, wall = _cpu(_encode_all, tok, job["sentences"])
+    return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def side_pool_startup(job: dict) -> dict:
+    """Wall seconds for a stage's 2-worker pool to start and run two one-note chunks: what ``workers=2``
+    pays before any real work (forkserver, worker processes, their imports)."""
+    from functools import partial
+
+    from pipeline.config import CleanParams, SentenceParams
+    from pipeline.parallel import imap_chunks
+
+    if job["stage"] == "clean":
+        from pipeline.clean import _clean_chunk
+
+        fn, chunks = partial(_clean_chunk, params=CleanParams()), [[b"x"], [b"y"]]
+    else:
+        from pipeline.sentences import _split_chunk
+
+        fn, chunks = partial(_split_chunk, params=SentenceParams()), [(["a"], ["x."]), (["b"], ["y."])]
+    _, cpu, wall = _cpu(lambda: list(imap_chunks(fn, chunks, workers=2)))
+    return {"cpu": cpu, "wall": wall, "bytes": 0, "notes": 0}
+
+
+SIDES = {name[len("side_"):]: fn for name, fn in list(globals().items()) if name.startswith("side_")}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM): unlike ``ru_maxrss`` it is not inherited from the parent
+    across fork/exec, so each side reports its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: an upper bound
+
+
+def _child(name: str, job: dict, conn) -> None:
+    try:
+        start = _peak_rss_mb()
+        out = SIDES[name](job)
+        out["peak_rss_mb"] = _peak_rss_mb()
+        out["start_rss_mb"] = start
+        conn.send(out)
+    except BaseException as exc:  # the type only: a message could quote a note
+        conn.send({"error": f"{type(exc).__name__} in side {name}"})
+        raise
+
+
+def run_side(name: str, job: dict) -> dict:
+    """Run one side in a fresh process forked from a server that has imported only pyarrow and numpy (a side
+    imports the rest itself), so it starts fast and its peak RSS is its own."""
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(name, job, child))
+    t0 = time.perf_counter()
+    proc.start()
+    child.close()
+    try:
+        out = parent.recv()
+    except EOFError:
+        out = {"error": f"side {name} died"}
+    proc.join()
+    out["process_wall"] = time.perf_counter() - t0
+    if "error" in out:
+        raise RuntimeError(out["error"])
+    return out
+
+
+# ==========================================================================================================
+# Corpora
+# ==========================================================================================================
+def _note_table(ids, raws, source: str):
+    import pyarrow as pa
+
+    from pipeline.ingest import NOTE_SCHEMA
+
+    n = len(ids)
+    return pa.table({"note_id": pa.array(ids, pa.string()), "text": pa.array(raws, pa.large_binary()),
+                     "patient_id": pa.nulls(n, pa.string()), "note_type": pa.nulls(n, pa.string()),
+                     "note_date": pa.nulls(n, pa.string()), "source_file": pa.array([source] * n, pa.string()),
+                     "source_row": pa.array(range(n), pa.int64())}, schema=NOTE_SCHEMA)
+
+
+def synthetic_raw(mb: float, seed: int = 18):
+    """Raw synthetic notes (dirty bytes, duplicates, empties included) and the planted near-duplicate ids."""
+    from pipeline.synth import generate
+
+    n = int(mb * 1e3 / KB_PER_SYNTH_NOTE) + 1
+    corpus = generate(n, seed=seed)
+    ids = [x.note_id for x in corpus.notes]
+    raws = [x.raw for x in corpus.notes]
+    planted = [x.note_id for x in corpus.notes if x.kind == "near_dup"]
+    return _note_table(ids, raws, "synthetic"), planted
+
+
+def real_notes(aci: Path | None, physionet: Path | None) -> list[tuple[str, bytes]]:
+    """(id, raw bytes) of the aci_bench notes (``note`` column of train.csv and valid.csv) and of the PhysioNet
+    notes' ``.txt`` files, in a fixed order."""
+    notes: list[tuple[str, bytes]] = []
+    if aci:
+        csv.field_size_limit(sys.maxsize)
+        for name in ACI_FILES:
+            path = Path(aci) / name
+            if not path.is_file():
+                raise SystemExit(f"--aci {aci}: no {name}; pass the aci_bench folder holding {' and '.join(ACI_FILES)}")
+            with path.open(newline="", encoding="utf-8") as f:
+                for i, row in enumerate(csv.DictReader(f)):
+                    notes.append((f"aci:{name}:{row.get('encounter_id') or i}", (row.get("note") or "").encode()))
+    if physionet:
+        files = sorted(Path(physionet).glob("*.txt"))
+        if not files:
+            raise SystemExit(f"--physionet {physionet}: no .txt notes in that folder")
+        notes.extend((f"pn:{p.stem}", p.read_bytes()) for p in files)
+    return notes
+
+
+def _repeat(table, mb: float, text_bytes: int):
+    """``table`` repeated (new note ids ``id#k``) until its text reaches ``mb``; at least once."""
+    import math
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    k = max(1, math.ceil(mb * 1e6 / max(text_bytes, 1)))
+    if k == 1:
+        return table, 1
+    parts = []
+    for r in range(k):
+        ids = pc.binary_join_element_wise(table.column("note_id"), pa.scalar(f"#{r}"), "")
+        parts.append(table.set_column(table.schema.get_field_index("note_id"), "note_id", ids))
+    return pa.concat_tables(parts), k
+
+
+def _text_mb(path: Path) -> int:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    col = pq.read_table(path, columns=["text"]).column("text")
+    return int(pc.sum(pc.binary_length(col.cast("large_binary"))).as_py() or 0)
+
+
+def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, workers: int = 2) -> dict:
+    """Every stage's input for one corpus, made by the stages themselves (no Prefect), with ``workers``.
+
+    ``repeat_mb``: the raw notes and, after ``deid``, the de-identified unique notes are repeated to this size
+    (a small real corpus). Returns the job paths and the seconds each preparation step took."""
+    import pyarrow.parquet as pq
+
+    from pipeline import clean, dedup, deid, sentences, shards, vocab  # noqa: F401 - all run below
+    from pipeline.config import CleanParams, DedupParams, DeidParams, SentenceParams, VocabParams
+    from pipeline.dataset import Dataset
+
+    d = root / name
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "ingest").mkdir(parents=True)
+    repeats = 1
+    if repeat_mb:
+        raw_table, repeats = _repeat(raw_table, repeat_mb, _text_bytes(raw_table.column("text").to_pylist()))
+    pq.write_table(raw_table, d / "ingest" / "notes.parquet")
+    ds = {"ingest": Dataset("ingest", "bench", d / "ingest")}
+    seconds = {}
+    steps = [("clean", clean, CleanParams()), ("dedup", dedup, DedupParams()), ("deid", deid, DeidParams(residual_max_rate=1.0)),  # input making, not a PHI gate
+             ("sentences", sentences, SentenceParams()), ("vocab", vocab, VocabParams()), ("shards", shards, None)]
+    for stage, module, params in steps[:3]:
+        (d / stage).mkdir()
+        t0 = time.perf_counter()
+        module.run(ds, d / stage, params, None, workers)
+        seconds[stage] = time.perf_counter() - t0
+        ds[stage] = Dataset(stage, "bench", d / stage)
+    if repeat_mb:
+        table = pq.read_table(d / "deid" / "notes.parquet")
+        table, _ = _repeat(table, repeat_mb, _text_mb(d / "deid" / "notes.parquet"))
+        (d / "deid_repeated").mkdir()
+        pq.write_table(table, d / "deid_repeated" / "notes.parquet")
+        ds["deid"] = Dataset("deid", "bench", d / "deid_repeated")
+    for stage, module, params in steps[3:5]:
+        (d / stage).mkdir()
+        t0 = time.perf_counter()
+        module.run(ds, d / stage, params, None, workers)
+        seconds[stage] = time.perf_counter() - t0
+        ds[stage] = Dataset(stage, "bench", d / stage)
+    return {
+        "ingest": str(ds["ingest"].part("notes.parquet")), "ingest_dir": str(ds["ingest"].path),
+        "clean": str(ds["clean"].part("notes.parquet")), "clean_dir": str(ds["clean"].path),
+        "deid": str(ds["deid"].part("notes.parquet")), "deid_dir": str(ds["deid"].path),
+        "sentences": str(ds["sentences"].part("sentences.parquet")), "sentences_dir": str(ds["sentences"].path),
+        "vocab_dir": str(ds["vocab"].path), "prep_seconds": seconds, "repeats": repeats,
+    }
+
+
+# ==========================================================================================================
+# The plan: which sides, in which order
+# ==========================================================================================================
+# (stage, side, label, job keys for the floor's input); the first side of a stage is what the others compare to
+PLAN = [
+    ("clean", "clean_ours", "ours: stage work (`_clean_chunk`)", None),
+    ("clean", "clean_run", "ours: `run()` with Arrow I/O", None),
+    ("clean", "clean_ftfy", "ftfy `fix_text` on every note", None),
+    ("clean", "floor", "floor: pyarrow read + write", "ingest"),
+    ("dedup exact", "dedup_exact", "ours: exact (xxh3 of normalised text)", None),
+    ("dedup exact", "dedup_polars", "polars `unique` on normalised text", None),
+    ("dedup near", "dedup_near", "ours: near (rensa MinHash LSH + Jaccard check)", None),
+    ("dedup near", "dedup_datasketch", "datasketch MinHashLSH, same threshold", None),
+    ("dedup", "dedup_run", "ours: `run()` exact + near with Arrow I/O", None),
+    ("dedup", "floor", "floor: pyarrow read + write", "clean"),
+    ("sentences", "sentences_ours", "ours: stage work (`split`, clinical)", None),
+    ("sentences", "sentences_run", "ours: `run()` with Arrow I/O", None),
+    ("sentences", "sentences_blingfire", "blingfire `text_to_sentences`", None),
+    ("sentences", "sentences_pysbd", "pysbd (first notes only, see MB)", None),
+    ("sentences", "floor", "floor: pyarrow read + write", "deid"),
+    ("vocab", "vocab_ours", "ours: `train` (reads Parquet itself)", None),
+    ("vocab", "vocab_tokenizers", "raw `tokenizers` BPE training", None),
+    ("vocab", "floor", "floor: pyarrow read + write", "sentences"),
+    ("shards", "shards_run", "ours: `run()` (tokenise + shard + write)", None),
+    ("shards", "shards_pyarrow", "tokenise + plain pyarrow IPC write", None),
+    ("shards", "shards_encode", "tokenise only (`encode_batch_fast`)", None),
+    ("shards", "floor", "floor: pyarrow read + write", "sentences"),
+]
+
+
+def measure(jobs: dict[str, dict], rounds: int, pysbd_mb: float, log) -> dict:
+    """Every side of PLAN on every corpus, ``rounds`` times in turns; the best (least CPU) pass is kept."""
+    best: dict[tuple[str, str, str], dict] = {}
+    for r in range(rounds):
+        for corpus, job in jobs.items():
+            for stage, side, label, floor_of in PLAN:
+                j = dict(job, pysbd_mb=pysbd_mb)
+                if floor_of:
+                    j["input"] = job[floor_of]
+                out = run_side(side, j)
+                key = (corpus, stage, side)
+                if key not in best or out["cpu"] < best[key]["cpu"]:
+                    best[key] = out | {"label": label}
+                log(f"round {r + 1}/{rounds} {corpus:9s} {stage:11s} {side:20s} {out['cpu']:7.2f} s CPU")
+    return best
+
+
+def scaling(job: dict, rounds: int, log) -> dict:
+    """Wall-clock ``run()`` of the row-parallel stages (clean, sentences) with 1 and 2 worker processes, and
+    the 2-worker pool's start-up alone (a fixed cost that a small corpus cannot amortise)."""
+    out: dict[str, dict] = {}
+    for _ in range(rounds):
+        for side, stage in (("clean_run", "clean"), ("sentences_run", "sentences")):
+            for w in (1, 2, "startup"):
+                r = run_side("pool_startup", {"stage": stage}) if w == "startup" else run_side(side, dict(job, workers=w))
+                cur = out.setdefault(side, {}).get(w)
+                if cur is None or r["wall"] < cur["wall"]:
+                    out[side][w] = r
+                log(f"scaling {side} workers={w}: {r['wall']:.2f} s wall")
+    return out
+
+
+# ==========================================================================================================
+# Prefect overhead: the whole DAG without Prefect, as the Prefect flow, and on a local Dask cluster
+# ==========================================================================================================
+_DAG_CHILD = r"""
+import json, os, sys, time
+t_start = time.perf_counter()
+from pathlib import Path
+from pipeline.config import PreprocessConfig
+mode, input_path, data_root = sys.argv[1], sys.argv[2], sys.argv[3]
+cfg = PreprocessConfig(data_root=Path(data_root), workers=2)
+if mode == "plain":
+    from pipeline.dag import STAGES, run_one
+    t0 = time.perf_counter()
+    up, stages = {}, {}
+    for s in STAGES:
+        ds, _ = run_one(s.name, cfg, up, input_path=Path(input_path) if s.name == "ingest" else None)
+        up[s.name] = ds
+        stages[s.name] = ds.manifest["wall_seconds"]
+else:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    from flows.preprocess import on_dask, preprocess
+    flow = preprocess if mode == "prefect" else on_dask(None, n_workers=2)
+    t0 = time.perf_counter()
+    res = flow(input_path=input_path, config=cfg)
+    stages = {k: v["wall_seconds"] for k, v in res.items()}
+flow_wall = time.perf_counter() - t0
+print("BENCH-RESULT " + json.dumps({"flow_wall": flow_wall, "stages": stages, "import_s": t0 - t_start}))
+"""
+
+
+def dag_runs(raw_table, root: Path, log) -> dict:
+    """The full DAG (deid included) on a small corpus: plain ``run_one``, Prefect flow, Prefect + Dask."""
+    import pyarrow.parquet as pq
+
+    src = root / "dag_input"
+    src.mkdir(parents=True, exist_ok=True)
+    pq.write_table(raw_table.select(["note_id", "text"]), src / "notes.parquet")
+    env = dict(os.environ, PREFECT_HOME=str(root / "prefect_home"))
+    env.pop("PREFECT_API_URL", None)  # a temporary server of our own: the same start-up a new user pays
+    out = {}
+    for mode in ("plain", "prefect", "dask"):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _DAG_CHILD, mode, str(src), str(root / f"dag_{mode}")],
+                              capture_output=True, text=True, env=env, cwd=HERE.parent)
+        wall = time.perf_counter() - t0
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-RESULT ")]
+        if proc.returncode or not line:
+            # stderr could quote a note only through a third-party message; print the exception type line only
+            last = [ln for ln in proc.stderr.splitlines() if ln and not ln.startswith(" ")][-1:]
+            log(f"DAG run {mode} failed (exit {proc.returncode}): {last[0].split(':')[0] if last else '?'}")
+            continue
+        res = json.loads(line[0].split(" ", 1)[1])
+        res["process_wall"] = wall
+        out[mode] = res
+        log(f"DAG {mode}: flow {res['flow_wall']:.1f} s, stages {sum(res['stages'].values()):.1f} s, process {wall:.1f} s")
+    return out
+
+
+# ==========================================================================================================
+# Sentence boundaries on the hand-labelled sample
+# ==========================================================================================================
+def _starts(text: str, sentences: list[str]) -> set[int]:
+    """Character offsets in ``text`` where each sentence but the first begins (its first non-space character).
+
+    Splitters normalise whitespace, so sentences are aligned by counting non-space characters, which every
+    splitter here keeps in order; a splitter that changed them would fail loudly."""
+    pos = [i for i, c in enumerate(text) if not c.isspace()]
+    starts, k = set(), 0
+    for n, s in enumerate(sentences):
+        chars = [c for c in s if not c.isspace()]
+        if not chars:
+            continue
+        if k + len(chars) > len(pos) or any(text[pos[k + m]] != c for m, c in enumerate(chars)):
+            raise ValueError("a splitter changed the non-space characters; cannot align its sentences")
+        if n and k:
+            starts.add(pos[k])
+        k += len(chars)
+    return starts
+
+
+def boundary_agreement(path: Path = LABELS) -> dict[str, dict[str, float]]:
+    """Boundary precision / recall / F1 of each splitter against the hand labels (sentence starts, note
+    start excluded)."""
+    import blingfire
+    import pysbd
+
+    from pipeline.config import SentenceParams
+    from pipeline.sentences import split
+
+    seg = pysbd.Segmenter(language="en", clean=False)
+    splitters = {
+        "ours (clinical)": lambda t: split(t, SentenceParams()),
+        "blingfire": lambda t: blingfire.text_to_sentences(t).split("\n"),
+        "pysbd": lambda t: seg.segment(t),
+    }
+    docs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    out = {}
+    for name, fn in splitters.items():
+        tp = fp = fn_ = 0
+        for d in docs:
+            gold = set(d["boundaries"])
+            pred = _starts(d["text"], fn(d["text"]))
+            tp += len(gold & pred)
+            fp += len(pred - gold)
+            fn_ += len(gold - pred)
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn_) if tp + fn_ else 0.0
+        out[name] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                     "gold": tp + fn_, "docs": len(docs)}
+    return out
+
+
+# ==========================================================================================================
+# Report
+# ==========================================================================================================
+def _rate(r: dict) -> float:
+    return r["bytes"] / 1e6 / r["cpu"] if r["cpu"] > 0 else float("inf")
+
+
+def table(best: dict, corpora: dict, dedup_quality: dict, agreement: dict, scale: dict, dag: dict) -> list[str]:
+    rows = ["| stage | corpus | side | MB | MB/s/core | rows/s | peak RSS MB | ours ÷ side | quality |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for corpus in corpora:
+        first: dict[str, float] = {}
+        for stage, side, _, _ in PLAN:
+            r = best.get((corpus, stage, side))
+            if r is None:
+                continue
+            rate = _rate(r)
+            ref = first.setdefault(stage, rate)
+            ratio = "—" if rate == ref and side == next(s for st, s, *_ in PLAN if st == stage) else f"{ref / rate:.2f}x"
+            quality = ""
+            if stage == "dedup near":
+                q = dedup_quality[corpus]
+                key = "ours" if side == "dedup_near" else "datasketch"
+                quality = f"pairs {q[key]}, both {q['both']}"
+                if q.get("planted"):
+                    quality += f"; planted near-dups removed {q[key + '_planted']}/{q['planted']}"
+            elif stage == "dedup exact" or side == "dedup_run":
+                quality = f"removed {r.get('removed', '')}" if "removed" in r else ""
+            elif stage == "sentences" and side in ("sentences_ours", "sentences_blingfire", "sentences_pysbd"):
+                name = {"sentences_ours": "ours (clinical)", "sentences_blingfire": "blingfire",
+                        "sentences_pysbd": "pysbd"}[side]
+                a = agreement.get(name)
+                if a and corpus == next(iter(corpora)):
+                    quality = f"boundary P {a['precision']:.2f} R {a['recall']:.2f} F1 {a['f1']:.2f}"
+            rows.append(f"| {stage} | {corpus} | {r['label']} | {r['bytes'] / 1e6:.1f} | {rate:.2f} | "
+                        f"{r['notes'] / r['cpu'] if r['cpu'] > 0 else float('inf'):,.0f} | {r['peak_rss_mb']:.0f} | "
+                        f"{ratio} | {quality} |")
+    for side, label in (("clean_run", "clean"), ("sentences_run", "sentences")):
+        if side not in scale:
+            continue
+        one, startup = scale[side][1], scale[side]["startup"]["wall"]
+        for w in (1, 2):
+            r = scale[side][w]
+            mbs = r["bytes"] / 1e6 / r["wall"]
+            speed = "—"
+            if w > 1:
+                net = one["wall"] / max(r["wall"] - startup, 1e-9)
+                speed = f"speed-up {one['wall'] / r['wall']:.2f}x ({net:.2f}x net of the pool's {startup:.1f} s start-up)"
+            rows.append(f"| {label} scaling | synthetic | `run()`, {w} worker{'s' if w > 1 else ''} (wall) | "
+                        f"{r['bytes'] / 1e6:.1f} | {mbs:.2f} (wall) | {r['notes'] / r['wall']:,.0f} | "
+                        f"{r['peak_rss_mb']:.0f} (main process) | {speed} | |")
+    if dag:
+        plain = dag.get("plain")
+        for mode, label in (("plain", "`run_one` per stage, no Prefect"), ("prefect", "Prefect flow (temporary server)"),
+                            ("dask", "Prefect flow, Dask runner, local 2-process cluster")):
+            r = dag.get(mode)
+            if not r:
+                continue
+            stages = sum(r["stages"].values())
+            over = r["flow_wall"] - stages
+            vs = f"{plain['process_wall'] / r['process_wall']:.2f}x" if plain and mode != "plain" else "—"
+            rows.append(f"| whole DAG (deid incl.) | dag | {label} | {dag['mb']:.1f} | | | | {vs} | "
+                        f"process {r['process_wall']:.1f} s = imports {r['import_s']:.1f} s + flow "
+                        f"{r['flow_wall']:.1f} s, of which stages {stages:.1f} s, overhead {over:.1f} s |")
+    return rows
+
+
+def dedup_pairs(best: dict, corpora: dict, planted: dict[str, list[str]]) -> dict:
+    out = {}
+    for corpus in corpora:
+        ours = {tuple(p) for p in best[(corpus, "dedup near", "dedup_near")]["pairs"]}
+        ds = {tuple(p) for p in best[(corpus, "dedup near", "dedup_datasketch")]["pairs"]}
+        q = {"ours": len(ours), "datasketch": len(ds), "both": len(ours & ds)}
+        if planted.get(corpus):
+            plant = set(planted[corpus])
+            q["planted"] = len(plant)
+            q["ours_planted"] = len(plant & {a for a, _ in ours})
+            q["datasketch_planted"] = len(plant & {a for a, _ in ds})
+        out[corpus] = q
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small corpora, pysbd on 0.1 MB, no Prefect runs (< 2 minutes)")
+    ap.add_argument("--aci", type=Path, help="aci_bench folder (train.csv, valid.csv): real visit notes")
+    ap.add_argument("--physionet", type=Path, help="folder of PhysioNet note .txt files: real nursing notes")
+    ap.add_argument("--synthetic-mb", type=float, help="synthetic corpus size (default 50, --quick 2)")
+    ap.add_argument("--real-mb", type=float, help="real text repeated to this size (default 20, --quick 1)")
+    ap.add_argument("--dag-mb", type=float, help="synthetic corpus for the whole-DAG / Prefect runs (default 3, --quick 1)")
+    ap.add_argument("--rounds", type=int, default=1, help="passes of every side, in turns; the best is kept")
+    ap.add_argument("--workdir", type=Path, help="keep the prepared corpora here (default: a temporary folder)")
+    ap.add_argument("--skip-prefect", action="store_true", help="no whole-DAG / Prefect / Dask runs")
+    ap.add_argument("--prefect", action="store_true", help="with --quick: do the whole-DAG / Prefect / Dask runs "
+                    "(about 2 minutes more: each Prefect run starts a temporary server)")
+    ap.add_argument("--json", type=Path, help="also write every measurement here (numbers and ids only)")
+    args = ap.parse_args(argv)
+    size = "quick" if args.quick else "full"
+    syn_mb = args.synthetic_mb or (2.0 if args.quick else 50.0)
+    real_mb = args.real_mb or (1.0 if args.quick else 20.0)
+    dag_mb = args.dag_mb or (1.0 if args.quick else 3.0)
+    # deid (run once to make the later stages' input) hashes note ids with a key; a throwaway one will do here
+    os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    mp.set_forkserver_preload(["pyarrow", "pyarrow.parquet", "numpy"])
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t_start:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    tmp = None
+    if args.workdir:
+        root = args.workdir
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="ehrlm-bench-")
+        root = Path(tmp.name)
+    try:
+        raw, planted_syn = synthetic_raw(syn_mb)
+        log(f"synthetic: {raw.num_rows} notes")
+        jobs = {"synthetic": prepare("synthetic", root, raw, None)}
+        planted = {"synthetic": planted_syn}
+        real = real_notes(args.aci, args.physionet)
+        if real:
+            ids, raws = zip(*real)
+            jobs["real"] = prepare("real", root, _note_table(list(ids), list(raws), "real"), real_mb)
+        log("prepared: " + ", ".join(f"{c} {json.dumps({k: round(v, 1) for k, v in j['prep_seconds'].items()})}"
+                                      for c, j in jobs.items()))
+        best = measure(jobs, args.rounds, PYSBD_MB[size], log)
+        scale = scaling(jobs["synthetic"], args.rounds, log)
+        agreement = boundary_agreement() if LABELS.is_file() else {}
+        dag = {}
+        if not args.skip_prefect and (args.prefect or not args.quick):
+            dag_raw, _ = synthetic_raw(dag_mb, seed=19)
+            dag = dag_runs(dag_raw, root, log)
+            dag["mb"] = _text_bytes(dag_raw.column("text").to_pylist()) / 1e6
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    quality = dedup_pairs(best, jobs, planted)
+    load = os.getloadavg()
+    print(f"\nehrlm preprocessing benchmark ({size}): `python bench/preprocess.py {' '.join(argv or sys.argv[1:])}`")
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores shared with other jobs (load average "
+          f"{load[0]:.1f}): compare rows of this run, not runs. synthetic = {syn_mb:g} MB asked"
+          + (f"; real = {len(real)} unique notes repeated {jobs['real']['repeats']}x (raw) to ≥ {real_mb:g} MB"
+             if real else "; no real text given (--aci / --physionet)"))
+    print()
+    print("\n".join(table(best, jobs, quality, agreement, scale, dag)))
+    print("rows/s: notes for clean, dedup and sentences; sentences for vocab and shards. MB/s/core: MB of "
+          "the stage's input text per CPU-second (all threads of the process).")
+    if agreement:
+        a = next(iter(agreement.values()))
+        print(f"\nboundary P/R/F1: {a['gold']} hand-labelled sentence starts in {a['docs']} aci_bench notes "
+              f"(bench/data/README.md); shown on the first corpus's rows")
+    print(f"total {time.perf_counter() - t_start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"sides": {"|".join(k): {kk: vv for kk, vv in v.items() if kk != "pairs"}
+                                                   for k, v in best.items()},
+                                         "dedup_pairs": quality, "boundaries": agreement,
+                                         "scaling": {s: {str(w): r for w, r in v.items()} for s, v in scale.items()},
+                                         "dag": dag}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
