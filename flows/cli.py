@@ -203,6 +203,8 @@ def demo(
     console.print(f"pipeline flow {seconds:.1f} s (after {startup:.1f} s of Prefect start-up). Lineage of the NER model:",
                   soft_wrap=True)  # fmt: skip
     console.print(f"ehrlm lineage show {ner}", soft_wrap=True)
+    console.print("Every dataset and run of this demo in the lineage UI (then open http://127.0.0.1:4300):", soft_wrap=True)
+    console.print(f"ehrlm lineage ui --data-root {cfg.data_root}", soft_wrap=True)
 
 
 def _demo_lineage_picture(model: Path, png: Path) -> None:
@@ -398,6 +400,32 @@ def lineage_graph(
         console.print(f"wrote {out}")
     else:
         typer.echo(text, nl=False)
+
+
+@lineage_app.command("ui")
+def lineage_ui(
+    data_root: Annotated[Path, typer.Option(help="the data root to browse (holds <stage>/<fingerprint>/ folders)")],
+    host: Annotated[str, typer.Option(help="address to bind; the default serves this machine only")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 4300,
+    screenshot: Annotated[
+        Optional[Path], typer.Option(help="write a PNG of each view into this folder and exit (headless Chromium)")
+    ] = None,
+) -> None:
+    """Browse every dataset and run of a data root in a web UI (read-only: manifests and the event log, no note text)."""
+    from pipeline.lineage_ui.app import serve
+    from pipeline.lineage_ui.shots import screenshot_views
+
+    if not data_root.is_dir():
+        raise typer.BadParameter(f"{data_root} is not a folder; pass the data root of `ehrlm preprocess` or `ehrlm demo`")
+    if screenshot is not None:
+        for view, png in screenshot_views(data_root, screenshot).items():
+            console.print(f"{view}: {png}", soft_wrap=True)
+        return
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]serving on {host}: anyone who can reach this address sees the manifests (counts, paths, "
+                      "parameters; never note text)[/yellow]")  # fmt: skip
+    console.print(f"ehrlm lineage UI for {data_root.resolve()}: http://{host}:{port}  (Ctrl-C stops it)", soft_wrap=True)
+    serve(data_root, host, port)
 
 
 def _lineage_png(chain: list[dict], png: Path) -> None:
