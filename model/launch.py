@@ -47,8 +47,29 @@ COUNTS = ("steps", "tokens", "samples", "parameters", "best_val_loss", "final_va
 """Numbers from the job's ``result.json`` that go into the run manifest."""
 
 
+DETERMINISTIC_ERRORS = frozenset({
+    "ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError", "ImportError",
+    "ModuleNotFoundError", "SyntaxError", "AssertionError", "FileNotFoundError", "NotDeidentifiedError",
+    "OutOfMemoryError", "ValidationError",
+})  # fmt: skip
+"""Errors a rerun of the same job would hit again (settings, code, data, memory): not worth a retry."""
+
+
 class JobFailed(RuntimeError):
     """The training job exited non-zero; the message carries its last error line and the log path."""
+
+    def __init__(self, message: str, exit_code: int | None = None, error: str | None = None) -> None:
+        super().__init__(message)
+        self.exit_code, self.error = exit_code, error
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another attempt (which resumes from the newest complete checkpoint): a killed process, a lost
+        node, an NCCL timeout -- anything but an error that the same settings and data would raise again."""
+        if self.error is None:
+            return True
+        name = self.error.split(":", 1)[0].strip().rsplit(".", 1)[-1]
+        return name not in DETERMINISTIC_ERRORS
 
 
 def input_dataset(path: Path, stage: str) -> Dataset:
@@ -225,7 +246,8 @@ def run_job(
     if rc != 0:
         errors = [m.group(2) for ln in tail if (m := _ERROR_LINE.match(ln.strip()))]
         reason = errors[-1] if errors else f"exit code {rc}"
-        raise JobFailed(f"pretraining job failed (exit code {rc}): {reason[:500]}; full log: {log_path}")
+        raise JobFailed(f"pretraining job failed (exit code {rc}): {reason[:500]}; full log: {log_path}", rc,
+                        errors[-1] if errors else None)  # fmt: skip
 
 
 def _publish(work: Path, final: Path) -> None:

@@ -3,6 +3,9 @@
 The job's ``[ehrlm]`` metric lines (numbers only) become Prefect log lines; everything else the job prints
 (DeepSpeed's own chatter, tracebacks) stays in the run's ``job.log``. A failed job fails the task with the
 job's last error line -- training handles token ids, never note text, so that line is PHI-free.
+
+A job that dies of something transient is retried (it resumes from its newest complete checkpoint); the
+``ehrlm-pretrain`` tag lets a Prefect concurrency limit keep a second job off the same GPUs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,27 @@ from pipeline.dataset import Dataset
 from tasks.progress import notify
 
 
-@task(name="pretrain")
+CONCURRENCY_TAG = "ehrlm-pretrain"
+"""Tag-based task concurrency: ``prefect concurrency-limit create ehrlm-pretrain 1`` allows one pretraining
+job at a time across all flows and deployments (the GPUs are one resource)."""
+RETRIES, RETRY_DELAY_S = 2, 300
+
+
+def retry_resumable(task, task_run, state) -> bool:
+    """Retry a job that died of something transient (killed, lost node, NCCL timeout): the work folder is
+    kept, so the next attempt resumes from the newest complete checkpoint. Settings/data errors
+    (``ValueError``, out of memory, ...) would only fail again, after the retry delay."""
+    try:
+        state.result()
+    except launch.JobFailed as exc:
+        return exc.retryable
+    except Exception:
+        return False
+    return False
+
+
+@task(name="pretrain", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S, retry_condition_fn=retry_resumable,
+      tags=[CONCURRENCY_TAG])  # fmt: skip
 def pretrain_task(shards_path: str, vocab_path: str, config: dict[str, Any], out_root: str, force: bool = False) -> dict[str, Any]:
     logger = get_run_logger()
     p = launch.plan(Path(shards_path), Path(vocab_path), config, Path(out_root))
