@@ -484,7 +484,7 @@ def train(cfg: PretrainConfig, shards: Path, vocab: Path, run_dir: Path, kill_at
         _set_rng_state(torch.load(tag_dir / f"rng-rank{rank}.pt", weights_only=False))
         resumed_from = client["step"]
     step = client["step"]
-    report({"event": "start", "step": step, "resumed": resumed_from is not None, "world_size": world,
+    report({"event": "start", "step": step, "resumed": resumed_from is not None, "world_size": world, "backend": dist.get_backend(),
             "parameters": count_parameters(bert_cfg), "train_samples_per_epoch": len(train_set),
             "valid_samples": len(valid_set) if valid_set else 0, "precision": precision, "zero_stage": t.zero_stage,
             "gradient_accumulation_steps": ds_cfg["gradient_accumulation_steps"]})  # fmt: skip
