@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import tempfile
 import time
@@ -36,6 +37,7 @@ def synthetic_corpus(root: Path, notes: int) -> tuple[Path, Path]:
     from pipeline.config import PreprocessConfig
     from pipeline.dag import STAGES, run_one
 
+    os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # deid's keyed note/patient ids (synthetic notes)
     raw = synth.write(synth.generate(notes, seed=0), root / "raw", fmt="parquet")
     config = PreprocessConfig(data_root=root / "data", workers=2)
     done = {}
