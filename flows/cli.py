@@ -6,6 +6,7 @@ Output is counts, ids, fingerprints and paths only; no command prints note text.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,21 +18,54 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="ehrlm: clinical notes -> de-identified Arrow shards -> a clinical language model.", no_args_is_help=True)
+app = typer.Typer(
+    help="ehrlm: clinical notes -> de-identified Arrow shards -> a clinical language model. "
+    "Add --debug to any command for full tracebacks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
+DEBUG_ENV = "EHRLM_DEBUG"
+
+
+def main() -> None:
+    """The ``ehrlm`` entry point: the commands of ``app``; a failure prints one line and exits 1.
+
+    ``--debug`` (anywhere on the line) or ``EHRLM_DEBUG=1`` keeps Prefect's logs and the full traceback.
+    """
+    debug = "--debug" in sys.argv[1:] or os.environ.get(DEBUG_ENV) == "1"
+    sys.argv = [a for a in sys.argv if a != "--debug"]
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the one place every failure becomes a message
+        if debug:
+            raise
+        from flows.errors import describe
+
+        Console(stderr=True).print(f"[bold red]error:[/] {describe(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 DEMO_NOTES = 1500
 DEMO_SEED = 0
 DEMO_TASK_EXAMPLES = 160
+DEMO_KEY_ENV = "EHRLM_ID_KEY"  # MetadataParams.key_env's default
+DEMO_ID_KEY = "ehrlm-demo-key-synthetic-notes-only"
 DEMO_FINETUNE: dict[str, Any] = {"epochs": 10, "learning_rate": 1e-3, "max_length": 64, "warmup_ratio": 0.1}
 """Fine-tuning settings of the demo: a tiny model on small data learns faster at a higher learning rate."""
 
 
 def _quiet_prefect_defaults() -> None:
-    """Sensible offline defaults: no telemetry, patient server start-up on 2 cores."""
+    """Sensible offline defaults: no telemetry, patient server start-up on 2 cores, and, unless ``--debug``,
+    Prefect's console logs only for what is worse than an error: a failed task's traceback is Prefect's to
+    store (its UI shows it), the terminal gets ``main``'s one line."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if os.environ.get(DEBUG_ENV) != "1":
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "CRITICAL")
 
 
 def _load_config(config_file: Optional[Path], data_root: Optional[Path], workers: Optional[int]):
@@ -112,6 +146,16 @@ def _run_preprocess(
     return _with_progress(lambda: flow(input_path=str(input_path), config=cfg, force=force, from_stage=from_stage))
 
 
+def _check_before_starting(input_path: Path, cfg) -> None:
+    """The errors a user makes most (a wrong path, a folder without notes, no id key) before Prefect starts:
+    they are then a message in a second, not a failed flow run after ten."""
+    from pipeline.deid_metadata import id_key
+    from pipeline.ingest import discover
+
+    discover(input_path, cfg.ingest.formats)
+    id_key(cfg.deid.metadata)
+
+
 def _summary(results: dict[str, dict], seconds: float, data_root: Path) -> None:
     table = Table(title=f"ehrlm preprocess ({seconds:.1f} s) -> {data_root}/<stage>/<fingerprint>")
     for col in ("stage", "status", "fingerprint", "rows in", "rows out", "dropped (by reason)", "seconds"):
@@ -155,6 +199,7 @@ def preprocess(
 ) -> None:
     """Run the preprocessing DAG on your notes."""
     cfg = _load_config(config, data_root, workers)
+    _check_before_starting(input, cfg)
     t0 = time.perf_counter()
     results = _run_preprocess(input, cfg, force or [], from_stage, dask)
     _summary(results, time.perf_counter() - t0, cfg.data_root)
@@ -176,6 +221,10 @@ def demo(
     from pipeline.config import PreprocessConfig
 
     workdir = workdir.resolve()
+    if not os.environ.get(DEMO_KEY_ENV):
+        os.environ[DEMO_KEY_ENV] = DEMO_ID_KEY
+        console.print(f"demo: {DEMO_KEY_ENV} is not set, so a fixed demo key hashes the synthetic ids "
+                      "(set your own secret for real notes)")
     corpus = synth_mod.generate(notes, seed=DEMO_SEED, profile="dev")
     raw = synth_mod.write(corpus, workdir / "raw", fmt="parquet")
     console.print(f"synthetic corpus: {len(corpus.notes)} notes -> {raw}")
@@ -249,8 +298,12 @@ def _phi_table(corpus, deid_path: Path) -> None:
 
     import pyarrow.parquet as pq
 
+    from pipeline.config import MetadataParams
+    from pipeline.deid_metadata import id_key, keyed_hash
+
     kept = set(pq.read_table(deid_path / "notes.parquet", columns=["note_id"]).column("note_id").to_pylist())
-    planted = Counter(label.category for label in corpus.labels if label.note_id in kept)
+    key = id_key(MetadataParams())  # deid's output ids are keyed hashes of the corpus ids
+    planted = Counter(label.category for label in corpus.labels if keyed_hash(key, "note", label.note_id) in kept)
     found = json.loads((deid_path / "_manifest.json").read_text())["counts"].get("phi_by_category", {})
     table = Table(title="PHI spans in the de-identified notes: planted vs replaced")
     for col in ("category", "planted", "replaced"):

@@ -16,6 +16,7 @@ from prefect.artifacts import create_table_artifact
 from flows.artifacts import link_manifest
 from model.finetune.paper import BENCHMARKS, comparison
 from model.finetune.params import TASKS, FinetuneParams
+from pipeline.errors import UsageError
 
 
 @flow(name="ehrlm-finetune", log_prints=False)
@@ -38,9 +39,11 @@ def finetune(
     from tasks.finetune import finetune_task
 
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+        raise UsageError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
     if benchmark is not None and benchmark not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
+        raise UsageError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
+    if benchmark is not None and BENCHMARKS[benchmark][0] != task:
+        raise UsageError(f"benchmark {benchmark!r} is a {BENCHMARKS[benchmark][0]} benchmark, not {task}")
     params = params or FinetuneParams()
     data_arg = {k: str(Path(v).resolve()) for k, v in data.items()} if isinstance(data, dict) else str(Path(data).resolve())
     result = finetune_task(task, str(Path(checkpoint).resolve()), data_arg, str(Path(data_root).resolve()), params, tokenizer, force)

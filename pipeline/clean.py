@@ -1,6 +1,7 @@
 """UTF-8 cleanup as GatorTron describes it, without the lossy ASCII-only shortcut.
 
-Steps, per note, each counted: strict UTF-8 check -> decode with replacement -> drop U+FFFD (a note that
+Steps, per note, each counted: strict UTF-8 check -> decode, invalid bytes as Windows-1252 where they
+evidently are (legacy exports: ``José``, ``38°``), else replacement -> drop U+FFFD (a note that
 is mostly undecodable is dropped instead) -> repair mojibake only where ftfy's detector says the text is
 bad -> unescape HTML entities (even when ``<`` is present, which ftfy's "auto" mode skips) -> NBSP and
 other Unicode spaces to a plain space -> remove zero-width and control characters -> normalise line
@@ -37,8 +38,12 @@ _TABS_SPACES = re.compile("[ \t]+")
 _TRAILING = re.compile(" +\n")
 _LEADING = re.compile("\n +")
 _BLANK_LINES = re.compile("\n{3,}")
+_ESCAPED = re.compile("[\udc80-\udcff]")  # an invalid byte, kept by surrogateescape
+# cp1252 characters taken as such even between non-letters: units, dashes, quotes and signs of clinical text.
+_LEGACY_SIGNS = frozenset("‘’“”–—…°±µ·×÷½¼¾²³€£§©®")
 REPAIR_KINDS = (
     "invalid_utf8",
+    "legacy_encoding",
     "replacement_chars",
     "mojibake",
     "html_entities",
@@ -56,7 +61,7 @@ def clean_text(raw: bytes, params: CleanParams) -> tuple[str | None, Counter[str
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         counts["invalid_utf8"] += 1
-        text = raw.decode("utf-8", errors="replace")
+        text = _decode_mixed(raw, counts)
     if (bad := text.count("\ufffd")) > 0:
         counts["replacement_chars"] += bad
         if text and bad / len(text) > params.max_replacement_ratio:
@@ -86,6 +91,31 @@ def clean_text(raw: bytes, params: CleanParams) -> tuple[str | None, Counter[str
     if not text:
         return None, +counts, "empty"
     return text, +counts, None
+
+
+def _decode_mixed(raw: bytes, counts: Counter[str]) -> str:
+    """UTF-8 with every invalid byte read as Windows-1252 where that is evidently what it is, else U+FFFD.
+
+    Legacy systems export Latin-1/cp1252 notes, and merged exports mix them with UTF-8 in one note; decoding
+    them as UTF-8 with replacement silently turns ``José`` into ``Jos``. An invalid byte is taken as cp1252
+    when it stands alone and gives a letter next to a letter (``Jos\xe9``, ``M\xfcller``) or a sign clinical
+    text uses (``38\xb0``, ``\x93quoted\x94``); runs of invalid bytes (binary, cut multi-byte sequences)
+    and lone bytes between non-letters stay replacement characters, which the caller counts and drops.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+
+    def one(m: re.Match[str]) -> str:
+        char = bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace")
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        if _ESCAPED.match(before) or _ESCAPED.match(after):  # a run of invalid bytes: binary or a cut sequence
+            return "\ufffd"
+        if char in _LEGACY_SIGNS or (char.isalpha() and (before.isalpha() or after.isalpha())):
+            counts["legacy_encoding"] += 1
+            return char
+        return "\ufffd"
+
+    return _ESCAPED.sub(one, text)
 
 
 def _clean_chunk(chunk: Sequence[bytes | None], params: CleanParams) -> list[tuple[str | None, dict[str, int], str | None]]:

@@ -30,6 +30,9 @@ class IngestParams(_Params):
     note_type_column: str | None = "note_type"
     date_column: str | None = "note_date"
     formats: list[str] = Field(default_factory=lambda: ["csv", "parquet", "jsonl", "txt"])
+    max_note_bytes: int = Field(
+        32 << 20, ge=1, description="quarantine a note longer than this (a log dump or binary file, not a note)"
+    )
 
 
 class CleanParams(_Params):
@@ -49,6 +52,20 @@ class DedupParams(_Params):
     seed: int = 42
 
 
+class MetadataParams(_Params):
+    """What the ``deid`` stage does with each metadata column (``pipeline.deid_metadata``, ``docs/privacy.md``)."""
+
+    patient_id: Literal["hash", "drop"] = Field("hash", description="hash: keyed hash, one patient's notes stay linked")
+    note_date: Literal["year", "shift", "drop"] = Field(
+        "year",
+        description="year: the year only (safe harbor); shift: moved by a keyed per-patient offset (keeps intervals; "
+        "not safe harbor, needs an expert determination); drop",
+    )
+    date_shift_max_days: int = Field(365, ge=1, le=3650, description="largest date shift, in days (note_date: shift)")
+    note_type: Literal["keep", "drop"] = "keep"
+    key_env: str = Field("EHRLM_ID_KEY", description="environment variable holding the secret of the keyed hashes")
+
+
 class DeidParams(_Params):
     keep_year: bool = Field(False, description="keep the year of dates (safe harbor allows it)")
     score_threshold: float = Field(0.3, ge=0, le=1)
@@ -65,6 +82,7 @@ class DeidParams(_Params):
     )
     tagger: str | None = Field(None, description="folder of a PHI tagger trained by `ehrlm deid-train` (modes model, rules+model)")
     tagger_threshold: float = Field(0.5, gt=0, lt=1, description="a word is PHI when the tagger's P(not O) reaches this")
+    metadata: MetadataParams = Field(default_factory=MetadataParams)
     residual_max_rate: float = Field(
         0.005,
         ge=0,

@@ -37,7 +37,7 @@ STAGES: tuple[Stage, ...] = (
         ("dedup",),
         ("pipeline.deid", "pipeline.phi_recognizers", "pipeline.phi_gazetteer", "pipeline.phi_surrogates",
          "pipeline.phi_prefilter", "pipeline.phi_tags", "pipeline.regex_reverse", "pipeline.phi_tagger",
-         "pipeline.phi_vocab"),
+         "pipeline.phi_vocab", "pipeline.deid_metadata"),
     ),
     Stage("sentences", ("deid",), ("pipeline.sentences", "pipeline.phi_tags")),
     Stage("vocab", ("sentences",), ("pipeline.vocab", "pipeline.phi_tags")),

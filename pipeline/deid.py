@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import deid_metadata
 from pipeline.config import DeidParams
 from pipeline.dataset import Dataset, Progress, StageResult, path_digest
 from pipeline.parallel import map_chunks
@@ -123,10 +124,12 @@ def engine_spec(params: DeidParams) -> tuple[str, str | None, float]:
 
 
 def external_fingerprints(params: DeidParams) -> dict[str, str]:
-    """The tagger's files by content: retraining it re-runs deid, moving it does not."""
-    if params.mode == "rules" or not params.tagger:
-        return {}
-    return {"tagger": path_digest(Path(params.tagger))}
+    """The tagger's files by content (retraining it re-runs deid, moving it does not) and the id key by a
+    public name of it (a new key gives new ids, so it re-runs deid)."""
+    out = {"id_key": deid_metadata.key_id(params.metadata)}
+    if params.mode != "rules" and params.tagger:
+        out["tagger"] = path_digest(Path(params.tagger))
+    return out
 
 
 def make_analyzer(*recognizers: EntityRecognizer) -> AnalyzerEngine:
@@ -408,11 +411,14 @@ def run(
 ) -> StageResult:
     """De-identify ``inputs["dedup"]``'s notes into ``out/notes.parquet`` and record spans in ``out/phi_spans.parquet``.
 
-    Row order, columns and column types are kept; only ``text`` changes. Output bytes do not depend on
+    Row order is kept; ``text`` is de-identified and the metadata columns follow ``params.metadata``
+    (``pipeline.deid_metadata``: ids become keyed hashes, dates years, file names are dropped). Output
+    bytes do not depend on
     ``workers``: chunks are cut by row count and reassembled in input order (``pipeline.parallel``). Inputs
     under ``POOL_MIN_CHARS`` run in this process whatever ``workers`` says.
     """
     key = surrogate_key(params)
+    id_key = deid_metadata.id_key(params.metadata)
     table = pq.read_table(inputs[INPUT_STAGE].part(NOTES))
     ids = table.column("note_id").to_pylist()
     texts = table.column("text").to_pylist()
@@ -436,7 +442,8 @@ def run(
     new_texts: list[str | None] = []
     notes_with_phi = chars_in = chars_out = residual_notes = 0
     residual_by_pattern = {name: 0 for name in RESIDUAL_PATTERNS}
-    for note_id, text, (new_text, spans, residual) in zip(ids, texts, results, strict=True):
+    for raw_id, text, (new_text, spans, residual) in zip(ids, texts, results, strict=True):
+        note_id = deid_metadata.keyed_hash(id_key, "note", raw_id)
         new_texts.append(new_text)
         residual_notes += bool(residual)
         for name, n in residual.items():
@@ -458,6 +465,7 @@ def run(
     text_index = table.schema.get_field_index("text")
     text_type = table.schema.field("text").type
     table = table.set_column(text_index, table.schema.field("text"), pa.array(new_texts, type=text_type))
+    table, metadata_counts = deid_metadata.apply(table, params.metadata, id_key)
     out = Path(out)
     pq.write_table(table, out / NOTES)
     pq.write_table(pa.table(span_cols, schema=SPAN_SCHEMA), out / SPANS)
@@ -473,5 +481,6 @@ def run(
             "chars_out": chars_out,
             "residual_phi": {"notes": residual_notes, "by_pattern": residual_by_pattern},
             "surrogates": params.surrogates,
+            "metadata": {"columns": table.column_names, **metadata_counts},
         },
     )

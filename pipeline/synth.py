@@ -1128,7 +1128,9 @@ def _dirty_raw(rng: random.Random, text: str, kinds: tuple[str, ...]) -> bytes:
     if "truncated_utf8" in kinds:
         cut = rng.choice([b"\xe2\x80", b"\xc3", b"\xf0\x9f\x98", b"\xe2"])
         raw = s.encode("utf-8", errors="surrogateescape")
-        if rng.random() < 0.5:
+        # Between non-letters: a lone lead byte next to a letter reads as a Latin-1 letter (``clean``'s legacy
+        # decoding), which is what such bytes in real exports are.
+        if rng.random() < 0.5 and not s[-1:].isalpha():
             raw += cut
         else:
             raw = _insert_bytes(rng, s, [cut], before_ascii=True)
@@ -1136,8 +1138,10 @@ def _dirty_raw(rng: random.Random, text: str, kinds: tuple[str, ...]) -> bytes:
 
 
 def _insert_bytes(rng: random.Random, s: str, chunks: list[bytes], before_ascii: bool = False) -> bytes:
-    """Insert byte chunks at character boundaries (before an ASCII char if asked, so nothing is swallowed)."""
-    ok = [i for i, c in enumerate(s) if c.isascii()] if before_ascii else list(range(len(s) + 1))
+    """Insert byte chunks at character boundaries (if asked, before an ASCII non-letter after a non-letter, so
+    nothing is swallowed and no letter is next to the chunk)."""
+    ok = ([i for i, c in enumerate(s) if c.isascii() and not c.isalpha() and not s[i - 1 : i].isalpha()]
+          if before_ascii else list(range(len(s) + 1)))
     positions = sorted(rng.choice(ok) for _ in chunks) if ok else [len(s)] * len(chunks)
     out, last = [], 0
     for p, chunk in zip(positions, chunks):

@@ -32,6 +32,8 @@ from tasks.progress import reporter
 class FinetuneFailed(RuntimeError):
     """Fine-tuning failed; the message names the task, the error type and where the traceback is."""
 
+    sanitised = True  # the command line may print the message (flows.errors)
+
 
 def _file_inputs(paths: dict[str, Path]) -> list[InputDataset]:
     return [InputDataset(namespace=f"file://{socket.gethostname()}", name=str(p)) for p in paths.values()]

@@ -27,12 +27,15 @@ from pipeline.dataset import Dataset, existing_dataset
 from pipeline.ingest import IngestError
 from tasks.progress import reporter
 
-# Our own errors are written to be PHI-free and actionable, so they pass through unchanged.
-SAFE_ERRORS = (IngestError, NotDeidentifiedError)
+# Our own errors are written to be PHI-free and actionable, so they pass through unchanged (IngestError too,
+# but with the file's name replaced by a hash).
+SAFE_ERRORS = (NotDeidentifiedError,)
 
 
 class StageFailed(RuntimeError):
     """A stage failed; the message names the stage, the error type and where the full traceback is."""
+
+    sanitised = True  # the command line may print the message (flows.errors)
 
     def __init__(self, message: str, io_error: bool) -> None:
         super().__init__(message)
@@ -49,6 +52,14 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | Non
     if existing_dataset(config.data_root, parameters["name"], p.fingerprint) is None:
         return None
     return f"ehrlm-{parameters['name']}-{p.fingerprint}"
+
+
+def _error_log(config: PreprocessConfig, stage: str, text: str) -> Path:
+    """Write what must not reach Prefect (a traceback, a file name) under the data root; return its path."""
+    log = Path(config.data_root) / "_errors" / f"{stage}-{uuid.uuid4().hex[:12]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(text)
+    return log
 
 
 def _retry_on_io(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's callback signature
@@ -88,14 +99,16 @@ def stage_task(
             force=force,
             progress=reporter(name),
         )
+    except IngestError as exc:  # names a file, and file names can be identifiers: Prefect gets it redacted
+        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
+        log = _error_log(config, name, str(exc))
+        raise StageFailed(f"stage {name!r}: {exc.redacted()}; the file's name is in {log}", io_error=False) from None
     except SAFE_ERRORS as exc:
         _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
         raise
     except Exception as exc:
         _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
-        log = Path(config.data_root) / "_errors" / f"{name}-{uuid.uuid4().hex[:12]}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc())
+        log = _error_log(config, name, traceback.format_exc())
         raise StageFailed(
             f"stage {name!r} failed with {type(exc).__name__}; full traceback (may quote note text) in {log}",
             io_error=isinstance(exc, OSError),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.errors import UsageError
+
 MODELS = ("BioBERT", "ClinicalBERT", "BioMegatron", "GatorTron-base (1/4 data)", "GatorTron-base", "GatorTron-medium", "GatorTron-large")
 NA = None
 
@@ -50,10 +52,10 @@ def comparison(task: str, ours: dict[str, float], baseline: dict[str, float], be
     ]
     if benchmark is not None:
         if benchmark not in BENCHMARKS:
-            raise ValueError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
+            raise UsageError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
         b_task, b_metrics, values = BENCHMARKS[benchmark]
         if b_task != task:
-            raise ValueError(f"benchmark {benchmark!r} is a {b_task} benchmark, not {task}")
+            raise UsageError(f"benchmark {benchmark!r} is a {b_task} benchmark, not {task}")
         for model, row in zip(MODELS, values):
             scores = dict(zip(b_metrics, row))
             rows.append({"model": f"{model} (paper, {benchmark})", **{m: scores.get(m) for m in names}})

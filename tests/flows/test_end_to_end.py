@@ -8,6 +8,7 @@ canary identifier leaves the pre-deid stages; and an unchanged rerun is all cach
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -23,7 +24,13 @@ from model.finetune.synthetic import write_all
 from tests.flows.prefect_records import everything_prefect_holds
 from pipeline.config import PreprocessConfig
 from pipeline.lineage import EVENTS_FILE, lineage_chain
-from tests.flows.canaries import CANARIES, landing_with_canaries
+from tests.flows.canaries import (
+    CANARIES,
+    METADATA_CANARIES,
+    landing_with_canaries,
+    leaks_in_data_root,
+    leaks_in_prefect_home,
+)
 
 PRETRAIN = PretrainConfig.load({
     "model": {"preset": "tiny"},
@@ -131,19 +138,12 @@ def test_every_lineage_event_is_a_valid_openlineage_run_event(cold, config):
 
 
 def test_no_canary_leaves_the_pre_deid_stages(cold, config):
-    leaks = []
-    for path in Path(config.data_root).rglob("*"):
-        if not path.is_file() or path.suffix in {".pt", ".safetensors", ".npy", ".arrow"}:
-            continue
-        pre_deid = path.relative_to(config.data_root).parts[0] in {"ingest", "clean", "dedup"} and path.name == "notes.parquet"
-        data = json.dumps(pq.read_table(path).to_pylist(), default=repr) if path.suffix == ".parquet" else path.read_text(errors="replace")
-        leaks += [(str(path), c) for c in CANARIES if c in data and not pre_deid]
-    assert not leaks
-
+    assert not leaks_in_data_root(config.data_root, frozenset({".pt", ".safetensors", ".npy", ".arrow"}))
     logs, artifacts = everything_prefect_holds()
     assert {"pipeline-steps", "pipeline-lineage", "pretrain-run", "finetune-ner"} <= {a.key for a in artifacts}
     blob = json.dumps([log.message for log in logs]) + json.dumps([a.data for a in artifacts], default=str)
-    assert not [c for c in CANARIES if c in blob]
+    assert not [c for c in CANARIES + METADATA_CANARIES if c in blob]
+    assert not leaks_in_prefect_home(Path(os.environ["PREFECT_HOME"]))
 
 
 def test_runs_link_to_every_manifest(cold, config):

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from flows.preprocess import preprocess
-from tests.flows.canaries import CANARIES, CANARY_NOTES, landing_with_canaries
-from tests.flows.prefect_records import everything_prefect_holds
-from pipeline.config import PreprocessConfig, SentenceParams
+from pipeline.config import MetadataParams, PreprocessConfig, SentenceParams
 from pipeline.dag import STAGE_NAMES
+from pipeline.deid_metadata import id_key, keyed_hash
+from tests.flows.canaries import (
+    CANARIES,
+    CANARY_NOTES,
+    DATE_CANARY,
+    METADATA_CANARIES,
+    PATIENT_CANARY,
+    landing_with_canaries,
+    leaks_in_data_root,
+    leaks_in_prefect_home,
+)
+from tests.flows.prefect_records import everything_prefect_holds
 
 N_NOTES = 240
 
@@ -103,30 +115,21 @@ def test_deleted_dataset_is_recomputed(first_run, corpus_dir, config):
     assert _ran(results) == {"vocab"}
 
 
-def test_canaries_never_leave_the_pre_deid_stages(first_run, config, capfd):
-    capfd.readouterr()
-    leaks = []
-    for path in Path(config.data_root).rglob("*"):
-        if not path.is_file():
-            continue
-        stage = path.relative_to(config.data_root).parts[0]
-        pre_deid_notes = stage in {"ingest", "clean", "dedup"} and path.name == "notes.parquet"
-        data = path.read_bytes()
-        if path.suffix == ".parquet":  # compressed: compare decoded values
-            data = json.dumps(pq.read_table(path).to_pylist(), default=repr).encode()
-        for canary in CANARIES:
-            if canary.encode() in data and not pre_deid_notes:
-                leaks.append((str(path.relative_to(config.data_root)), canary))
-    assert not leaks
-
+def test_canaries_never_leave_the_pre_deid_stages(first_run, config):
+    """Canaries in the text, the patient id, the date and the file name: none after ``deid``, none in any
+    manifest, none anywhere Prefect keeps records."""
+    assert not leaks_in_data_root(config.data_root)
     deid_notes = pq.read_table(Path(first_run["deid"]["path"]) / "notes.parquet")
-    canary_text = dict(zip(deid_notes.column("note_id").to_pylist(), deid_notes.column("text").to_pylist()))
-    assert "[**NAME**]" in canary_text["canary-1"] and "[**MRN**]" in canary_text["canary-1"]
+    key = id_key(MetadataParams())
+    canary = deid_notes.filter(pc.equal(deid_notes["note_id"], keyed_hash(key, "note", "canary-1"))).to_pylist()[0]
+    assert "[**NAME**]" in canary["text"] and "[**MRN**]" in canary["text"]
+    assert canary["patient_id"] == keyed_hash(key, "patient", PATIENT_CANARY) and canary["note_date"] == DATE_CANARY[:4]
 
     logs, artifacts = everything_prefect_holds()
     blob = json.dumps([l.message for l in logs]) + json.dumps([a.data for a in artifacts], default=str)
     assert logs and artifacts
-    assert not [c for c in CANARIES if c in blob]
+    assert not [c for c in CANARIES + METADATA_CANARIES if c in blob]
+    assert not leaks_in_prefect_home(Path(os.environ["PREFECT_HOME"]))
 
 
 def test_table_artifact_has_counts(first_run):

@@ -47,3 +47,12 @@ def test_run_accounts_for_every_note(tmp_path):
     kept = pq.read_table(out / "notes.parquet")
     assert kept.column("note_id").to_pylist() == ["n0", "n3"]
     assert pq.read_table(out / "dropped.parquet").column("reason").to_pylist() == ["empty", "undecodable", "empty"]
+
+
+def test_legacy_encodings_are_decoded_per_note_and_counted():
+    text, counts, reason = clean.clean_text("José Müller, temp 38.5°, “stable”".encode("cp1252"), P)
+    assert text == "José Müller, temp 38.5°, “stable”" and reason is None
+    assert counts["invalid_utf8"] == 1 and counts["legacy_encoding"] == 5 and "replacement_chars" not in counts
+    mixed = "Café ".encode() + "naïve".encode("latin-1")  # UTF-8 and Latin-1 in one note
+    text, counts, _ = clean.clean_text(mixed, P)
+    assert text == "Café naïve" and counts["legacy_encoding"] == 1

@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import deid
-from pipeline.config import DeidParams
+from pipeline.config import DeidParams, MetadataParams
 from pipeline.dataset import Dataset
 from pipeline.deid import Span, build_analyzer, find_phi, merge_spans, replace_phi
+from pipeline.deid_metadata import id_key, keyed_hash
 from pipeline.phi_tags import ALL_TAGS, TAGS
 
 CANARY = "Zbigniewa Kowalczykowska"  # planted name; must not survive de-identification
@@ -165,10 +166,14 @@ def test_run_is_byte_identical_for_any_worker_count(stage_runs):
 def test_run_output_keeps_rows_and_columns_and_removes_canary(stage_runs):
     table, outs, results, _ = stage_runs
     got = pq.read_table(outs[1] / "notes.parquet")
-    assert got.schema == table.schema
-    assert got.column("note_id").to_pylist() == table.column("note_id").to_pylist()
-    for col in ("patient_id", "note_type", "note_date", "source_file", "source_row"):
-        assert got.column(col).equals(table.column(col))
+    assert got.column_names == ["note_id", "text", "patient_id", "note_type", "note_date"]  # no source_file/row
+    key = id_key(MetadataParams())
+    assert got.column("note_id").to_pylist() == [keyed_hash(key, "note", n) for n in table.column("note_id").to_pylist()]
+    assert got.column("patient_id").to_pylist() == [
+        keyed_hash(key, "patient", p) if p is not None else None for p in table.column("patient_id").to_pylist()
+    ]
+    assert got.column("note_type").equals(table.column("note_type"))
+    assert got.column("note_date").null_count == len(got)
     texts = got.column("text").to_pylist()
     assert texts[4] is None and texts[6] == "" and texts[1] == NOTES[1][1]
     assert "[**NAME**]" in texts[0] and "[**DATE**] 2019" in texts[0] and "[**MRN**]" in texts[0]
@@ -188,7 +193,9 @@ def test_run_spans_point_into_the_input_text(stage_runs):
     table, outs, results, _ = stage_runs
     spans = pq.read_table(outs[1] / "phi_spans.parquet")
     assert spans.schema == deid.SPAN_SCHEMA
-    texts = dict(zip(table.column("note_id").to_pylist(), table.column("text").to_pylist()))
+    key = id_key(MetadataParams())
+    hashed = [keyed_hash(key, "note", n) for n in table.column("note_id").to_pylist()]
+    texts = dict(zip(hashed, table.column("text").to_pylist()))
     rows = spans.to_pylist()
     assert sum(results[1].counts["phi_by_category"].values()) == len(rows)
     canary_spans = [r for r in rows if texts[r["note_id"]][r["start"] : r["end"]] == CANARY]

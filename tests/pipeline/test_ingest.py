@@ -29,7 +29,7 @@ def test_every_format_bytes_preserved(tmp_path):
         "c2": b"&amp; ok",
         "j1": "café".encode(),
         "q1": b"parquet \xfe bytes",
-        "t1": b"text \xc3\x28 file",
+        "txt/t1": b"text \xc3\x28 file",
     }
     assert r.rows_in == 5 and r.rows_out == 5 and dropped.num_rows == 0
     assert notes.column("source_file").to_pylist() == ["a.csv", "a.csv", "b.jsonl", "c.parquet", "txt/t1.txt"]
