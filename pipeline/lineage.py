@@ -121,66 +121,21 @@ def render(chain: list[dict[str, Any]], fmt: str) -> str:
 
 
 def _html(chain: list[dict[str, Any]]) -> str:
-    """Layered layout by distance from the raw inputs; one column per layer, boxes as SVG."""
-    by_id = {_node_id(m): m for m in chain}
-    parents: dict[str, list[str]] = {n: [] for n in by_id}
-    for a, b in _edges(chain):
-        parents[b].append(a)
-    depth: dict[str, int] = {}
+    """A self-contained page: the graph drawn by the lineage UI's own layout code (cytoscape.js + dagre,
+    inlined, see ``pipeline.lineage_ui.layout``), and a table of every step under it."""
+    from pipeline.lineage_ui.layout import chain_graph, standalone_page
 
-    def layer(n: str) -> int:
-        if n not in depth:
-            depth[n] = 1 + max((layer(p) for p in parents[n]), default=0)
-        return depth[n]
-
-    columns: dict[int, list[str]] = {}
-    for n in by_id:
-        columns.setdefault(layer(n), []).append(n)
-    raws = _raw_inputs(chain)
-    w, h, gx, gy = 190, 64, 60, 24
-    pos: dict[str, tuple[int, int]] = {}
-    for d, nodes in columns.items():
-        for i, n in enumerate(sorted(nodes)):
-            pos[n] = (20 + d * (w + gx), 20 + i * (h + gy))
-    for i, (node, _) in enumerate(raws):  # a raw file sits in the column left of its consumer, below the steps
-        col = columns.setdefault(layer(node) - 1, [])
-        col.append(f"raw{i}")
-        pos[f"raw{i}"] = (20 + (layer(node) - 1) * (w + gx), 20 + (len(col) - 1) * (h + gy))
-    width = 40 + (max(columns, default=0) + 1) * (w + gx)
-    height = 40 + max(map(len, columns.values()), default=1) * (h + gy)
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
-    arrows = [(f"raw{i}", node) for i, (node, _) in enumerate(raws)] + _edges(chain)
-    for a, b in arrows:
-        (x1, y1), (x2, y2) = pos[a], pos[b]
-        svg.append(f'<line x1="{x1 + w}" y1="{y1 + h // 2}" x2="{x2}" y2="{y2 + h // 2}" stroke="#555" marker-end="url(#arrow)"/>')
-    svg.insert(1, '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto">'
-                  '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>')
-    for i, (_, raw) in enumerate(raws):
-        x, y = pos[f"raw{i}"]
-        svg.append(f'<g class="raw"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="16" fill="#eee" stroke="#888"/>'
-                   f'<text x="{x + 8}" y="{y + 36}">{html.escape(raw)}</text></g>')
-    for n, m in by_id.items():
-        x, y = pos[n]
-        first, second = _label(m).split("\\n")
-        svg.append(
-            f'<g class="stage" data-stage="{html.escape(m["stage"])}"><title>{html.escape(m.get("_path", ""))}</title>'
-            f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="#e8f0fe" stroke="#3367d6"/>'
-            f'<text x="{x + 8}" y="{y + 26}" font-weight="bold">{html.escape(first)}</text>'
-            f'<text x="{x + 8}" y="{y + 46}">{html.escape(second)}</text></g>'
-        )
-    svg.append("</svg>")
     rows = "".join(
-        f"<tr><td>{html.escape(m['stage'])}</td><td>{m['fingerprint']}</td><td>{m.get('rows_in', '')}</td>"
+        f"<tr class='step'><td>{html.escape(m['stage'])}</td><td>{m['fingerprint']}</td><td>{m.get('rows_in', '')}</td>"
         f"<td>{m.get('rows_out', '')}</td><td>{html.escape(json.dumps(m.get('dropped', {})))}</td>"
         f"<td>{html.escape(str(m.get('code_version', '')))}</td></tr>"
         for m in chain
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>ehrlm lineage</title></head><body>"
-        f"<h1>ehrlm lineage</h1>{''.join(svg)}"
-        "<table border='1' cellpadding='4'><tr><th>stage</th><th>fingerprint</th><th>rows in</th><th>rows out</th>"
-        f"<th>dropped</th><th>code version</th></tr>{rows}</table></body></html>\n"
+    table = (
+        "<table><tr><th>stage</th><th>fingerprint</th><th>rows in</th><th>rows out</th>"
+        f"<th>dropped</th><th>code version</th></tr>{rows}</table>"
     )
+    return standalone_page(chain_graph(chain), "ehrlm lineage", table)
 
 
 # --- OpenLineage events --------------------------------------------------------------------------------

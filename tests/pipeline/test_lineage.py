@@ -37,7 +37,8 @@ def test_render_formats(tmp_path):
     dot = lineage.render(chain, "dot")
     assert dot.count("->") == 4 and dot.rstrip().endswith("}")
     page = lineage.render(chain, "html")
-    assert page.count('class="stage"') == 3 and "<svg" in page
+    assert page.count("<tr class='step'>") == 3 and "EhrlmGraph.draw(" in page and "cytoscape" in page
+    assert "<script src" not in page and "http" not in page.split("<script>")[0]  # self-contained: nothing to fetch
     with pytest.raises(ValueError, match="unknown format"):
         lineage.render(chain, "png")
 

@@ -1,9 +1,8 @@
-"""The lineage page as a person sees it: headless Chromium draws every stage box where the page puts it."""
+"""The lineage page as a person sees it: headless Chromium draws every stage box, laid out by the page."""
 
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 
@@ -12,7 +11,6 @@ from pipeline.screenshot import find_browser, page_size, screenshot
 from tests.pipeline.test_lineage import _chain
 
 STAGE_FILL, RAW_FILL, WHITE = (0xE8, 0xF0, 0xFE), (0xEE, 0xEE, 0xEE), (0xFF, 0xFF, 0xFF)
-BOX = re.compile(r'<g class="(stage|raw)"[^>]*>(?:<title>[^<]*</title>)?<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"')
 
 
 @pytest.fixture
@@ -51,23 +49,21 @@ def _regions(image, colour: tuple[int, int, int]) -> list[tuple[int, int, int, i
 
 @pytest.mark.browser
 def test_chromium_draws_every_stage_box(tmp_path, browser):
+    """The page lays the graph out with the UI's own code (cytoscape + dagre, in the browser): every step and
+    raw input is drawn as a box, left to right in DAG order (raw -> ingest -> clean -> shards)."""
     from PIL import Image
 
     _a, _b, c = _chain(tmp_path / "root")
     page = lineage.render(lineage.lineage_chain(c.path), "html")
-    boxes = [(kind, *map(int, xywh)) for kind, *xywh in BOX.findall(page)]
-    assert sorted(kind for kind, *_ in boxes) == ["raw", "stage", "stage", "stage"]
     (tmp_path / "lineage.html").write_text(page)
     png = screenshot(tmp_path / "lineage.html", tmp_path / "lineage.png")
     image = Image.open(png).convert("RGB")
     assert image.size == page_size(page)
 
+    found = {}
     for kind, fill in (("stage", STAGE_FILL), ("raw", RAW_FILL)):
-        want = sorted((x, y, w, h) for k, x, y, w, h in boxes if k == kind)
-        size = want[0][2:]
-        # areas of the box's size (minus its stroke); table borders share the raw boxes' grey
-        drawn = [r for r in _regions(image, fill) if abs(r[2] - r[0] - size[0]) <= 4 and abs(r[3] - r[1] - size[1]) <= 4]
-        assert len(drawn) == len(want), (kind, drawn)
-        for (x, y, _w, _h), (x0, y0, _x1, _y1) in zip(want, drawn):
-            # where the page puts it: the same offset (heading, margins) for every box
-            assert (x0 - x, y0 - y) == (drawn[0][0] - want[0][0], drawn[0][1] - want[0][1])
+        # box-shaped areas of the fill (boxes are 170 x 46 at zoom 1; the page fits the graph at zoom <= 1)
+        found[kind] = [r for r in _regions(image, fill) if 2.5 < (r[2] - r[0]) / max(1, r[3] - r[1]) < 5 and r[2] - r[0] > 60]
+    assert len(found["stage"]) == 3 and len(found["raw"]) == 1, found
+    xs = sorted(r[0] for r in found["stage"])
+    assert found["raw"][0][0] < xs[0] < xs[1] < xs[2]  # one dagre rank per step
