@@ -6,8 +6,10 @@ Everything comes from two records that already exist and carry no note text: eac
 leak a note: the web app serves only what this module returns.
 
 Staleness follows Dagster's idea: a dataset is *superseded* when a newer dataset fills the same slot
-(same stage fed by the same kinds of inputs, e.g. ``sentences`` re-run from ``deid`` with new settings),
-and everything downstream of a superseded dataset is *stale* (it was built from an older version).
+(same stage, fed through the same chain of stages from the same raw file names, e.g. ``sentences`` re-run
+from ``deid`` with new settings), and everything downstream of a superseded dataset is *stale* (it was
+built from an older version). Two corpora with different file names are two slots; a new export under
+the same file name is a new version.
 """
 
 from __future__ import annotations
@@ -73,14 +75,12 @@ class Entry:
     def input_ids(self) -> dict[str, str]:
         return {name: f"{ref['stage']}/{ref['fingerprint']}" for name, ref in (self.m.get("inputs") or {}).items()}
 
-    def slot(self) -> tuple:
-        """What a newer version of this dataset would share with it: stage, input kinds, external input names
-        and identity parameters (``IDENTITY_PARAMS``)."""
-        ins = tuple(sorted((name, ref.get("stage")) for name, ref in (self.m.get("inputs") or {}).items()))
+    def own_slot(self) -> tuple:
+        """This dataset's own part of its slot: stage, external input names and identity parameters."""
         params = self.m.get("params") or {}
         ident = tuple((k, json.dumps(params.get(k), sort_keys=True)) for prefix, keys in IDENTITY_PARAMS.items()
                       if self.stage.startswith(prefix) for k in keys)  # fmt: skip
-        return self.stage, ins, tuple(sorted(self.m.get("external_inputs") or {})), ident
+        return self.stage, tuple(sorted(self.m.get("external_inputs") or {})), ident
 
     def row(self) -> dict[str, Any]:
         """The catalogue row: counts, ids, times and state -- the fields people filter and sort by."""
@@ -198,11 +198,26 @@ class Catalog:
 
     # --- derived state -------------------------------------------------------------------------------
 
+    def slot(self, node: str, _memo: dict[str, tuple] | None = None) -> tuple:
+        """What a newer version of ``node`` shares with it: its own slot (stage, external input names, identity
+        parameters) and, per input name, the slot of that input -- so ``clean`` of one corpus never supersedes
+        ``clean`` of another, while ``vocab`` built on re-run ``sentences`` supersedes the ``vocab`` before it."""
+        memo = {} if _memo is None else _memo
+        if node not in memo:
+            e = self.entries.get(node)
+            if e is None:
+                memo[node] = ("missing", node)
+            else:
+                memo[node] = ()  # a cycle (never written by ehrlm) ends here instead of recursing forever
+                memo[node] = (e.own_slot(), tuple(sorted((n, self.slot(i, memo)) for n, i in e.input_ids().items())))
+        return memo[node]
+
     def _mark_staleness(self) -> None:
         slots: dict[tuple, list[Entry]] = defaultdict(list)
+        memo: dict[str, tuple] = {}
         for e in self.entries.values():
             if e.status == "complete":
-                slots[e.slot()].append(e)
+                slots[self.slot(e.id, memo)].append(e)
         superseded = []
         for group in slots.values():
             group.sort(key=lambda e: e.m.get("started_at") or "")
@@ -315,7 +330,7 @@ class Catalog:
         for e in (self.entries[i] for i in ids if i in self.entries):
             if e.stage in PREPROCESS_STAGES or focus is not None:
                 for name, digest in (e.m.get("external_inputs") or {}).items():
-                    raw = f"raw:{str(digest)[:16]}"
+                    raw = f"raw:{name}:{digest}"
                     if raw not in {n["id"] for n in nodes}:
                         nodes.append({"id": raw, "stage": name, "fingerprint": str(digest), "kind": "raw", "status": "raw",
                                       "label": f"{name}\n{str(digest)[:8]}"})  # fmt: skip

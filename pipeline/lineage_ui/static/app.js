@@ -250,6 +250,9 @@
       ready = api(url).then(function (g) {
         var t0 = performance.now();
         return window.EhrlmGraph.draw(document.getElementById("cy"), g).then(function (cy) {
+          // the view counts as loaded once the browser has painted the graph (two frames after the layout)
+          return new Promise(function (done) { requestAnimationFrame(function () { requestAnimationFrame(function () { done(cy); }); }); });
+        }).then(function (cy) {
           state.cy = cy;
           state.layoutMs = performance.now() - t0;
           cy.on("tap", "node", function (e) {

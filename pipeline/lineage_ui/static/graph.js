@@ -8,7 +8,7 @@
   var STYLE = [
     { selector: "node", style: {
         "shape": "round-rectangle", "width": 170, "height": 46, "label": "data(label)", "text-wrap": "wrap",
-        "text-valign": "center", "text-halign": "center", "font-size": 11, "font-family": "sans-serif",
+        "text-valign": "center", "text-halign": "center", "font-size": 11, "font-family": "sans-serif", "min-zoomed-font-size": 6,
         "background-color": "#e8f0fe", "border-width": 1.5, "border-color": "#3367d6", "color": "#1a1a1a" } },
     { selector: "node[kind = 'model']", style: { "background-color": "#e6f4ea", "border-color": "#188038", "shape": "cut-rectangle" } },
     { selector: "node[kind = 'raw']", style: { "background-color": "#eeeeee", "border-color": "#888888", "shape": "barrel" } },
@@ -22,7 +22,7 @@
     { selector: "node.faded, edge.faded", style: { "opacity": 0.2 } },
     { selector: "edge", style: {
         "width": 1.2, "line-color": "#777", "target-arrow-color": "#777", "target-arrow-shape": "triangle",
-        "curve-style": "bezier", "arrow-scale": 0.8 } }
+        "curve-style": "straight", "arrow-scale": 0.8 } }
   ];
 
   var LAYOUT = { name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 70, edgeSep: 8, animate: false, fit: true, padding: 20 };
@@ -42,20 +42,38 @@
   /* Draw `graph` into `container`; resolves with the cytoscape instance once the layout has run. */
   function draw(container, graph, opts) {
     opts = opts || {};
+    // laid out headless, then mounted: measuring every label on a live canvas first costs more than the layout
     var cy = window.cytoscape({
-      container: container, elements: elements(graph), style: STYLE, layout: { name: "preset" },
+      headless: true, styleEnabled: true, elements: elements(graph), style: STYLE, layout: { name: "preset" },
       wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 3, textureOnViewport: true, hideEdgesOnViewport: graph.nodes.length > 400,
       pixelRatio: 1
     });
     if (graph.focus) { cy.getElementById(graph.focus).addClass("focus"); }
     return new Promise(function (resolve) {
-      var layout = cy.layout(LAYOUT);
-      layout.one("layoutstop", function () {
-        if (cy.zoom() > (opts.maxFitZoom || 1.1)) { cy.zoom(opts.maxFitZoom || 1.1); cy.center(); }
-        resolve(cy);
-      });
-      layout.run();
+      layoutComponents(cy);
+      cy.mount(container);
+      if (opts.fit !== false) { cy.fit(undefined, LAYOUT.padding); }
+      if (cy.zoom() > (opts.maxFitZoom || 1.1)) { cy.zoom(opts.maxFitZoom || 1.1); cy.center(); }
+      resolve(cy);
     });
+  }
+
+  /* dagre on each connected component (one corpus's chains, say), the components then stacked top to
+     bottom, largest first. dagre's cost grows faster than linearly with the graph, so a data root of many
+     chains lays out several times faster than in one dagre run, and each chain reads left to right. */
+  function layoutComponents(cy) {
+    var comps = cy.elements().components().sort(function (a, b) { return b.nodes().length - a.nodes().length; });
+    var y = 0, gap = 60;
+    cy.startBatch();
+    comps.forEach(function (comp) {
+      // network simplex ranks best but grows fast with size; longest path is near-linear for big chains
+      comp.layout(Object.assign({}, LAYOUT, { fit: false, ranker: comp.nodes().length > 150 ? "longest-path" : "network-simplex" })).run();
+      var bb = comp.nodes().boundingBox();
+      var dx = -bb.x1, dy = y - bb.y1;
+      comp.nodes().positions(function (n) { var p = n.position(); return { x: p.x + dx, y: p.y + dy }; });
+      y += bb.h + gap;
+    });
+    cy.endBatch();
   }
 
   window.EhrlmGraph = { STYLE: STYLE, LAYOUT: LAYOUT, elements: elements, draw: draw };

@@ -132,3 +132,15 @@ def test_moved_root_still_links_and_missing_upstream_is_reported(root, tmp_path_
     cat = Catalog.load(moved)
     assert cat.summary()["missing_upstream"] == [f"ingest/{d['ingest'].fingerprint}"]
     assert len(cat.edges()) == 4  # clean x2 <- ingest (missing), shards x2 <- clean
+
+
+def test_two_corpora_are_two_slots_and_a_new_export_of_one_is_a_new_version(tmp_path):
+    a = _stage(tmp_path, "ingest", {}, {}, external={"raw:site_a.csv": "aa" * 32})
+    b = _stage(tmp_path, "ingest", {}, {}, external={"raw:site_b.csv": "bb" * 32})
+    ca, cb = _stage(tmp_path, "clean", {}, {"ingest": a}), _stage(tmp_path, "clean", {}, {"ingest": b})
+    a2 = _stage(tmp_path, "ingest", {}, {}, external={"raw:site_a.csv": "a2" * 32})
+    cat = Catalog.load(tmp_path)
+    assert cat.entries[f"clean/{ca.fingerprint}"].superseded_by is None and cat.entries[f"clean/{cb.fingerprint}"].superseded_by is None
+    assert cat.entries[f"ingest/{a.fingerprint}"].superseded_by == f"ingest/{a2.fingerprint}"
+    assert cat.entries[f"clean/{ca.fingerprint}"].stale_because == [f"ingest/{a.fingerprint}"]
+    assert not cat.entries[f"clean/{cb.fingerprint}"].stale_because
