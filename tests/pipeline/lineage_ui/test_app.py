@@ -84,6 +84,9 @@ def test_two_runs_seen_as_the_issue_describes(client, demo_root):
     assert "min_chars: 2" in client.get(f"/api/dataset/{new}/config.yaml").text
     model = client.get(f"/api/dataset/pretrain/{second['pretrain'].fingerprint}").json()
     assert [c["title"] for c in model["charts"]][:1] == ["pretraining loss by step"] and model["charts"][0]["series"]["train loss"]
+    tuned = client.get(f"/api/dataset/finetune_ner/{second['finetune_ner'].fingerprint}").json()
+    assert [c["title"] for c in tuned["charts"]] == ["training loss by epoch", "dev f1 by epoch"]
+    assert tuned["command"].startswith(f"ehrlm finetune ner --checkpoint {second['pretrain'].path}/hf ")
     runs = client.get("/api/runs").json()
     assert any(new in r["created"] and f"deid/{second['deid'].fingerprint}" in r["reused"] for r in runs)
 
