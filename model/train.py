@@ -314,14 +314,14 @@ def check_resumable(tag_dir: Path, marker: dict[str, Any], world: int, zero_stag
     """Refuse a resume that DeepSpeed would get wrong or hang on: ZeRO partitions and the per-rank RNG
     states of a checkpoint belong to the world size that wrote it (no elastic re-split here)."""
     if marker.get("world_size") != world:
-        raise RuntimeError(
+        raise ValueError(  # a settings error: retrying the same launch would fail the same way
             f"checkpoint {tag_dir} was written by {marker.get('world_size')} processes but this job has {world}: "
             f"resume with the same number of processes (launch.nproc_per_node x nodes = {marker.get('world_size')}), "
             "or start this run from scratch (force), because ZeRO optimizer partitions and per-rank RNG states "
             "are not re-split across a different world size"
         )
     if marker.get("zero_stage") != zero_stage:
-        raise RuntimeError(f"checkpoint {tag_dir} was written with ZeRO stage {marker.get('zero_stage')}, this job uses "
+        raise ValueError(f"checkpoint {tag_dir} was written with ZeRO stage {marker.get('zero_stage')}, this job uses "
                            f"{zero_stage}; start from scratch (force)")  # fmt: skip
 
 
@@ -375,19 +375,47 @@ def final_state_dict(engine, ckpt_dir: Path, tag: str, precision: str, zero_stag
     return {k: v.float() for k, v in engine.module.state_dict().items()}  # stage 0 + bf16: no fp32 master on disk
 
 
+def gather_fp32_params(module: torch.nn.Module, keep: bool) -> dict[str, torch.Tensor]:
+    """The fp32 master weights, assembled one parameter at a time from their ZeRO partitions.
+
+    A collective (every rank must call it, in the same order); only the rank with ``keep`` holds the
+    result, on the CPU, so the others never hold more than one parameter.
+    """
+    from deepspeed.utils import safe_get_full_fp32_param
+
+    state = {}
+    for name, p in module.named_parameters():
+        full = safe_get_full_fp32_param(p)
+        if full is None:
+            raise RuntimeError(f"parameter {name} has no fp32 master copy to export")
+        if keep:
+            state[name] = full.detach().to("cpu", torch.float32).clone()
+    return state
+
+
 def export_final(engine, ckpt_dir: Path, tag: str, precision: str, zero_stage: int, bert_cfg, tok_json: Path, out: Path,
                  rank: int) -> Path | None:  # fmt: skip
-    """The Hugging Face export, on rank 0 only.
+    """The Hugging Face export, written and held on rank 0 only.
 
     Consolidating a ZeRO checkpoint reads every rank's shards into host RAM (~36 GB at 8.9B parameters):
-    done by every rank, a node would hold it 8 times. It is file I/O only (no collectives), so the other
-    ranks simply skip it.
+    done by every rank, a node would hold it 8 times. It is file I/O only, so the other ranks skip it.
+    Exception: bf16 at ZeRO-1 runs DeepSpeed's ``BF16_Optimizer`` (fp32 gradient accumulation), whose
+    checkpoint files ``zero_to_fp32`` cannot read; there the fp32 masters are gathered from the live
+    optimizer, parameter by parameter, by all ranks together -- and still kept by rank 0 alone.
     """
+    from deepspeed.runtime.bf16_optimizer import BF16_Optimizer
+
+    if isinstance(engine.optimizer, BF16_Optimizer):
+        state = gather_fp32_params(engine.module, keep=rank == 0)
+    elif rank != 0:
+        return None
+    else:
+        state = final_state_dict(engine, ckpt_dir, tag, precision, zero_stage)
     if rank != 0:
         return None
     from model.export import export
 
-    return export(final_state_dict(engine, ckpt_dir, tag, precision, zero_stage), bert_cfg, tok_json, out)
+    return export(state, bert_cfg, tok_json, out)
 
 
 def plot_metrics(metrics_jsonl: Path, out_png: Path) -> bool:
