@@ -67,7 +67,9 @@ def clean_text(raw: bytes, params: CleanParams) -> tuple[str | None, Counter[str
         if text and bad / len(text) > params.max_replacement_ratio:
             return None, +counts, "undecodable"
         text = text.replace("\ufffd", "")
-    if params.repair_mojibake and ftfy.badness.is_bad(text):
+    # every one of ftfy's badness patterns needs a non-ASCII character (a test checks the installed ftfy), so an
+    # ASCII note skips the scan: output unchanged, and the scan was two thirds of this stage's time
+    if params.repair_mojibake and not text.isascii() and ftfy.badness.is_bad(text):
         fixed = ftfy.fix_encoding(text)
         if fixed != text:
             counts["mojibake"] += 1

@@ -56,3 +56,36 @@ def test_legacy_encodings_are_decoded_per_note_and_counted():
     mixed = "Café ".encode() + "naïve".encode("latin-1")  # UTF-8 and Latin-1 in one note
     text, counts, _ = clean.clean_text(mixed, P)
     assert text == "Café naïve" and counts["legacy_encoding"] == 1
+
+
+def _may_match_ascii(items) -> bool:
+    """Whether a parsed regex sequence could match a string of ASCII characters only (conservative)."""
+    from re import _constants as c
+
+    for op, av in items:
+        if op is c.LITERAL and av >= 128:
+            return False
+        if op is c.IN and not any(
+            o in (c.NEGATE, c.CATEGORY) or (o is c.LITERAL and a < 128) or (o is c.RANGE and a[0] < 128) for o, a in av
+        ):
+            return False
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] > 0 and not _may_match_ascii(list(av[2])):
+            return False
+        if op is c.SUBPATTERN and not _may_match_ascii(list(av[-1])):
+            return False
+        if op is c.BRANCH and not any(_may_match_ascii(list(b)) for b in av[1]):
+            return False
+    return True
+
+
+def test_ascii_notes_may_skip_ftfys_badness_scan():
+    """clean_text skips ftfy.badness.is_bad on ASCII text: valid only while no badness pattern can match ASCII."""
+    import re._parser
+
+    import ftfy.badness
+
+    tree = re._parser.parse(ftfy.badness.BADNESS_RE.pattern, ftfy.badness.BADNESS_RE.flags)
+    assert not _may_match_ascii(list(tree)), "an ftfy badness pattern can match ASCII: remove the isascii() gate"
+    assert not _may_match_ascii(list(re._parser.parse("[\u00c3][\u00a9]")))  # the walk itself can say no
+    assert _may_match_ascii(list(re._parser.parse("[\u00c3a]b")))
+    assert clean.clean_text("Temp 38.2°C, pt’s".encode().decode("latin-1").encode(), P)[1]["mojibake"] == 1
