@@ -101,6 +101,27 @@
   }
   function error(e) { view.innerHTML = '<p class="error">' + h(e.message || e) + "</p>"; }
 
+  // The graph libraries (~0.5 MB) load only for the graph views, or once the first view is on screen, so the
+  // catalogue does not wait for them.
+  var GRAPH_SCRIPTS = ["/static/vendor/cytoscape.min.js", "/static/vendor/cytoscape-dagre.min.js", "/static/graph.js"];
+  var graphLibsLoading = null;
+  function graphLibs() {
+    if (!graphLibsLoading) {
+      graphLibsLoading = GRAPH_SCRIPTS.reduce(function (prev, src) {
+        return prev.then(function () {
+          return new Promise(function (ok, bad) {
+            var el = document.createElement("script");
+            el.src = src;
+            el.onload = ok;
+            el.onerror = function () { bad(new Error("could not load " + src)); };
+            document.head.appendChild(el);
+          });
+        });
+      }, Promise.resolve());
+    }
+    return graphLibsLoading;
+  }
+
   // --- routing -------------------------------------------------------------------------------------------
 
   function parseHash() {
@@ -129,6 +150,7 @@
     return Promise.resolve(go ? go() : renderCatalogue({})).catch(error).then(function () {
       document.body.setAttribute("data-ready", "1");
       document.body.setAttribute("data-view", r.name);
+      setTimeout(function () { graphLibs().catch(function () {}); }, 0);
     });
   }
 
@@ -247,8 +269,8 @@
         });
       }
       var url = "/api/graph" + (focus ? "?focus=" + encodeURIComponent(focus) + "&depth=" + depth : "");
-      ready = api(url).then(function (g) {
-        var t0 = performance.now();
+      ready = Promise.all([api(url), graphLibs()]).then(function (res) {
+        var g = res[0], t0 = performance.now();
         return window.EhrlmGraph.draw(document.getElementById("cy"), g).then(function (cy) {
           // the view counts as loaded once the browser has painted the graph (two frames after the layout)
           return new Promise(function (done) { requestAnimationFrame(function () { requestAnimationFrame(function () { done(cy); }); }); });
