@@ -19,8 +19,11 @@ Why it is built this way:
   (threads included), so a stage that uses two threads is not flattered. Scaling rows are wall-clock.
 - **Corpora.** Synthetic notes (``pipeline.synth``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
   text (aci_bench visit notes and the PhysioNet nursing notes, whatever of the two is given) repeated to
-  ``--real-mb``. Repetition makes ``dedup`` on the real corpus mostly the exact-duplicate path (said in the
-  table); the stages after ``dedup`` get the de-identified unique notes repeated again, as new notes.
+  ``--real-mb``. Repetition makes ``dedup`` on the real corpus mostly the exact-duplicate path (the table
+  shows how many it removed); the stages after ``dedup`` get the ``deid`` output of the unique notes repeated
+  again, as new notes. On synthetic notes the generator's answer key stands in for ``deid`` (every planted
+  PHI span replaced by its tag, as ``deid`` writes it): ``deid`` is measured by ``bench/deid.py``, and running
+  it over 50 MB only to make the next stages' input would take minutes.
 - **Quality beside speed.** Near-duplicate pairs each engine finds (and, on synthetic notes, how many of the
   planted near-duplicates it removed); sentence-boundary precision/recall/F1 of every splitter on the
   hand-labelled aci_bench sample in ``bench/data/`` (see its README).
@@ -48,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 LABELS = HERE / "data" / "sentence_boundaries.jsonl"
 KB_PER_SYNTH_NOTE = 1.6  # a little under the mean, so the synthetic corpus reaches its size
 PYSBD_MB = {"full": 1.0, "quick": 0.1}
+VOCAB_PREP_ROWS = 100_000
 """pysbd runs at ~0.15 MB/s; it is timed on the first notes up to this size (the rate, not the total, matters)."""
 ACI_FILES = ("train.csv", "valid.csv")
 
@@ -442,6 +446,9 @@ def run_side(name: str, job: dict) -> dict:
         out = parent.recv()
     except EOFError:
         out = {"error": f"side {name} died"}
+    finally:
+        if proc.is_alive() and sys.exc_info()[0] is not None:  # interrupted: do not leave the side running
+            proc.terminate()
     proc.join()
     out["process_wall"] = time.perf_counter() - t0
     if "error" in out:
@@ -465,7 +472,15 @@ def _note_table(ids, raws, source: str):
 
 
 def synthetic_raw(mb: float, seed: int = 18):
-    """Raw synthetic notes (dirty bytes, duplicates, empties included) and the planted near-duplicate ids."""
+    """Raw synthetic notes (dirty bytes, duplicates, empties included), the planted near-duplicate ids, and
+    the de-identified text of every note that dedup should keep, made from the generator's answer key.
+
+    The answer key replaces each planted PHI span by its tag, exactly the surface form the ``deid`` stage
+    writes; that spares running ``deid`` (the slowest stage, ~1 MB/s/core, measured by ``bench/deid.py``)
+    over 50 MB just to make the next stages' input."""
+    import pyarrow as pa
+
+    from pipeline.phi_tags import tag_for
     from pipeline.synth import generate
 
     n = int(mb * 1e3 / KB_PER_SYNTH_NOTE) + 1
@@ -473,7 +488,19 @@ def synthetic_raw(mb: float, seed: int = 18):
     ids = [x.note_id for x in corpus.notes]
     raws = [x.raw for x in corpus.notes]
     planted = [x.note_id for x in corpus.notes if x.kind == "near_dup"]
-    return _note_table(ids, raws, "synthetic"), planted
+    labels = corpus.labels_by_note()
+    kept_ids, kept_texts = [], []
+    for x in corpus.notes:
+        if x.kind in ("original", "dirty") and x.text.strip():
+            text, end = [], 0
+            for span in sorted(labels[x.note_id], key=lambda s: s.start):
+                if span.start >= end:
+                    text += [x.text[end : span.start], tag_for(span.category)]
+                    end = span.end
+            kept_ids.append(x.note_id)
+            kept_texts.append("".join(text) + x.text[end:])
+    deid = pa.table({"note_id": pa.array(kept_ids, pa.string()), "text": pa.array(kept_texts, pa.large_string())})
+    return _note_table(ids, raws, "synthetic"), planted, deid
 
 
 def real_notes(aci: Path | None, physionet: Path | None) -> list[tuple[str, bytes]]:
@@ -522,14 +549,17 @@ def _text_mb(path: Path) -> int:
     return int(pc.sum(pc.binary_length(col.cast("large_binary"))).as_py() or 0)
 
 
-def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, workers: int = 2) -> dict:
+def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, deid_table=None, workers: int = 2) -> dict:
     """Every stage's input for one corpus, made by the stages themselves (no Prefect), with ``workers``.
 
-    ``repeat_mb``: the raw notes and, after ``deid``, the de-identified unique notes are repeated to this size
-    (a small real corpus). Returns the job paths and the seconds each preparation step took."""
+    ``deid_table``: the de-identified notes, when known already (synthetic: from the answer key); otherwise
+    ``clean``, ``dedup`` and ``deid`` run. ``repeat_mb``: the raw notes and, after ``deid``, the de-identified
+    unique notes are repeated to this size (a small real corpus). The tokenizer that ``shards`` needs is
+    trained on at most ``VOCAB_PREP_ROWS`` sentences (the vocab side measures training on all of them).
+    Returns the job paths and the seconds each preparation step took."""
     import pyarrow.parquet as pq
 
-    from pipeline import clean, dedup, deid, sentences, shards, vocab  # noqa: F401 - all run below
+    from pipeline import clean, dedup, deid, sentences, vocab
     from pipeline.config import CleanParams, DedupParams, DeidParams, SentenceParams, VocabParams
     from pipeline.dataset import Dataset
 
@@ -542,26 +572,35 @@ def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, workers: 
     pq.write_table(raw_table, d / "ingest" / "notes.parquet")
     ds = {"ingest": Dataset("ingest", "bench", d / "ingest")}
     seconds = {}
-    steps = [("clean", clean, CleanParams()), ("dedup", dedup, DedupParams()), ("deid", deid, DeidParams(residual_max_rate=1.0)),  # input making, not a PHI gate
-             ("sentences", sentences, SentenceParams()), ("vocab", vocab, VocabParams()), ("shards", shards, None)]
-    for stage, module, params in steps[:3]:
+
+    def step(stage: str, module, params) -> None:
         (d / stage).mkdir()
         t0 = time.perf_counter()
         module.run(ds, d / stage, params, None, workers)
         seconds[stage] = time.perf_counter() - t0
         ds[stage] = Dataset(stage, "bench", d / stage)
+
+    step("clean", clean, CleanParams())
+    if deid_table is None:
+        step("dedup", dedup, DedupParams())
+        step("deid", deid, DeidParams(residual_max_rate=1.0))  # making input, not gating PHI
+        deid_table = pq.read_table(d / "deid" / "notes.parquet", columns=["note_id", "text"])
     if repeat_mb:
-        table = pq.read_table(d / "deid" / "notes.parquet")
-        table, _ = _repeat(table, repeat_mb, _text_mb(d / "deid" / "notes.parquet"))
-        (d / "deid_repeated").mkdir()
-        pq.write_table(table, d / "deid_repeated" / "notes.parquet")
-        ds["deid"] = Dataset("deid", "bench", d / "deid_repeated")
-    for stage, module, params in steps[3:5]:
-        (d / stage).mkdir()
-        t0 = time.perf_counter()
-        module.run(ds, d / stage, params, None, workers)
-        seconds[stage] = time.perf_counter() - t0
-        ds[stage] = Dataset(stage, "bench", d / stage)
+        deid_table, _ = _repeat(deid_table, repeat_mb, _text_bytes(deid_table.column("text").to_pylist()))
+    (d / "deid_input").mkdir()
+    pq.write_table(deid_table, d / "deid_input" / "notes.parquet")
+    ds["deid"] = Dataset("deid", "bench", d / "deid_input")
+    step("sentences", sentences, SentenceParams())
+    sample = pq.ParquetFile(ds["sentences"].part("sentences.parquet"))
+    (d / "vocab_input").mkdir()
+    with pq.ParquetWriter(d / "vocab_input" / "sentences.parquet", sample.schema_arrow) as w:
+        for i, batch in enumerate(sample.iter_batches(batch_size=VOCAB_PREP_ROWS)):
+            if i == 0:
+                w.write_batch(batch)
+    ds_sent = ds["sentences"]
+    ds["sentences"] = Dataset("sentences", "bench", d / "vocab_input")
+    step("vocab", vocab, VocabParams())
+    ds["sentences"] = ds_sent
     return {
         "ingest": str(ds["ingest"].part("notes.parquet")), "ingest_dir": str(ds["ingest"].path),
         "clean": str(ds["clean"].part("notes.parquet")), "clean_dir": str(ds["clean"].path),
@@ -618,15 +657,17 @@ def measure(jobs: dict[str, dict], rounds: int, pysbd_mb: float, log) -> dict:
     return best
 
 
-def scaling(job: dict, rounds: int, log) -> dict:
-    """Wall-clock ``run()`` of the row-parallel stages (clean, sentences) with 1 and 2 worker processes, and
-    the 2-worker pool's start-up alone (a fixed cost that a small corpus cannot amortise)."""
+def scaling(job: dict, best: dict, corpus: str, rounds: int, log) -> dict:
+    """Wall-clock ``run()`` of the row-parallel stages (clean, sentences) with 2 worker processes against the
+    1-worker ``run()`` side already measured, and the 2-worker pool's start-up alone (a fixed cost that a
+    small corpus cannot amortise)."""
     out: dict[str, dict] = {}
     for _ in range(rounds):
         for side, stage in (("clean_run", "clean"), ("sentences_run", "sentences")):
-            for w in (1, 2, "startup"):
+            out.setdefault(side, {})[1] = best[(corpus, stage, side)]
+            for w in (2, "startup"):
                 r = run_side("pool_startup", {"stage": stage}) if w == "startup" else run_side(side, dict(job, workers=w))
-                cur = out.setdefault(side, {}).get(w)
+                cur = out[side].get(w)
                 if cur is None or r["wall"] < cur["wall"]:
                     out[side][w] = r
                 log(f"scaling {side} workers={w}: {r['wall']:.2f} s wall")
@@ -779,8 +820,8 @@ def table(best: dict, corpora: dict, dedup_quality: dict, agreement: dict, scale
                 name = {"sentences_ours": "ours (clinical)", "sentences_blingfire": "blingfire",
                         "sentences_pysbd": "pysbd"}[side]
                 a = agreement.get(name)
-                if a and corpus == next(iter(corpora)):
-                    quality = f"boundary P {a['precision']:.2f} R {a['recall']:.2f} F1 {a['f1']:.2f}"
+                if a and corpus == list(corpora)[-1]:
+                    quality = f"labelled aci sample: boundary P {a['precision']:.3f} R {a['recall']:.3f} F1 {a['f1']:.3f}"
             rows.append(f"| {stage} | {corpus} | {r['label']} | {r['bytes'] / 1e6:.1f} | {rate:.2f} | "
                         f"{r['notes'] / r['cpu'] if r['cpu'] > 0 else float('inf'):,.0f} | {r['peak_rss_mb']:.0f} | "
                         f"{ratio} | {quality} |")
@@ -808,9 +849,10 @@ def table(best: dict, corpora: dict, dedup_quality: dict, agreement: dict, scale
             stages = sum(r["stages"].values())
             over = r["flow_wall"] - stages
             vs = f"{plain['process_wall'] / r['process_wall']:.2f}x" if plain and mode != "plain" else "—"
+            per_task = f" ({over / len(r['stages']):.1f} s per stage)" if mode != "plain" else ""
             rows.append(f"| whole DAG (deid incl.) | dag | {label} | {dag['mb']:.1f} | | | | {vs} | "
                         f"process {r['process_wall']:.1f} s = imports {r['import_s']:.1f} s + flow "
-                        f"{r['flow_wall']:.1f} s, of which stages {stages:.1f} s, overhead {over:.1f} s |")
+                        f"{r['flow_wall']:.1f} s, of which stages {stages:.1f} s, overhead {over:.1f} s{per_task} |")
     return rows
 
 
@@ -865,9 +907,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="ehrlm-bench-")
         root = Path(tmp.name)
     try:
-        raw, planted_syn = synthetic_raw(syn_mb)
+        raw, planted_syn, deid_syn = synthetic_raw(syn_mb)
         log(f"synthetic: {raw.num_rows} notes")
-        jobs = {"synthetic": prepare("synthetic", root, raw, None)}
+        jobs = {"synthetic": prepare("synthetic", root, raw, None, deid_syn)}
         planted = {"synthetic": planted_syn}
         real = real_notes(args.aci, args.physionet)
         if real:
@@ -876,11 +918,11 @@ def main(argv: list[str] | None = None) -> int:
         log("prepared: " + ", ".join(f"{c} {json.dumps({k: round(v, 1) for k, v in j['prep_seconds'].items()})}"
                                       for c, j in jobs.items()))
         best = measure(jobs, args.rounds, PYSBD_MB[size], log)
-        scale = scaling(jobs["synthetic"], args.rounds, log)
+        scale = scaling(jobs["synthetic"], best, "synthetic", args.rounds, log)
         agreement = boundary_agreement() if LABELS.is_file() else {}
         dag = {}
         if not args.skip_prefect and (args.prefect or not args.quick):
-            dag_raw, _ = synthetic_raw(dag_mb, seed=19)
+            dag_raw, _, _ = synthetic_raw(dag_mb, seed=19)
             dag = dag_runs(dag_raw, root, log)
             dag["mb"] = _text_bytes(dag_raw.column("text").to_pylist()) / 1e6
     finally:
@@ -900,7 +942,7 @@ def main(argv: list[str] | None = None) -> int:
     if agreement:
         a = next(iter(agreement.values()))
         print(f"\nboundary P/R/F1: {a['gold']} hand-labelled sentence starts in {a['docs']} aci_bench notes "
-              f"(bench/data/README.md); shown on the first corpus's rows")
+              f"(bench/data/README.md); shown on the last corpus's rows")
     print(f"total {time.perf_counter() - t_start:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"sides": {"|".join(k): {kk: vv for kk, vv in v.items() if kk != "pairs"}
