@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.config import PreprocessConfig
 from pipeline.dataset import Dataset, Progress, code_version, fingerprint, run_stage
+from pipeline import lineage
 from pipeline.lineage import lineage_chain
 
 
@@ -130,8 +131,12 @@ def run_one(
     input_path: Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    parent: tuple[str, str] | None = None,
 ) -> tuple[Dataset, bool]:
-    """Run (or reuse) one stage; returns its dataset and whether it was computed now."""
+    """Run (or reuse) one stage; returns its dataset and whether it was computed now.
+
+    A computed stage is one lineage step (OpenLineage START, then COMPLETE or FAIL, under the data root and
+    at ``OPENLINEAGE_URL``), with or without Prefect; ``parent`` is the enclosing flow run, if any."""
     p = plan(name, config, upstream, input_path)
     require_deidentified(name, p.inputs)
     module = importlib.import_module(p.stage.entry)
@@ -151,4 +156,5 @@ def run_one(
         force=force,
         external_inputs=p.external,
         progress=progress,
+        observer=lineage.StepRecorder(f"preprocess.{name}", config.data_root, parent),
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 MANIFEST = "_manifest.json"
 FINGERPRINT_LEN = 16
@@ -156,6 +156,14 @@ class StageResult:
 StageBody = Callable[[Mapping[str, Dataset], Path, "Progress | None"], StageResult]
 
 
+class StepObserver(Protocol):
+    """Told when a step really computes (not when its dataset is reused): ``pipeline.lineage.StepRecorder``."""
+
+    def started(self, inputs: list[Dataset]) -> None: ...
+    def completed(self, output: Dataset) -> None: ...
+    def failed(self, exc: BaseException) -> None: ...
+
+
 class AccountingError(RuntimeError):
     """A stage lost or invented rows: refuse to publish its output."""
 
@@ -171,10 +179,13 @@ def run_stage(
     force: bool = False,
     external_inputs: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    observer: StepObserver | None = None,
 ) -> tuple[Dataset, bool]:
     """Run ``body`` into ``<data_root>/<stage>/<fingerprint>/`` unless that dataset already exists.
 
-    ``external_inputs`` are fingerprints of things that are not datasets (raw input files).
+    ``external_inputs`` are fingerprints of things that are not datasets (raw input files). ``observer``
+    hears of a computed step's start, completion or failure (lineage). Temp folders that processes of
+    this host left behind when they died (``kill -9``) are removed first.
     Returns the dataset and whether the body actually ran.
     """
     input_fps = {name: ds.fingerprint for name, ds in inputs.items()}
@@ -185,8 +196,11 @@ def run_stage(
 
     final = dataset_path(data_root, stage, fp)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{fp}-{uuid.uuid4().hex[:8]}"
+    sweep_stale(final.parent)
+    tmp = final.parent / f".tmp-{fp}-{_owner()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    if observer is not None:
+        observer.started(list(inputs.values()))
     started = datetime.now(timezone.utc)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
@@ -219,17 +233,52 @@ def run_stage(
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         _publish(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if observer is not None:
+            observer.failed(exc)
         raise
-    return Dataset(stage, fp, final), True
+    done = Dataset(stage, fp, final)
+    if observer is not None:
+        observer.completed(done)
+    return done, True
+
+
+def _owner() -> str:
+    """``<pid>-<host hash>``: who writes a temp folder, so a later run can tell a dead writer's leftovers."""
+    return f"{os.getpid()}-{hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]}"
+
+
+def sweep_stale(stage_folder: Path) -> list[str]:
+    """Remove ``.tmp-*`` / ``.old-*`` folders of ``stage_folder`` whose writing process, on this host, is gone.
+
+    A ``kill -9`` (or OOM kill, or power loss) mid-stage leaves its temp folder -- possibly a partial shard --
+    behind; readers never see it (only renamed folders count), but it takes disk. Folders of live processes
+    and of other hosts (a shared file system) are left alone.
+    """
+    me = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+    removed = []
+    for entry in Path(stage_folder).glob(".*-*"):
+        parts = entry.name.split("-")
+        if parts[0] not in (".tmp", ".old") or len(parts) != 5 or parts[3] != me or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+            continue  # its writer still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
 
 
 def _publish(tmp: Path, final: Path) -> None:
     """Move a finished temp folder into place; an older copy (forced rerun) is swapped out, then removed."""
     old = None
     if final.exists():
-        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+        old = final.parent / f".old-{final.name}-{_owner()}-{uuid.uuid4().hex[:8]}"
         final.rename(old)
     tmp.rename(final)
     if old is not None:

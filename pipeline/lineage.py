@@ -38,6 +38,7 @@ from pipeline.dataset import MANIFEST, Dataset
 NAMESPACE = "ehrlm"
 PRODUCER = "https://github.com/ehrlm/ehrlm"
 EVENTS_FILE = "_lineage/openlineage.jsonl"
+OPEN_RUNS = "_lineage/open"  # one marker per started, not yet ended run
 
 
 # --- walking the manifest chain ------------------------------------------------------------------------
@@ -216,9 +217,92 @@ def new_run_id() -> str:
 
 def emit(event: RunEvent, data_root: Path) -> None:
     """Append to ``<data_root>/_lineage/openlineage.jsonl``; also send over HTTP when ``OPENLINEAGE_URL`` is set
-    (Marquez, DataHub -- the client reads its usual environment settings)."""
-    path = Path(data_root) / EVENTS_FILE
+    (Marquez, DataHub -- the client reads its usual environment settings).
+
+    A START is also registered as an open run (``_lineage/open/<run id>.json``: job, host, pid) until its
+    COMPLETE / FAIL / ABORT; each START first closes, as ABORT, the open runs whose process is gone (``kill -9``,
+    a lost node), so a lineage tool never shows a run as running forever.
+    """
+    root = Path(data_root)
+    state = event.eventType.value if hasattr(event.eventType, "value") else str(event.eventType)
+    if state == "START":
+        close_orphaned_runs(root)
+    _send(event, root)
+    marker = root / OPEN_RUNS / f"{event.run.runId}.json"
+    if state == "START":
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"job": event.job.name, "host": socket.gethostname(), "pid": os.getpid(),
+                                      "inputs": [[d.namespace, d.name] for d in event.inputs or []]}))
+    else:
+        marker.unlink(missing_ok=True)
+
+
+def _send(event: RunEvent, root: Path) -> None:
+    path = root / EVENTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     FileTransport(FileConfig(log_file_path=str(path), append=True)).emit(event)
     if os.environ.get("OPENLINEAGE_URL"):
         OpenLineageClient().emit(event)
+
+
+def pid_alive(host: str, pid: int) -> bool:
+    """Whether process ``pid`` still runs; on another host it is assumed to (we cannot tell from here)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def close_orphaned_runs(data_root: Path) -> list[str]:
+    """Emit ABORT for every open run of this host whose process has ended; returns their run ids."""
+    closed = []
+    for marker in sorted((Path(data_root) / OPEN_RUNS).glob("*.json")):
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if pid_alive(info["host"], info["pid"]):
+            continue
+        event = RunEvent(
+            eventType=RunState.ABORT,
+            eventTime=datetime.now(timezone.utc).isoformat(),
+            producer=PRODUCER,
+            run=Run(runId=marker.stem, facets={"errorMessage": error_message_run.ErrorMessageRunFacet(
+                message="the process running this step ended without finishing it (killed?); closed by a later run",
+                programmingLanguage="python")}),
+            job=Job(namespace=NAMESPACE, name=info["job"]),
+            inputs=[InputDataset(namespace=ns, name=name) for ns, name in info.get("inputs", [])],
+            outputs=[],
+        )
+        _send(event, Path(data_root))
+        marker.unlink(missing_ok=True)
+        closed.append(marker.stem)
+    return closed
+
+
+class StepRecorder:
+    """The OpenLineage record of one computed step -- START, then COMPLETE or FAIL -- for the executor
+    (``pipeline.dataset.run_stage``), so a step is recorded the same with or without Prefect. A reused
+    dataset records nothing. ``parent`` is (job name, run id) of an enclosing flow run, if any."""
+
+    def __init__(self, job: str, data_root: Path, parent: tuple[str, str] | None = None) -> None:
+        self.job, self.data_root, self.parent = job, Path(data_root), parent
+        self.run_id = new_run_id()
+        self.inputs: list[Dataset] = []
+
+    def started(self, inputs: list[Dataset]) -> None:
+        self.inputs = inputs
+        emit(run_event("START", self.job, self.run_id, inputs, [], self.parent), self.data_root)
+
+    def completed(self, output: Dataset) -> None:
+        emit(run_event("COMPLETE", self.job, self.run_id, self.inputs, [output], self.parent), self.data_root)
+
+    def failed(self, exc: BaseException) -> None:
+        """FAIL with the exception's type only: a message may quote a note."""
+        error = f"{type(exc).__name__} in {self.job}"
+        emit(run_event("FAIL", self.job, self.run_id, self.inputs, [], self.parent, error=error), self.data_root)

@@ -1,7 +1,8 @@
 """One Prefect task for every preprocessing stage.
 
-* Cache key = the stage's fingerprint, but only when its dataset really exists on disk (Prefect's cache
-  alone would return a stale result for a deleted folder).
+* Cache key = the data root and the stage's fingerprint, but only when its dataset really exists on disk
+  (Prefect's cache alone would return a stale result for a deleted folder, or one of another data root).
+* Lineage is the executor's (``pipeline.dag.run_one``): the same START/COMPLETE/FAIL with or without Prefect.
 * Retries only on I/O errors: a bug or bad input will not get better by running again.
 * Exceptions are sanitised before Prefect sees them: Prefect logs and stores exception messages, and a
   third-party message can quote a piece of a note. The full traceback goes to a local file under the data
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 import uuid
 from pathlib import Path
@@ -20,7 +22,6 @@ from prefect import task
 from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 
-from pipeline import lineage
 from pipeline.config import PreprocessConfig
 from pipeline.dag import NotDeidentifiedError, plan, run_one
 from pipeline.dataset import Dataset, existing_dataset
@@ -51,7 +52,10 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | Non
     p = plan(parameters["name"], config, _datasets(parameters["upstream"]), parameters.get("input_path"))
     if existing_dataset(config.data_root, parameters["name"], p.fingerprint) is None:
         return None
-    return f"ehrlm-{parameters['name']}-{p.fingerprint}"
+    # The data root is part of the key: the same stage and inputs under another data root is another dataset,
+    # and a cached reference must point into the run's own root (two roots sharing one PREFECT_HOME).
+    root = hashlib.sha256(str(Path(config.data_root).resolve()).encode()).hexdigest()[:12]
+    return f"ehrlm-{parameters['name']}-{root}-{p.fingerprint}"
 
 
 def _error_log(config: PreprocessConfig, stage: str, text: str) -> Path:
@@ -67,10 +71,6 @@ def _retry_on_io(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's cal
     return isinstance(exc, OSError) or bool(getattr(exc, "io_error", False))
 
 
-def _fail(job: str, run_id: str, inputs: dict[str, Dataset], parent, config: PreprocessConfig, error: str) -> None:
-    lineage.emit(lineage.run_event("FAIL", job, run_id, list(inputs.values()), [], parent, error=error), config.data_root)
-
-
 @task(cache_key_fn=_cache_key, persist_result=True, retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io)
 def stage_task(
     name: str,
@@ -79,18 +79,10 @@ def stage_task(
     input_path: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Run or reuse one stage; returns a reference to its dataset plus its manifest counts.
-
-    A stage that computes is one lineage step: OpenLineage START, then COMPLETE or FAIL. Reuse emits nothing.
-    """
+    """Run or reuse one stage; returns a reference to its dataset plus its manifest counts."""
     inputs = _datasets(upstream)
-    p = plan(name, config, inputs, input_path)
-    will_run = force or existing_dataset(config.data_root, name, p.fingerprint) is None
-    job, run_id = f"preprocess.{name}", lineage.new_run_id()
     parent = (flow_run.flow_name, flow_run.id) if flow_run.id else None
-    if will_run:
-        lineage.emit(lineage.run_event("START", job, run_id, list(inputs.values()), [], parent), config.data_root)
-    try:
+    try:  # the executor records the lineage step (START, COMPLETE/FAIL); this wrapper sanitises for Prefect
         ds, computed = run_one(
             name,
             config,
@@ -98,23 +90,19 @@ def stage_task(
             input_path=Path(input_path) if input_path else None,
             force=force,
             progress=reporter(name),
+            parent=parent,
         )
     except IngestError as exc:  # names a file, and file names can be identifiers: Prefect gets it redacted
-        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
         log = _error_log(config, name, str(exc))
         raise StageFailed(f"stage {name!r}: {exc.redacted()}; the file's name is in {log}", io_error=False) from None
-    except SAFE_ERRORS as exc:
-        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
+    except SAFE_ERRORS:
         raise
     except Exception as exc:
-        _fail(job, run_id, inputs, parent, config, f"{type(exc).__name__} in stage {name}")
         log = _error_log(config, name, traceback.format_exc())
         raise StageFailed(
             f"stage {name!r} failed with {type(exc).__name__}; full traceback (may quote note text) in {log}",
             io_error=isinstance(exc, OSError),
         ) from None
-    if computed:
-        lineage.emit(lineage.run_event("COMPLETE", job, run_id, list(inputs.values()), [ds], parent), config.data_root)
     m = ds.manifest
     return {
         **ds.as_ref(),
