@@ -8,8 +8,8 @@ leak a note: the web app serves only what this module returns.
 Staleness follows Dagster's idea: a dataset is *superseded* when a newer dataset fills the same slot
 (same stage, fed through the same chain of stages from the same raw file names, e.g. ``sentences`` re-run
 from ``deid`` with new settings), and everything downstream of a superseded dataset is *stale* (it was
-built from an older version). Two corpora with different file names are two slots; a new export under
-the same file name is a new version.
+built from an older version). Raw inputs are matched by the names they are recorded under, so a new
+day's landing folder is a new version of the last one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ PREPROCESS_STAGES = ("ingest", "clean", "dedup", "deid", "sentences", "vocab", "
 IDENTITY_PARAMS: dict[str, tuple[str, ...]] = {"finetune_": ("init",)}
 """Parameters that make a different asset rather than a new version of one (stage-name prefix -> keys): a
 model fine-tuned from random initialisation is the pretrained model's control, not its successor."""
-_UNFINISHED = re.compile(r"^\.(?:tmp-(?P<tmp>[0-9a-f]+)-[0-9a-f]+|run-(?P<run>[0-9a-f]+))$")
+_UNFINISHED = re.compile(r"^\.(?:tmp-(?P<tmp>[0-9a-f]+)-.+|run-(?P<run>[0-9a-f]+))$")
+"""``.tmp-<fp>-<writer>-<random>`` (a stage being written) and ``.run-<fp>`` (a pretraining job's work folder)."""
 
 
 def is_model(stage: str) -> bool:

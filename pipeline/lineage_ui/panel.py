@@ -127,10 +127,11 @@ def recompute_command(cat: Catalog, entry: Entry) -> str | None:
     root = q(str(cat.data_root))
     cfg = f"ehrlm-{entry.stage}-{entry.fingerprint}.yaml"
     if entry.stage in PREPROCESS_STAGES:
-        raw = next((name for e in [entry, *(cat.entries.get(u["id"]) for u in cat.upstream(entry.id))] if e is not None
-                    for name in (e.m.get("external_inputs") or {}) if name.startswith("raw:")), "raw:NOTES")  # fmt: skip
-        return (f"ehrlm preprocess --input {q('<folder of ' + raw[4:] + '>')} --config {cfg} "
-                f"--data-root {root} --force {entry.stage}")  # fmt: skip
+        raw = next(((name, digest) for e in [entry, *(cat.entries.get(u["id"]) for u in cat.upstream(entry.id))]
+                    if e is not None and e.stage == "ingest" for name, digest in (e.m.get("external_inputs") or {}).items()),
+                   ("raw", ""))  # fmt: skip
+        where = f"<{raw[0][4:]}>" if raw[0].startswith("raw:") else f"<the raw notes, sha256 {str(raw[1])[:12]}>"
+        return f"ehrlm preprocess --input {q(where)} --config {cfg} --data-root {root} --force {entry.stage}"
     ins = {name: cat.entries.get(f"{ref.get('stage')}/{ref.get('fingerprint')}") for name, ref in (m.get("inputs") or {}).items()}
     ref_path = {name: q(str(e.path) if e else str((m.get("inputs") or {})[name].get("path"))) for name, e in ins.items()}
     if entry.stage == "pretrain":

@@ -20,21 +20,30 @@ BUDGET_MS = 20000
 
 
 def views(cat: Catalog) -> dict[str, str]:
-    """View name -> hash route, picking as examples the stage with most versions and a dataset with most
-    downstream (what the compare and impact views are for)."""
+    """View name -> hash route. The examples are what the views are for: the dataset whose re-run made others
+    stale (a superseded dataset whose own inputs are current; else the stage with most versions) in the
+    panel and compare views, and a ``deid`` output (else the dataset with most downstream) in the impact view."""
     rows = [r for r in cat.rows() if r["status"] == "complete"]
     out = {"catalogue": "#/catalogue", "graph": "#/graph", "runs": "#/runs"}
     if not rows:
         return out
-    by_stage: dict[str, list[dict]] = {}
-    for r in rows:
-        by_stage.setdefault(r["stage"], []).append(r)
-    stage, versions = max(by_stage.items(), key=lambda kv: (len(kv[1]), kv[0] == "sentences"))
-    versions.sort(key=lambda r: r["started_at"] or "", reverse=True)
-    out["dataset"] = f"#/dataset/{versions[0]['id']}"
-    if len(versions) > 1:
-        out["compare"] = f"#/compare/{stage}/{versions[1]['fingerprint']}/{versions[0]['fingerprint']}"
-    widest = max(rows, key=lambda r: (len(cat.downstream(r["id"])), r["stage"] == "deid"))
+    causes = sorted((e for e in cat.entries.values() if e.superseded_by and not e.stale_because),
+                    key=lambda e: e.m.get("started_at") or "")  # fmt: skip
+    if causes:
+        old = causes[-1]
+        new = cat.entries[old.superseded_by]
+        out["dataset"] = f"#/dataset/{new.id}"
+        out["compare"] = f"#/compare/{old.stage}/{old.fingerprint}/{new.fingerprint}"
+    else:
+        by_stage: dict[str, list[dict]] = {}
+        for r in rows:
+            by_stage.setdefault(r["stage"], []).append(r)
+        stage, versions = max(by_stage.items(), key=lambda kv: len(kv[1]))
+        versions.sort(key=lambda r: r["started_at"] or "", reverse=True)
+        out["dataset"] = f"#/dataset/{versions[0]['id']}"
+        if len(versions) > 1:
+            out["compare"] = f"#/compare/{stage}/{versions[1]['fingerprint']}/{versions[0]['fingerprint']}"
+    widest = max(rows, key=lambda r: (r["stage"] == "deid", len(cat.downstream(r["id"]))))
     out["impact"] = f"#/impact/{widest['id']}"
     return out
 

@@ -413,10 +413,11 @@
     return api("/api/runs").then(function (runs) {
       if (!runs.length) { view.innerHTML = '<p class="muted">No events in _lineage/openlineage.jsonl yet: runs appear here once a flow computes something.</p>'; return; }
       var html = '<h2>Runs <span class="muted">(from the OpenLineage event log, newest first; a run that reused everything emits no event)</span></h2>';
+      html += timeline(runs.slice(0, 60));
       runs.forEach(function (run) {
         var t0 = Date.parse(run.started || run.ended), t1 = Date.parse(run.ended || run.started);
         var span = Math.max(1, t1 - t0);
-        html += '<div class="run" data-run="' + h(run.id) + '"><h3>' + h(run.flow) + ' <span class="badge ' + h(run.state) + '">' + h(run.state) + "</span> " +
+        html += '<div class="run" id="run-' + h(run.id) + '" data-run="' + h(run.id) + '"><h3>' + h(run.flow) + ' <span class="badge ' + h(run.state) + '">' + h(run.state) + "</span> " +
           '<span class="muted">' + fmtTime(run.started) + " · " + ((t1 - t0) / 1000).toFixed(1) + " s · run " + h(run.id) + "</span>" +
           (run.prefect_url ? ' <a href="' + h(run.prefect_url) + '" target="_blank" rel="noopener">Prefect ↗</a>' : "") + "</h3>";
         html += '<div class="gantt">' + run.steps.map(function (s) {
@@ -431,7 +432,28 @@
         html += "</div>";
       });
       view.innerHTML = html;
+      view.querySelectorAll("#timeline rect[data-run]").forEach(function (el) {
+        el.addEventListener("click", function () { document.getElementById("run-" + el.getAttribute("data-run")).scrollIntoView({ behavior: "smooth" }); });
+      });
     });
+  }
+
+  /* All runs on one time axis (newest on top): when things ran, how long, and what overlapped. */
+  function timeline(runs) {
+    var t = function (v) { return Date.parse(v); };
+    var starts = runs.map(function (r) { return t(r.started || r.ended); }), ends = runs.map(function (r) { return t(r.ended || r.started); });
+    var t0 = Math.min.apply(null, starts), t1 = Math.max.apply(null, ends), span = Math.max(1, t1 - t0);
+    var W = 900, L = 160, row = 14, H = runs.length * row + 24;
+    var svg = '<svg id="timeline" width="' + (W + L + 10) + '" height="' + H + '" role="img" aria-label="runs on a time axis">';
+    runs.forEach(function (r, i) {
+      var x = L + W * (starts[i] - t0) / span, w = Math.max(2, W * (ends[i] - starts[i]) / span), y = i * row + 2;
+      var col = r.state === "FAIL" ? "#c5221f" : r.state === "RUNNING" ? "#fbbc04" : "#3367d6";
+      svg += '<text x="0" y="' + (y + 10) + '" font-size="11">' + h(r.flow) + '</text><rect data-run="' + h(r.id) + '" style="cursor:pointer" x="' + x.toFixed(1) + '" y="' + y +
+        '" width="' + w.toFixed(1) + '" height="' + (row - 4) + '" fill="' + col + '"><title>' + h(r.flow) + " " + fmtTime(r.started) + " (" + r.created.length + " created)</title></rect>";
+    });
+    svg += '<text x="' + L + '" y="' + (H - 4) + '" font-size="11" fill="#5f6368">' + fmtTime(new Date(t0).toISOString()) + '</text>' +
+      '<text x="' + (L + W) + '" y="' + (H - 4) + '" font-size="11" fill="#5f6368" text-anchor="end">' + fmtTime(new Date(t1).toISOString()) + "</text></svg>";
+    return '<div class="run">' + svg + "</div>";
   }
 
   // --- impact ----------------------------------------------------------------------------------------------

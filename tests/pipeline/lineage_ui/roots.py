@@ -9,6 +9,7 @@ runs view has a real event log. Canary notes are in the raw input: the UI must n
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +34,8 @@ PRETRAIN = {
 }  # fmt: skip
 FINETUNE = FinetuneParams(epochs=1, batch_size=16, learning_rate=2e-3, warmup_ratio=0.0, max_length=64)
 FIRST_MIN_CHARS, SECOND_MIN_CHARS = 1, 2
+RUN_ONE_RECORDS = "parent" in inspect.signature(run_one).parameters
+"""Whether the executor records its own lineage events (then this module must not record them again)."""
 
 
 def _step(root: Path, job: str, parent: tuple[str, str], inputs: list[Dataset], work: Callable[[], tuple[Dataset, bool]]) -> Dataset:
@@ -52,8 +55,12 @@ def _run(root: Path, raw: Path, tasks: Path, min_chars: int, force: set[str]) ->
     parent = ("ehrlm-preprocess", lineage.new_run_id())
     for stage in STAGES:
         ins = {d: done[d] for d in stage.inputs}
-        done[stage.name] = _step(root, f"preprocess.{stage.name}", parent, list(ins.values()), lambda s=stage, i=ins: run_one(
-            s.name, config, i, input_path=raw if s.name == "ingest" else None, force=s.name in force))  # fmt: skip
+        kw = {"input_path": raw if stage.name == "ingest" else None, "force": stage.name in force}
+        if RUN_ONE_RECORDS:
+            done[stage.name], _ = run_one(stage.name, config, ins, parent=parent, **kw)
+        else:
+            done[stage.name] = _step(root, f"preprocess.{stage.name}", parent, list(ins.values()),
+                                     lambda s=stage, i=ins, k=kw: run_one(s.name, config, i, **k))  # fmt: skip
 
     def pretrain() -> tuple[Dataset, bool]:
         out = launch.run(done["shards"].path, done["vocab"].path, PRETRAIN, root)
