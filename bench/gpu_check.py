@@ -254,7 +254,7 @@ def check_e2e(work: Path) -> str:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode != 0:
         raise CheckFailed(f"`ehrlm pretrain` exited {done.returncode}: {(done.stdout + done.stderr).strip().splitlines()[-1:]}")
-    (run,) = [p for p in (work / "runs" / "pretrain").iterdir() if not p.name.startswith(".")]
+    (run,) = [p.parent for p in (work / "runs" / "pretrain").glob("*/_manifest.json")]  # the finished run
     result = json.loads((run / "result.json").read_text())
     start = next(json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if '"start"' in ln)
     if start.get("backend") != "nccl":

@@ -133,6 +133,16 @@ class Padding(NamedTuple):
         first = torch.cumsum(lengths, 0) - lengths
         return Padding(b, s, mask.flatten().nonzero().squeeze(1), mask[:, None, None, :], first)
 
+    @staticmethod
+    def given(attention_mask: torch.Tensor, token_index: torch.Tensor | None, first_rows: torch.Tensor) -> Padding:
+        """From indices the data loader computed on the host (:func:`model.samples.collate`): no device
+        sync per micro-batch (``mask.all()`` and ``nonzero`` each wait for the GPU). ``token_index`` None
+        means the batch has no padding (so attention may take FlashAttention's unmasked path)."""
+        b, s = attention_mask.shape
+        if token_index is None:
+            return Padding(b, s, None, None, first_rows)
+        return Padding(b, s, token_index, attention_mask.bool()[:, None, None, :], first_rows)
+
     def unpad(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, seq, ...) -> (tokens, ...)."""
         flat = x.flatten(0, 1)
@@ -262,9 +272,10 @@ class BertModel(nn.Module):
         self.pooler = Pooler(cfg)
 
     def forward(
-        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, Padding]:
-        padding = Padding.of(attention_mask)
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor,
+        padding: Padding | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, Padding]:  # fmt: skip
+        padding = padding or Padding.of(attention_mask)
         x = padding.unpad(self.embeddings(input_ids, token_type_ids))
         hidden = self.encoder(x, padding)
         return hidden, self.pooler(hidden.index_select(0, padding.first_rows)), padding
@@ -343,17 +354,28 @@ class BertForPretraining(nn.Module):
         mlm_positions: torch.Tensor | None = None,
         mlm_labels: torch.Tensor | None = None,
         sop_labels: torch.Tensor | None = None,
+        token_index: torch.Tensor | None = None,
+        first_rows: torch.Tensor | None = None,
+        mlm_rows: torch.Tensor | None = None,
     ) -> PretrainOutput:
         """``mlm_positions`` index the flattened (batch*seq) grid; without them, logits for every position.
 
+        ``token_index`` / ``first_rows`` / ``mlm_rows`` (optional, from :func:`model.samples.collate`) are the
+        packing indices computed on the host; without them they are computed here, on the device.
         With labels, the loss is Megatron's: mean MLM cross-entropy over masked tokens + SOP cross-entropy.
         """
-        hidden, pooled, padding = self.bert(input_ids, token_type_ids, attention_mask)
+        padding = Padding.given(attention_mask, token_index, first_rows) if first_rows is not None else None
+        hidden, pooled, padding = self.bert(input_ids, token_type_ids, attention_mask, padding)
         decoder = self.bert.embeddings.word_embeddings.weight
         if mlm_positions is None:
             mlm_logits = padding.pad(self.cls.predictions(hidden, decoder))
         else:
-            rows = mlm_positions if padding.indices is None else _packed_rows(padding, mlm_positions)
+            if mlm_rows is not None:
+                rows = mlm_rows
+            elif padding.indices is None:
+                rows = mlm_positions
+            else:
+                rows = _packed_rows(padding, mlm_positions)
             mlm_logits = self.cls.predictions(hidden.index_select(0, rows), decoder)
         sop_logits = self.cls.seq_relationship(pooled)
         if mlm_labels is None or sop_labels is None:

@@ -401,7 +401,11 @@ def _truncate(a: np.ndarray, b: np.ndarray, max_tokens: int, rng: np.random.Gene
 
 
 def collate(samples: list[Sample], pad_multiple: int = 8) -> dict[str, np.ndarray]:
-    """Pad to the longest sample in the batch (rounded up); MLM positions index the flattened (batch*seq) grid."""
+    """Pad to the longest sample in the batch (rounded up); MLM positions index the flattened (batch*seq) grid.
+
+    Also the packing indices of :class:`model.bert.Padding`: ``first_rows``, ``mlm_rows`` (packed row of
+    each MLM target) and, when the batch has padding, ``token_index`` (flat positions of the real tokens).
+    """
     width = max(len(s.tokens) for s in samples)
     width = -(-width // pad_multiple) * pad_multiple
     b = len(samples)
@@ -411,11 +415,23 @@ def collate(samples: list[Sample], pad_multiple: int = 8) -> dict[str, np.ndarra
     for k, s in enumerate(samples):
         n = len(s.tokens)
         input_ids[k, :n], token_types[k, :n], mask[k, :n] = s.tokens, s.token_types, 1
-    return {
+    positions = np.concatenate([s.mlm_positions + k * width for k, s in enumerate(samples)])
+    lengths = np.asarray([len(s.tokens) for s in samples], dtype=np.int64)
+    batch = {
         "input_ids": input_ids,
         "token_type_ids": token_types,
         "attention_mask": mask,
-        "mlm_positions": np.concatenate([s.mlm_positions + k * width for k, s in enumerate(samples)]),
+        "mlm_positions": positions,
         "mlm_labels": np.concatenate([s.mlm_labels for s in samples]),
         "sop_labels": np.asarray([s.sop_label for s in samples], dtype=np.int64),
+        # the model's packing indices, computed here so the device never has to be asked (see bert.Padding.given)
+        "first_rows": np.cumsum(lengths) - lengths,
     }
+    if int(lengths.sum()) == b * width:
+        batch["mlm_rows"] = positions
+    else:
+        token_index = np.flatnonzero(mask.reshape(-1))
+        lookup = np.full(b * width, -1, dtype=np.int64)
+        lookup[token_index] = np.arange(len(token_index))
+        batch["token_index"], batch["mlm_rows"] = token_index, lookup[positions]
+    return batch

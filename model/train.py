@@ -42,7 +42,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -197,19 +196,25 @@ class StepBatches:
         return (self.stop - self.start) * (self.g // (self.mbs * self.world))
 
 
+def collate_tensors(samples) -> dict[str, torch.Tensor]:
+    """:func:`model.samples.collate` as CPU tensors, which the loader can pin for asynchronous copies."""
+    return {k: torch.from_numpy(v) for k, v in collate(samples).items()}
+
+
 def _loader(dataset: PretrainingSamples, batches, num_workers: int) -> torch.utils.data.DataLoader:
     return torch.utils.data.DataLoader(
         dataset,
         batch_sampler=batches,
-        collate_fn=collate,
+        collate_fn=collate_tensors,
         num_workers=num_workers,
         generator=torch.Generator(),  # keeps the global RNG (dropout) untouched when iterators are created
         persistent_workers=False,
+        pin_memory=torch.cuda.is_available(),  # page-locked: the copies below do not block the host
     )
 
 
-def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 class Window:

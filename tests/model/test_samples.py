@@ -273,3 +273,38 @@ def test_workers_hold_no_per_sample_arrays(train_set):
     clone = pickle.loads(pickle.dumps(train_set))
     assert isinstance(clone.index, np.memmap), "a worker re-maps the cached index file"
     assert len(pickle.dumps(train_set)) < 4 * train_set.is_continuation.nbytes + 10_000
+
+
+def test_collate_computes_the_models_packing_indices(train_set, tokenizer_json, monkeypatch):
+    """The indices come from the host, so a GPU step never waits on mask.all()/nonzero; same result as on-device."""
+    import torch
+
+    from model.bert import Padding, _packed_rows, build, padded_vocab, preset
+    from pipeline.vocab import load_tokenizer
+
+    torch.manual_seed(0)
+    model = build(preset("tiny", padded_vocab(load_tokenizer(tokenizer_json).get_vocab_size()), hidden_dropout=0.0,
+                         attention_dropout=0.0)).eval()  # fmt: skip
+    short = [train_set[i] for i in range(4)]
+    full = [s for s in (train_set[i] for i in range(400)) if len(s.tokens) % 8 == 0][:2]
+    full = [s for s in full if len(s.tokens) == len(full[0].tokens)] or full[:1]
+    assert full, "need a batch without padding"
+    seen = set()
+    for samples in (short, full):
+        batch = {k: torch.from_numpy(v) for k, v in collate(samples).items()}
+        core = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask", "mlm_positions", "mlm_labels", "sop_labels")}
+        reference = Padding.of(batch["attention_mask"])
+        seen.add(reference.indices is None)
+        assert torch.equal(batch["first_rows"], reference.first_rows)
+        if reference.indices is None:
+            assert "token_index" not in batch and torch.equal(batch["mlm_rows"], batch["mlm_positions"])
+        else:
+            assert torch.equal(batch["token_index"], reference.indices)
+            assert torch.equal(batch["mlm_rows"], _packed_rows(reference, batch["mlm_positions"]))
+        with torch.no_grad():
+            expected = model(**core)
+            monkeypatch.setattr(Padding, "of", staticmethod(lambda mask: pytest.fail("computed on the device")))
+            got = model(**batch)
+            monkeypatch.undo()
+        assert torch.equal(got.loss, expected.loss) and torch.equal(got.mlm_logits, expected.mlm_logits)
+    assert seen == {True, False}, "both a padded and an unpadded batch"
