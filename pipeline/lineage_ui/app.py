@@ -56,6 +56,7 @@ def create_app(data_root: Path) -> FastAPI:
     """The app for one data root (checked to exist now, so a typo fails at start, not on the first page)."""
     source = Source(data_root)
     source.catalog()
+    threading.Thread(target=panel.warm_current_code, name="ehrlm-code-versions", daemon=True).start()
     app = FastAPI(title="ehrlm lineage", docs_url=None, redoc_url=None, openapi_url=None)
 
     def entry(stage: str, fp: str):

@@ -16,6 +16,33 @@ import yaml
 
 from pipeline.lineage_ui.catalog import PREPROCESS_STAGES, Catalog, Entry
 
+_CODE_NOW: dict[str, dict[str, Any]] = {}
+
+
+def current_code() -> dict[str, dict[str, Any]]:
+    """Code version of each preprocessing stage in the code checked out now, with the versions installed now
+    of the distributions its modules declare (``DISTRIBUTIONS``, hashed into the code version). Filled by
+    :func:`warm_current_code` in the background: importing ``deid`` takes seconds, no page waits for it."""
+    return _CODE_NOW
+
+
+def warm_current_code() -> None:
+    import importlib
+    import importlib.metadata
+
+    from pipeline.dag import STAGES, stage_code_version
+
+    for stage in STAGES:
+        try:
+            deps = {}
+            for name in stage.modules:
+                for dist in getattr(importlib.import_module(name), "DISTRIBUTIONS", ()):
+                    deps[dist] = importlib.metadata.version(dist)
+            _CODE_NOW[stage.name] = {"code_version": stage_code_version(stage), "dependencies": deps}
+        except Exception as exc:  # a stage that cannot be imported here: say so, keep the others
+            _CODE_NOW[stage.name] = {"code_version": None, "error": type(exc).__name__}
+
+
 PRETRAIN_METRICS = "metrics.jsonl"
 PRETRAIN_CONFIG = "config.yaml"
 MAX_POINTS = 400
@@ -39,6 +66,7 @@ def detail(cat: Catalog, entry: Entry) -> dict[str, Any]:
         "stale_because": entry.stale_because,
         "versions": [r["id"] for r in cat.versions(entry.stage)],
         "charts": charts(entry),
+        "code_now": current_code().get(entry.stage),
         "command": recompute_command(cat, entry),
         "config_yaml": config_yaml(cat, entry) is not None,
     }

@@ -350,6 +350,15 @@
       if (Object.keys(ext).length) { html += "<p><b>external inputs (by content hash)</b></p>" + kvTable(ext); }
       html += "<h3>Used by</h3>" + (d.consumers.length ? "<ul>" + d.consumers.map(function (c) { return "<li>" + dsLink(c.id) + (c.stale ? ' <span class="badge stale">stale</span>' : "") + "</li>"; }).join("") + "</ul>" : '<p class="muted">nothing yet</p>');
       html += "<h3>Code</h3>" + kvTable({ code_version: m.code_version });
+      if (d.code_now && d.code_now.code_version) {
+        var same = d.code_now.code_version === m.code_version;
+        html += '<p id="code-now">' + (same ? "The checked-out code has the same version: recomputing gives this fingerprint again."
+          : '<span class="badge stale">code changed</span> The checked-out code is <code>' + h(d.code_now.code_version) +
+            "</code>: recomputing gives a new fingerprint.") + "</p>";
+        if (Object.keys(d.code_now.dependencies || {}).length) {
+          html += "<p><b>declared dependencies, installed now</b> (their versions are hashed into the code version)</p>" + kvTable(d.code_now.dependencies);
+        }
+      }
       if (m.execution) { html += "<p><b>execution</b></p>" + kvTable(m.execution); }
       if (m.model) { html += "<p><b>model</b></p>" + kvTable(m.model); }
       if (m.versions || m.dependencies) { html += "<p><b>dependency versions</b></p>" + kvTable(m.versions || m.dependencies); }

@@ -100,3 +100,17 @@ def test_served_config_reproduces_the_fingerprint(client, demo_root, tmp_path):
     (tmp_path / "c.yaml").write_text(client.get(f"/api/dataset/sentences/{second['sentences'].fingerprint}/config.yaml").text)
     cfg = PreprocessConfig.from_yaml(tmp_path / "c.yaml")
     assert plan("sentences", cfg, {"deid": second["deid"]}).fingerprint == second["sentences"].fingerprint
+
+
+def test_panel_tells_whether_the_checked_out_code_would_give_the_same_fingerprint(client, demo_root):
+    import time
+
+    from pipeline.lineage_ui import panel
+
+    deadline = time.monotonic() + 120
+    while "shards" not in panel.current_code() and time.monotonic() < deadline:  # filled in the background
+        time.sleep(0.5)
+    deid = client.get(f"/api/dataset/deid/{demo_root['second']['deid'].fingerprint}").json()
+    assert deid["code_now"]["code_version"] == deid["manifest"]["code_version"]
+    assert {"presidio-analyzer", "philter-ucsf"} <= set(deid["code_now"]["dependencies"])
+    assert client.get(f"/api/dataset/pretrain/{demo_root['second']['pretrain'].fingerprint}").json()["code_now"] is None
