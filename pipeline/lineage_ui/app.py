@@ -74,9 +74,9 @@ def create_app(data_root: Path) -> FastAPI:
         return source.catalog().rows()
 
     @app.get("/api/graph")
-    def graph(focus: str | None = None, depth: int = 2) -> dict[str, Any]:
+    def graph(focus: str | None = None, depth: int = 2, superseded: bool = True) -> dict[str, Any]:
         try:
-            return source.catalog().graph(focus, max(1, min(depth, 50)))
+            return source.catalog().graph(focus, max(1, min(depth, 50)), superseded)
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
 

@@ -305,13 +305,19 @@ class Catalog:
         w.writerows(self.impact(stage, fingerprint))
         return buf.getvalue()
 
-    def graph(self, focus: str | None = None, depth: int = 2) -> dict[str, Any]:
+    def graph(self, focus: str | None = None, depth: int = 2, superseded: bool = True) -> dict[str, Any]:
         """Nodes and edges of the whole root, or of ``focus`` and what lies within ``depth`` steps of it
-        (upstream and downstream). Raw inputs (external files, by name and hash) are nodes too."""
+        (upstream and downstream). Raw inputs (external files, by name and hash) are nodes too. Without
+        ``superseded`` the whole root shows current versions only (``hidden`` says how many were left out):
+        a root that re-ran many times is otherwise mostly history."""
         if focus is not None and focus not in self.entries:
             raise KeyError(f"no dataset {focus} under {self.data_root}")
+        hidden = 0
         if focus is None:
             ids = set(self.entries)
+            if not superseded:
+                ids = {i for i in ids if self.entries[i].superseded_by is None}
+                hidden = len(self.entries) - len(ids)
         else:
             ids = {focus} | {d["id"] for d in self.upstream(focus) if d["distance"] <= depth}
             ids |= {d["id"] for d in self.downstream(focus) if d["distance"] <= depth}
@@ -336,7 +342,7 @@ class Catalog:
                         nodes.append({"id": raw, "stage": name, "fingerprint": str(digest), "kind": "raw", "status": "raw",
                                       "label": f"{name}\n{str(digest)[:8]}"})  # fmt: skip
                     edges.append({"source": raw, "target": e.id, "name": name})
-        return {"nodes": nodes, "edges": edges, "focus": focus}
+        return {"nodes": nodes, "edges": edges, "focus": focus, "hidden_superseded": hidden}
 
     def compare(self, stage: str, a: str, b: str) -> dict[str, Any]:
         """What differs between two fingerprints of one stage: the determinants of a fingerprint (parameters,

@@ -139,7 +139,7 @@
     setNav(r.name === "dataset" || r.name === "impact" || r.name === "compare" ? "" : r.name);
     var go = {
       catalogue: function () { return renderCatalogue(r.q); },
-      graph: function () { return renderGraph(r.q.focus || null, +(r.q.depth || 2), r.q.select || null, r.q.impact || null); },
+      graph: function () { return renderGraph(r.q.focus || null, +(r.q.depth || 2), r.q.select || null, r.q.impact || null, r.q.superseded); },
       dataset: function () { var id = r.args.join("/"); return renderGraph(id, +(r.q.depth || 2), id, null); },
       compare: function () { return renderCompare(r.args[0], r.args[1], r.args[2], r.q); },
       runs: function () { return renderRuns(); },
@@ -245,9 +245,15 @@
 
   // --- graph + node panel ----------------------------------------------------------------------------------
 
-  function renderGraph(focus, depth, select, impact) {
+  // The whole-root graph of a big root starts with current versions only (a root that re-ran many times is
+  // mostly history); one click shows the superseded versions too.
+  var BIG_ROOT = 400;
+
+  function renderGraph(focus, depth, select, impact, superseded) {
     setNav(focus ? "" : "graph");
-    var key = (focus || "*") + "|" + depth + "|" + (impact || "");
+    var total = state.summary ? state.summary.datasets : 0;
+    var showOld = superseded === undefined ? total <= BIG_ROOT : superseded === "1";
+    var key = (focus || "*") + "|" + depth + "|" + (impact || "") + "|" + showOld;
     var ready = Promise.resolve(state.cy);
     var r = parseHash();
     var sel = r.q.select || select;
@@ -258,6 +264,7 @@
           '<label>depth <select id="depth">' + [1, 2, 3, 5, 10].map(function (d) { return "<option" + (d === depth ? " selected" : "") + ">" + d + "</option>"; }).join("") + "</select></label>" +
           ' <a class="btn" href="#/graph?select=' + h(focus) + '">whole data root</a>' : "Whole data root") +
         (impact ? ' — downstream of ' + dsLink(impact) + " highlighted" : "") +
+        (focus ? "" : ' <label><input type="checkbox" id="superseded"' + (showOld ? " checked" : "") + '> superseded versions <span id="hidden" class="muted"></span></label>') +
         ' <input type="search" id="find" placeholder="find a node (stage or fingerprint)">' +
         '<span class="legend"><span><i style="border-color:#3367d6;background:#e8f0fe"></i>dataset</span><span><i style="border-color:#188038;background:#e6f4ea"></i>model</span>' +
         '<span><i style="border-color:#888;background:#eee"></i>raw input</span><span><i style="border-color:#e37400;border-style:dashed"></i>stale</span>' +
@@ -268,9 +275,15 @@
           location.hash = "#/dataset/" + focus + "?depth=" + e.target.value;
         });
       }
-      var url = "/api/graph" + (focus ? "?focus=" + encodeURIComponent(focus) + "&depth=" + depth : "");
+      if (!focus) {
+        document.getElementById("superseded").addEventListener("change", function (e) {
+          location.hash = "#/graph?superseded=" + (e.target.checked ? "1" : "0") + (impact ? "&impact=" + impact : "");
+        });
+      }
+      var url = "/api/graph" + (focus ? "?focus=" + encodeURIComponent(focus) + "&depth=" + depth : "?superseded=" + showOld);
       ready = Promise.all([api(url), graphLibs()]).then(function (res) {
         var g = res[0], t0 = performance.now();
+        if (g.hidden_superseded) { document.getElementById("hidden").textContent = "(" + g.hidden_superseded + " hidden)"; }
         return window.EhrlmGraph.draw(document.getElementById("cy"), g).then(function (cy) {
           // the view counts as loaded once the browser has painted the graph (two frames after the layout)
           return new Promise(function (done) { requestAnimationFrame(function () { requestAnimationFrame(function () { done(cy); }); }); });
@@ -280,7 +293,8 @@
           cy.on("tap", "node", function (e) {
             var n = e.target;
             if (n.data("kind") === "raw" || n.data("kind") === "missing") { return; }
-            var base = focus ? "#/dataset/" + focus + "?depth=" + depth + "&select=" : "#/graph?" + (impact ? "impact=" + impact + "&" : "") + "select=";
+            var base = focus ? "#/dataset/" + focus + "?depth=" + depth + "&select=" :
+              "#/graph?" + (impact ? "impact=" + impact + "&" : "") + (superseded !== undefined ? "superseded=" + superseded + "&" : "") + "select=";
             location.hash = base + n.id();
           });
           document.getElementById("find").addEventListener("change", function (e) {

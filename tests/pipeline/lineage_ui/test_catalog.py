@@ -144,3 +144,10 @@ def test_two_corpora_are_two_slots_and_a_new_export_of_one_is_a_new_version(tmp_
     assert cat.entries[f"ingest/{a.fingerprint}"].superseded_by == f"ingest/{a2.fingerprint}"
     assert cat.entries[f"clean/{ca.fingerprint}"].stale_because == [f"ingest/{a.fingerprint}"]
     assert not cat.entries[f"clean/{cb.fingerprint}"].stale_because
+
+
+def test_whole_graph_without_superseded_versions(root):
+    path, d = root
+    g = Catalog.load(path).graph(superseded=False)
+    ids = {n["id"] for n in g["nodes"] if n["kind"] != "raw"}
+    assert ids == {f"{d[k].stage}/{d[k].fingerprint}" for k in ("ingest", "c2", "s2")} and g["hidden_superseded"] == 2
