@@ -37,6 +37,9 @@ def main() -> None:
     sys.argv = [a for a in sys.argv if a != "--debug"]
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    from flows import orphan_guard
+
+    orphan_guard.start()  # a kill -9 of this command takes its server, pools and training ranks with it
     try:
         app()
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes a message
@@ -81,45 +84,50 @@ def _load_config(config_file: Optional[Path], data_root: Optional[Path], workers
     return cfg.model_copy(update={"data_root": Path(cfg.data_root).resolve()})
 
 
-def _with_progress(run: Callable[[], Any]) -> Any:
-    """Run ``run()`` with a rich progress bar per stage (stage names and counts only)."""
-    from tasks import progress as progress_mod
+LINE_EVERY_SECONDS = 30.0
 
+
+@contextmanager
+def _step_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback ``sink(what, done, total)``: a bar per step on a terminal; when output is not a
+    terminal (a log file, a scheduler), a line at each 10% and at least every ``LINE_EVERY_SECONDS`` while
+    work advances, with the rate's ETA -- so ``ehrlm finetune ... > log`` is never silent for long."""
     with Progress(
         TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         ids: dict[str, Any] = {}
+        started: dict[str, float] = {}
+        last_line: dict[str, float] = {}
 
-        def sink(stage: str, done: int, total: int) -> None:
-            if stage not in ids:
-                ids[stage] = bar.add_task(stage, total=total)
-            bar.update(ids[stage], completed=done, total=total)
+        def sink(what: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if what not in ids:
+                ids[what] = bar.add_task(what, total=total)
+                started[what] = last_line[what] = now
+            bar.update(ids[what], completed=done, total=total)
+            if console.is_terminal or not total or done <= 0:
+                return
+            tenth = done == total or done * 10 // total != (done - 1) * 10 // total
+            if tenth or now - last_line[what] >= LINE_EVERY_SECONDS:
+                elapsed = now - started[what]
+                eta = f", ETA {elapsed / done * (total - done):.0f} s" if 0 < done < total else ""
+                print(f"{what}: {done}/{total} ({done / total:.0%}), {elapsed:.0f} s{eta}", flush=True)
+                last_line[what] = now
 
+        yield sink
+
+
+def _with_progress(run: Callable[[], Any]) -> Any:
+    """Run a flow, ``run()``, with ``_step_progress`` fed by its tasks' progress reports (names and counts only)."""
+    from tasks import progress as progress_mod
+
+    with _step_progress() as sink:
         progress_mod.set_sink(sink)
         try:
             with _no_heartbeats_on_a_temporary_server():
                 return run()
         finally:
             progress_mod.set_sink(None)
-
-
-@contextmanager
-def _step_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress callback for work outside Prefect: a bar on a terminal, else a line per 10% (logs show it)."""
-    with Progress(
-        TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        ids: dict[str, Any] = {}
-        t0 = time.monotonic()
-
-        def sink(what: str, done: int, total: int) -> None:
-            if what not in ids:
-                ids[what] = bar.add_task(what, total=total)
-            bar.update(ids[what], completed=done, total=total)
-            if not console.is_terminal and total and (done == total or done * 10 // total != (done - 1) * 10 // total):
-                print(f"{what}: {done}/{total} steps, {time.monotonic() - t0:.0f} s", flush=True)
-
-        yield sink
 
 
 @contextmanager
@@ -325,7 +333,7 @@ def pretrain(
     _quiet_prefect_defaults()
     from flows.pretrain import run_pretrain
 
-    result = run_pretrain(str(shards), str(vocab), str(config) if config else None, str(out_root), force)
+    result = _with_progress(lambda: run_pretrain(str(shards), str(vocab), str(config) if config else None, str(out_root), force))
     _pretrain_summary(result)
 
 
@@ -354,7 +362,7 @@ def finetune(
     _quiet_prefect_defaults()
     from flows.finetune import run_finetune
 
-    result = run_finetune(task, checkpoint, data, data_root, config, benchmark, tokenizer, force)
+    result = _with_progress(lambda: run_finetune(task, checkpoint, data, data_root, config, benchmark, tokenizer, force))
     table = Table(title=f"finetune {task} ({result['status']}) -> {result['path']}")
     rows = result["comparison"]
     for col in rows[0]:
