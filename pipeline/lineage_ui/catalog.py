@@ -391,7 +391,7 @@ class Catalog:
                 "id": gid, "flow": steps[0].parent_job or steps[0].job,
                 "started": min((s.started or s.ended or "") for s in steps) or None,
                 "ended": max((s.ended or "") for s in steps) or None,
-                "state": "FAIL" if "FAIL" in states else "RUNNING" if "RUNNING" in states else "COMPLETE",
+                "state": next((st for st in ("FAIL", "ABORT", "RUNNING") if st in states), "COMPLETE"),
                 "steps": [vars(s) for s in steps], "created": created, "reused": reused,
                 "prefect_url": f"{ui}/runs/flow-run/{gid}" if ui and steps[0].parent_id else None,
             })  # fmt: skip

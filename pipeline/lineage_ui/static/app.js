@@ -470,7 +470,7 @@
     var svg = '<svg id="timeline" width="' + (W + L + 10) + '" height="' + H + '" role="img" aria-label="runs on a time axis">';
     runs.forEach(function (r, i) {
       var x = L + W * (starts[i] - t0) / span, w = Math.max(2, W * (ends[i] - starts[i]) / span), y = i * row + 2;
-      var col = r.state === "FAIL" ? "#c5221f" : r.state === "RUNNING" ? "#fbbc04" : "#3367d6";
+      var col = r.state === "FAIL" || r.state === "ABORT" ? "#c5221f" : r.state === "RUNNING" ? "#fbbc04" : "#3367d6";
       svg += '<text x="0" y="' + (y + 10) + '" font-size="11">' + h(r.flow) + '</text><rect data-run="' + h(r.id) + '" style="cursor:pointer" x="' + x.toFixed(1) + '" y="' + y +
         '" width="' + w.toFixed(1) + '" height="' + (row - 4) + '" fill="' + col + '"><title>' + h(r.flow) + " " + fmtTime(r.started) + " (" + r.created.length + " created)</title></rect>";
     });

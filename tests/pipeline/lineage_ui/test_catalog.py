@@ -151,3 +151,17 @@ def test_whole_graph_without_superseded_versions(root):
     g = Catalog.load(path).graph(superseded=False)
     ids = {n["id"] for n in g["nodes"] if n["kind"] != "raw"}
     assert ids == {f"{d[k].stage}/{d[k].fingerprint}" for k in ("ingest", "c2", "s2")} and g["hidden_superseded"] == 2
+
+
+def test_failed_and_aborted_steps_mark_their_run(root):
+    path, d = root
+    parent = ("ehrlm-preprocess", lineage.new_run_id())
+    failed, aborted = lineage.new_run_id(), lineage.new_run_id()
+    for run_id, end in ((failed, "FAIL"), (aborted, "ABORT")):
+        lineage.emit(lineage.run_event("START", "preprocess.clean", run_id, [d["ingest"]], [], parent), path)
+        lineage.emit(lineage.run_event(end, "preprocess.clean", run_id, [d["ingest"]], [], parent,
+                                       error=f"ValueError in stage clean ({end})"), path)  # fmt: skip
+    run = next(r for r in Catalog.load(path).flow_runs() if r["id"] == parent[1])
+    assert run["state"] == "FAIL" and run["created"] == [] and run["reused"] == [f"ingest/{d['ingest'].fingerprint}"]
+    assert sorted(s["state"] for s in run["steps"]) == ["ABORT", "FAIL"]
+    assert {s["error"] for s in run["steps"]} == {"ValueError in stage clean (FAIL)", "ValueError in stage clean (ABORT)"}
