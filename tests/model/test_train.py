@@ -45,8 +45,10 @@ def test_deepspeed_config_reaches_the_global_batch():
     sched = ds["scheduler"]
     assert sched["type"] == "WarmupCosineLR" and sched["params"]["warmup_type"] == "linear"
     assert sched["params"]["warmup_num_steps"] == 100 and sched["params"]["total_num_steps"] == 1000
+    assert ds["zero_optimization"]["overlap_comm"] is True
     cpu = deepspeed_config(cfg, world_size=2, on_gpu=False)
     assert not cpu["bf16"]["enabled"] and cpu["optimizer"]["params"]["torch_adam"]
+    assert "overlap_comm" not in cpu["zero_optimization"]
     with pytest.raises(ValueError, match="multiple"):
         deepspeed_config(cfg, world_size=3, on_gpu=False)
 
