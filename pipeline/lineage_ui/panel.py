@@ -21,7 +21,7 @@ _CODE_NOW: dict[str, dict[str, Any]] = {}
 
 def current_code() -> dict[str, dict[str, Any]]:
     """Code version of each preprocessing stage in the code checked out now, with the versions installed now
-    of the distributions its modules declare (``DISTRIBUTIONS``, hashed into the code version). Filled by
+    of the distributions its code imports or declares (hashed into the code version). Filled by
     :func:`warm_current_code` in the background: importing ``deid`` takes seconds, no page waits for it."""
     return _CODE_NOW
 
@@ -30,15 +30,16 @@ def warm_current_code() -> None:
     import importlib
     import importlib.metadata
 
-    from pipeline.dag import STAGES, stage_code_version
+    from pipeline import dag
 
-    for stage in STAGES:
+    for stage in dag.STAGES:
         try:
-            deps = {}
-            for name in stage.modules:
-                for dist in getattr(importlib.import_module(name), "DISTRIBUTIONS", ()):
-                    deps[dist] = importlib.metadata.version(dist)
-            _CODE_NOW[stage.name] = {"code_version": stage_code_version(stage), "dependencies": deps}
+            if hasattr(dag, "stage_dependencies"):  # the import closure's distributions, when dag can tell them
+                deps = dag.stage_dependencies(stage)
+            else:  # the distributions the stage's modules declare
+                deps = {dist: importlib.metadata.version(dist) for name in getattr(stage, "modules", (stage.entry,))
+                        for dist in getattr(importlib.import_module(name), "DISTRIBUTIONS", ())}  # fmt: skip
+            _CODE_NOW[stage.name] = {"code_version": dag.stage_code_version(stage), "dependencies": deps}
         except Exception as exc:  # a stage that cannot be imported here: say so, keep the others
             _CODE_NOW[stage.name] = {"code_version": None, "error": type(exc).__name__}
 

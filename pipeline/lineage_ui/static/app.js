@@ -370,7 +370,7 @@
           : '<span class="badge stale">code changed</span> The checked-out code is <code>' + h(d.code_now.code_version) +
             "</code>: recomputing gives a new fingerprint.") + "</p>";
         if (Object.keys(d.code_now.dependencies || {}).length) {
-          html += "<p><b>declared dependencies, installed now</b> (their versions are hashed into the code version)</p>" + kvTable(d.code_now.dependencies);
+          html += "<p><b>third-party dependencies, installed now</b> (their versions are part of the code version)</p>" + kvTable(d.code_now.dependencies);
         }
       }
       if (m.execution) { html += "<p><b>execution</b></p>" + kvTable(m.execution); }
