@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import PreprocessConfig
-from pipeline.dataset import Dataset, Progress, code_version, fingerprint, run_stage
+from pipeline.dataset import Dataset, Progress, code_dependencies, code_version, fingerprint, run_stage
 from pipeline import lineage
 from pipeline.lineage import lineage_chain
 
@@ -21,28 +21,18 @@ from pipeline.lineage import lineage_chain
 class Stage:
     name: str
     inputs: tuple[str, ...]
-    modules: tuple[str, ...]
-    """Modules whose source determines the stage's output (its code version)."""
-
-    @property
-    def entry(self) -> str:
-        return self.modules[0]
+    entry: str
+    """The module with the stage's ``run``; its code version follows its imports (``code_version``)."""
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", (), ("pipeline.ingest",)),
-    Stage("clean", ("ingest",), ("pipeline.clean",)),
-    Stage("dedup", ("clean",), ("pipeline.dedup",)),
-    Stage(
-        "deid",
-        ("dedup",),
-        ("pipeline.deid", "pipeline.phi_recognizers", "pipeline.phi_gazetteer", "pipeline.phi_surrogates",
-         "pipeline.phi_prefilter", "pipeline.phi_tags", "pipeline.regex_reverse", "pipeline.phi_tagger",
-         "pipeline.phi_vocab", "pipeline.deid_metadata"),
-    ),
-    Stage("sentences", ("deid",), ("pipeline.sentences", "pipeline.phi_tags")),
-    Stage("vocab", ("sentences",), ("pipeline.vocab", "pipeline.phi_tags")),
-    Stage("shards", ("sentences", "vocab"), ("pipeline.shards",)),
+    Stage("ingest", (), "pipeline.ingest"),
+    Stage("clean", ("ingest",), "pipeline.clean"),
+    Stage("dedup", ("clean",), "pipeline.dedup"),
+    Stage("deid", ("dedup",), "pipeline.deid"),
+    Stage("sentences", ("deid",), "pipeline.sentences"),
+    Stage("vocab", ("sentences",), "pipeline.vocab"),
+    Stage("shards", ("sentences", "vocab"), "pipeline.shards"),
 )
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
 STAGE_NAMES: list[str] = [s.name for s in STAGES]
@@ -72,7 +62,12 @@ def from_stage(name: str) -> set[str]:
 
 
 def stage_code_version(stage: Stage) -> str:
-    return code_version(*(importlib.import_module(m) for m in stage.modules))
+    return code_version(importlib.import_module(stage.entry))
+
+
+def stage_dependencies(stage: Stage) -> dict[str, str]:
+    """The third-party distributions (and versions) the stage's code imports or declares."""
+    return code_dependencies(importlib.import_module(stage.entry))
 
 
 class NotDeidentifiedError(RuntimeError):

@@ -12,12 +12,15 @@ lineage record shown to people and sent to lineage servers.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import inspect
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -48,24 +51,135 @@ def fingerprint(stage: str, params: Mapping[str, Any], code_version: str, input_
     return hashlib.sha256(payload.encode()).hexdigest()[:FINGERPRINT_LEN]
 
 
-def code_version(*modules: ModuleType) -> str:
-    """Hash of the source of the modules that implement a stage, of the data files they declare and of the
-    versions of the third-party distributions they declare.
+PROJECT_PACKAGES = ("pipeline", "model")
+"""Top-level packages whose modules are followed into a code version (``tasks``/``flows`` run steps, they do
+not shape outputs)."""
 
-    Any edit to a stage's code changes its fingerprint, so a reviewer can trust that a cached dataset was
-    produced by exactly the code that is checked out. A module declares what else shapes its output:
-    ``DATA_FILES`` (paths of word lists it reads) and ``DISTRIBUTIONS`` (packages whose data or behaviour
-    it depends on, e.g. the name lists of ``philter-ucsf``), so a new list or an upgrade re-runs the stage.
+
+def code_version(*modules: ModuleType, packages: tuple[str, ...] = PROJECT_PACKAGES) -> str:
+    """Hash of everything that shapes a step's output, found by construction from its entry modules.
+
+    - the source of every project module the entry modules import, directly or not (``import_closure``), so
+      an edit anywhere a step reaches re-runs it and an edit elsewhere does not;
+    - the bytes of the data files those modules declare (``DATA_FILES``: word lists, gazetteers);
+    - the versions of the third-party distributions they import (presidio, pyarrow, tokenizers, ...) and of
+      those they declare (``DISTRIBUTIONS``: packages whose *data* they read, e.g. ``philter-ucsf``'s lists).
+
+    A reviewer can then trust that a cached dataset was produced by exactly the code and libraries that are
+    installed.
     """
+    closure, _ = import_closure([m.__name__ for m in modules], packages)
     h = hashlib.sha256()
-    for module in modules:
-        h.update(module.__name__.encode())
-        h.update(inspect.getsource(module).encode())
-        for path in getattr(module, "DATA_FILES", ()):
+    for name, source, facts in closure:
+        h.update(f"{name}\0{file_digest(source)}".encode())
+        # DATA_FILES are paths computed at import: the module is imported only when it declares them, so that
+        # walking the closure never imports presidio or torch for a stage that only might use them.
+        for path in importlib.import_module(name).DATA_FILES if facts.has_data_files else ():
             h.update(f"{Path(path).name}\0{file_digest(Path(path))}".encode())
-        for dist in getattr(module, "DISTRIBUTIONS", ()):
-            h.update(f"{dist}=={importlib.metadata.version(dist)}".encode())
+    for dist, version in sorted(code_dependencies(*modules, packages=packages).items()):
+        h.update(f"{dist}=={version}".encode())
     return h.hexdigest()[:FINGERPRINT_LEN]
+
+
+def code_dependencies(*modules: ModuleType, packages: tuple[str, ...] = PROJECT_PACKAGES) -> dict[str, str]:
+    """Installed version of every third-party distribution the code of ``modules`` imports or declares
+    (``DISTRIBUTIONS``): the library half of a code version, shown to people by the lineage UI."""
+    closure, third_party = import_closure([m.__name__ for m in modules], packages)
+    third_party |= {d for _, _, facts in closure for d in facts.distributions}
+    names = {re.sub(r"[-_.]+", "-", d).lower() for d in third_party}  # PEP 503: presidio_analyzer == presidio-analyzer
+    return {dist: importlib.metadata.version(dist) for dist in sorted(names)}
+
+
+def import_closure(
+    names: list[str], packages: tuple[str, ...] = PROJECT_PACKAGES
+) -> tuple[list[tuple[str, Path, _SourceFacts]], set[str]]:
+    """(module name, source file, what it says) of every project module reachable by imports from ``names``,
+    sorted by name, and the third-party distributions they import. Imports anywhere in a module count, also
+    inside functions (lazy imports). Sources are parsed, not imported."""
+    dists = _distributions_of()
+    seen: dict[str, tuple[Path, _SourceFacts]] = {}
+    third_party: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"code version: no source for module {name!r}")
+        is_package = spec.submodule_search_locations is not None
+        facts = _facts(Path(spec.origin), name if is_package else name.rpartition(".")[0])
+        seen[name] = (Path(spec.origin), facts)
+        for imported in facts.imports:
+            top = imported.split(".")[0]
+            if top in packages:
+                todo += [m for m in _module_names(imported) if m not in seen]
+            else:
+                third_party.update(dists.get(top, ()))
+    return [(n, *seen[n]) for n in sorted(seen)], third_party
+
+
+@dataclass(frozen=True)
+class _SourceFacts:
+    imports: tuple[str, ...]
+    distributions: tuple[str, ...]
+    has_data_files: bool
+
+
+def _facts(source: Path, package: str) -> _SourceFacts:
+    st = source.stat()
+    return _parse_facts(str(source), st.st_mtime_ns, st.st_size, package)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_facts(source: str, mtime_ns: int, size: int, package: str) -> _SourceFacts:
+    """What a module's source says, parsed once per version of the file: the dotted names it imports
+    (``from a.b import c`` gives ``a.b`` and ``a.b.c``; relative ones resolved against ``package``), its
+    ``DISTRIBUTIONS`` (a literal tuple) and whether it declares ``DATA_FILES``."""
+    imports: list[str] = []
+    distributions: tuple[str, ...] = ()
+    has_data_files = False
+    tree = ast.parse(Path(source).read_bytes())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            imports += [base] + [f"{base}.{a.name}" for a in node.names]
+    for node in tree.body:
+        targets = {t.id for t in node.targets if isinstance(t, ast.Name)} if isinstance(node, ast.Assign) else set()
+        if "DISTRIBUTIONS" in targets:
+            distributions = tuple(ast.literal_eval(node.value))
+        has_data_files |= "DATA_FILES" in targets
+    return _SourceFacts(tuple(imports), distributions, has_data_files)
+
+
+def _module_names(dotted: str) -> list[str]:
+    """The modules among ``dotted`` and its parent packages (``a.b.c`` may be a module or a name in ``a.b``).
+    Stops at the first plain module: looking for a submodule of a module would import it."""
+    parts = dotted.split(".")
+    out = []
+    for i in range(1, len(parts) + 1):
+        name = ".".join(parts[:i])
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, AttributeError, ValueError):
+            break
+        if spec is None:
+            break
+        out.append(name)
+        if spec.submodule_search_locations is None:
+            break
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions_of() -> dict[str, list[str]]:
+    """Import name -> the installed distributions providing it (what ``import yaml`` means: ``pyyaml``)."""
+    return importlib.metadata.packages_distributions()
 
 
 def file_digest(path: Path) -> str:
