@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -121,6 +121,7 @@ def _with_progress(run: Callable[[], Any]) -> Any:
     """Run a flow, ``run()``, with ``_step_progress`` fed by its tasks' progress reports (names and counts only)."""
     from tasks import progress as progress_mod
 
+    _start_prefect()
     with _step_progress() as sink:
         progress_mod.set_sink(sink)
         try:
@@ -276,13 +277,30 @@ def _demo_lineage_picture(model: Path, png: Path) -> None:
         console.print(f"wrote {png.with_suffix('.html')} (no Chromium installed: no PNG)", soft_wrap=True)
 
 
+START_LOCK = ".ehrlm-server-start.lock"
+
+
 def _start_prefect() -> float:
-    """Start (or reach) the Prefect API now, so the run's own time can be told apart; returns the seconds."""
+    """Start (or reach) the Prefect API now, so the run's own time can be told apart; returns the seconds.
+
+    Without ``PREFECT_API_URL`` each command starts a temporary server on the database in ``PREFECT_HOME``, and
+    a server's start migrates that database: two commands starting at once on one new home both create its
+    tables and the second fails. Starts are therefore serialised by a lock file in ``PREFECT_HOME``.
+    """
+    import fcntl
+
     from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
     t0 = time.perf_counter()
-    with get_client(sync_client=True) as client:
-        client.api_healthcheck()
+    with ExitStack() as stack:
+        if not PREFECT_API_URL.value():
+            home = Path(PREFECT_HOME.value()).expanduser()
+            home.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context(open(home / START_LOCK, "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with get_client(sync_client=True) as client:
+            client.api_healthcheck()
     return time.perf_counter() - t0
 
 
