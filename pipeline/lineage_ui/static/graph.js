@@ -8,7 +8,7 @@
   var STYLE = [
     { selector: "node", style: {
         "shape": "round-rectangle", "width": 170, "height": 46, "label": "data(label)", "text-wrap": "wrap",
-        "text-valign": "center", "text-halign": "center", "font-size": 11, "font-family": "sans-serif", "min-zoomed-font-size": 6,
+        "text-valign": "center", "text-halign": "center", "font-size": 11, "font-family": "sans-serif",
         "background-color": "#e8f0fe", "border-width": 1.5, "border-color": "#3367d6", "color": "#1a1a1a" } },
     { selector: "node[kind = 'model']", style: { "background-color": "#e6f4ea", "border-color": "#188038", "shape": "cut-rectangle" } },
     { selector: "node[kind = 'raw']", style: { "background-color": "#eeeeee", "border-color": "#888888", "shape": "barrel" } },
@@ -49,6 +49,8 @@
       pixelRatio: 1
     });
     if (graph.focus) { cy.getElementById(graph.focus).addClass("focus"); }
+    // a big graph fitted to the screen has unreadable labels: skip drawing them until zoomed in (much faster)
+    if (graph.nodes.length > 300) { cy.style().selector("node").style("min-zoomed-font-size", 6).update(); }
     return new Promise(function (resolve) {
       layoutComponents(cy);
       cy.mount(container);
