@@ -4,7 +4,9 @@
   "use strict";
 
   var view = document.getElementById("view");
-  var state = { cy: null, graphKey: null, summary: null, sort: { key: "started_at", desc: true } };
+  // a long table is slow to lay out: the catalogue lists the first PAGE rows that match, then all on request
+  var PAGE = 200;
+  var state = { cy: null, graphKey: null, summary: null, sort: { key: "started_at", desc: true }, limit: PAGE };
   window.ehrlm = state; // for the browser test and for people poking at the page
 
   // --- helpers -----------------------------------------------------------------------------------------
@@ -139,7 +141,9 @@
     setNav(r.name === "dataset" || r.name === "impact" || r.name === "compare" ? "" : r.name);
     var go = {
       catalogue: function () { return renderCatalogue(r.q); },
-      graph: function () { return renderGraph(r.q.focus || null, +(r.q.depth || 2), r.q.select || null, r.q.impact || null, r.q.superseded); },
+      graph: function () {  // the summary's dataset count decides whether superseded versions show at first
+        return state.summaryReady.then(function () { return renderGraph(r.q.focus || null, +(r.q.depth || 2), r.q.select || null, r.q.impact || null, r.q.superseded); });
+      },
       dataset: function () { var id = r.args.join("/"); return renderGraph(id, +(r.q.depth || 2), id, null); },
       compare: function () { return renderCompare(r.args[0], r.args[1], r.args[2], r.q); },
       runs: function () { return renderRuns(); },
@@ -177,6 +181,7 @@
   ];
 
   function renderCatalogue(q) {
+    state.limit = PAGE;
     return api("/api/datasets").then(function (rows) {
       var stages = Array.from(new Set(rows.map(function (r) { return r.stage; }))).sort();
       view.innerHTML =
@@ -187,7 +192,7 @@
         '<option value="superseded">superseded</option><option value="incomplete">incomplete or unfinished</option></select>' +
         '<span id="count" class="muted"></span></div><div id="tablewrap"></div>';
       if (q.filter) { document.getElementById("fstate").value = q.filter; }
-      var draw = function () { drawTable(rows); };
+      var draw = function () { state.limit = PAGE; drawTable(rows); };
       ["q", "fstage", "fkind", "fstate"].forEach(function (id) { document.getElementById(id).addEventListener("input", draw); });
       draw();
     });
@@ -218,7 +223,10 @@
       if (y === null || y === undefined) { return -1; }
       return (x < y ? -1 : 1) * (s.desc ? -1 : 1);
     });
-    document.getElementById("count").textContent = shown.length + " of " + rows.length + " shown";
+    var total = shown.length;
+    shown = shown.slice(0, state.limit);
+    document.getElementById("count").textContent = total + " of " + rows.length + " match" +
+      (total > shown.length ? " (first " + shown.length + " listed)" : "");
     var head = "<tr>" + COLS.map(function (c) {
       return '<th data-key="' + c[0] + '" class="' + (c[2] || "") + '">' + h(c[1]) + (s.key === c[0] ? (s.desc ? " ▼" : " ▲") : "") + "</th>";
     }).join("") + "</tr>";
@@ -233,7 +241,10 @@
         '</td><td><code>' + h(r.code_version) + "</code></td></tr>";
     }).join("");
     var wrap = document.getElementById("tablewrap");
-    wrap.innerHTML = '<table id="catalogue">' + head + body + "</table>";
+    wrap.innerHTML = '<table id="catalogue">' + head + body + "</table>" +
+      (total > shown.length ? '<p><button class="btn" id="more">list all ' + total + "</button> <span class=\"muted\">or narrow the search</span></p>" : "");
+    var more = document.getElementById("more");
+    if (more) { more.addEventListener("click", function () { state.limit = Infinity; drawTable(rows); }); }
     wrap.querySelectorAll("th").forEach(function (th) {
       th.addEventListener("click", function () {
         var k = th.getAttribute("data-key");
@@ -499,5 +510,6 @@
   }
 
   window.addEventListener("hashchange", route);
-  loadSummary().catch(function () {}).then(route);
+  state.summaryReady = loadSummary().catch(function () {});
+  route();
 })();

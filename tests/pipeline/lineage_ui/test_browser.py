@@ -73,7 +73,7 @@ def test_walk_through(page, ui, demo_root):
     assert set(page.locator("#catalogue tr[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")) == every
     page.fill("#q", "sentences")
     expect(page.locator("#catalogue tr[data-id]")).to_have_count(2)
-    expect(page.locator("#count")).to_contain_text(f"2 of {len(every)}")
+    expect(page.locator("#count")).to_contain_text(f"2 of {len(every)} match")
 
     # graph: click the new sentences node, read its parameters in the panel
     new, old = second["sentences"], first["sentences"]
