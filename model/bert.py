@@ -1,7 +1,8 @@
 """The GatorTron encoder: BERT as Megatron-LM builds it, with the MLM and sentence-order heads.
 
 Layout (it is the layout of ``transformers``' ``MegatronBertForPreTraining``, module for module and name for
-name, so export is a renaming-free copy of the state dict):
+name, except one fused ``attention.self.qkv`` projection where Megatron-BERT has ``query``/``key``/``value``;
+export splits it, see :mod:`model.export`):
 
 - embeddings: word + learned position + token type, dropout, **no** LayerNorm (Megatron moved it into
   the blocks);
@@ -17,6 +18,16 @@ Speed without changing the maths:
   ``scaled_dot_product_attention``.
 - MLM logits are computed only at masked positions: on small models the vocabulary projection over every
   position is the largest single cost, and 85% of it would be thrown away.
+- One fused Q/K/V projection (a single GEMM of width 3 x hidden instead of three).
+- Attention of a padded batch (``BertConfig.attention_impl``): ``varlen`` keeps the tokens packed and runs
+  variable-length attention (``flash_attn_varlen_qkvpacked_func`` when the ``flash_attn`` package is
+  installed and the inputs are CUDA bf16/fp16, otherwise SDPA on nested jagged tensors, which dispatches to
+  the FlashAttention / memory-efficient varlen kernels on CUDA), as ModernBERT and MosaicBERT unpad. Any
+  attention mask keeps SDPA off FlashAttention, so ``padded`` (scatter to the padded grid, key mask) runs
+  the memory-efficient kernel over the whole padded grid on GPU. On CPU, nested-tensor SDPA has only the
+  math kernel and splits the batch per sequence: slower than ``padded`` (``bench/pretrain.py``), so
+  ``auto`` means varlen on CUDA, padded elsewhere. Both give the same outputs and gradients (tested).
+  A batch without padding always takes the plain dense call (no mask: FlashAttention-eligible as it is).
 
 Presets: the three sizes of the paper's Table 3, plus ``tiny`` and ``mini`` for CPU tests and demos.
 """
@@ -33,6 +44,7 @@ from torch import nn
 
 GATORTRON_VOCAB_SIZE = 50176
 """Vocabulary of the released GatorTron checkpoints (``UFNLP/gatortron-*`` config.json); the paper gives none."""
+ATTENTION_IMPLS = ("auto", "padded", "varlen")
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,18 @@ class BertConfig:
     layer_norm_eps: float = 1e-5  # Megatron-LM's default
     initializer_range: float = 0.02
     pad_token_id: int = 0
+    attention_impl: str = "auto"
+    """How a padded batch is attended: ``varlen`` (packed tokens, variable-length kernels), ``padded`` (padded
+    grid + key mask), ``auto`` = varlen on CUDA, padded elsewhere. Same maths; a speed knob only."""
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of num_heads {self.num_heads}")
+        if self.attention_impl not in ATTENTION_IMPLS:
+            raise ValueError(f"attention_impl {self.attention_impl!r} is not one of {', '.join(ATTENTION_IMPLS)}")
+        for name in ("hidden_dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +141,7 @@ class Padding(NamedTuple):
     indices: torch.Tensor | None
     key_mask: torch.Tensor | None  # bool (batch, 1, 1, seq): True = attend
     first_rows: torch.Tensor  # (batch,) packed row of each sequence's first token ([CLS])
+    offsets: torch.Tensor | None = None  # (batch + 1,) packed row where each sequence starts, then the token count
 
     @staticmethod
     def of(attention_mask: torch.Tensor) -> Padding:
@@ -131,7 +152,8 @@ class Padding(NamedTuple):
             return Padding(b, s, None, None, torch.arange(b, device=mask.device) * s)
         lengths = mask.sum(1)
         first = torch.cumsum(lengths, 0) - lengths
-        return Padding(b, s, mask.flatten().nonzero().squeeze(1), mask[:, None, None, :], first)
+        indices = mask.flatten().nonzero().squeeze(1)
+        return Padding(b, s, indices, mask[:, None, None, :], first, _offsets(first, len(indices)))
 
     @staticmethod
     def given(attention_mask: torch.Tensor, token_index: torch.Tensor | None, first_rows: torch.Tensor) -> Padding:
@@ -141,7 +163,8 @@ class Padding(NamedTuple):
         b, s = attention_mask.shape
         if token_index is None:
             return Padding(b, s, None, None, first_rows)
-        return Padding(b, s, token_index, attention_mask.bool()[:, None, None, :], first_rows)
+        key_mask = attention_mask.bool()[:, None, None, :]
+        return Padding(b, s, token_index, key_mask, first_rows, _offsets(first_rows, len(token_index)))
 
     def unpad(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, seq, ...) -> (tokens, ...)."""
@@ -153,6 +176,11 @@ class Padding(NamedTuple):
         if self.indices is not None:
             x = x.new_zeros((self.batch * self.seq, *x.shape[1:])).index_copy(0, self.indices, x)
         return x.view(self.batch, self.seq, *x.shape[1:])
+
+
+def _offsets(first_rows: torch.Tensor, tokens: int) -> torch.Tensor:
+    """Sequence boundaries of the packed batch (``cu_seqlens``); the total is known on the host: no sync."""
+    return torch.cat((first_rows, first_rows.new_full((1,), tokens)))
 
 
 class Embeddings(nn.Module):
@@ -170,22 +198,97 @@ class Embeddings(nn.Module):
 
 
 class SelfAttention(nn.Module):
+    """Multi-head self-attention with one fused Q/K/V projection (``qkv``: rows are query, key, value).
+
+    Older state dicts with separate ``query`` / ``key`` / ``value`` Linear layers still load: a pre-hook
+    concatenates them (``model.load_state_dict`` of a pre-fusion ``state_dict()``).
+    """
+
     def __init__(self, cfg: BertConfig) -> None:
         super().__init__()
         self.heads, self.head_dim = cfg.num_heads, cfg.hidden_size // cfg.num_heads
-        self.query = nn.Linear(cfg.hidden_size, cfg.hidden_size)
-        self.key = nn.Linear(cfg.hidden_size, cfg.hidden_size)
-        self.value = nn.Linear(cfg.hidden_size, cfg.hidden_size)
+        self.qkv = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size)
         self.dropout = cfg.attention_dropout
+        self.impl = cfg.attention_impl
+        self.register_load_state_dict_pre_hook(_fuse_separate_qkv)
+
+    def path(self, padding: Padding, x: torch.Tensor) -> str:
+        """Which attention code runs for this batch: ``dense``, ``padded``, ``varlen-flash_attn``, ``varlen-sdpa``."""
+        if padding.indices is None:
+            return "dense"
+        on_cuda = x.device.type == "cuda"
+        impl = self.impl if self.impl != "auto" else ("varlen" if on_cuda else "padded")
+        if impl == "padded":
+            return "padded"
+        half = x.dtype in (torch.float16, torch.bfloat16)
+        return "varlen-flash_attn" if on_cuda and half and _flash_attn_varlen() is not None else "varlen-sdpa"
 
     def forward(self, x: torch.Tensor, padding: Padding) -> torch.Tensor:
-        """(tokens, hidden) -> (tokens, hidden); attention runs on the padded grid with a key mask."""
-        qkv = padding.pad(torch.cat((self.query(x), self.key(x), self.value(x)), dim=-1))
-        q, k, v = qkv.view(padding.batch, padding.seq, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=padding.key_mask, dropout_p=self.dropout if self.training else 0.0
-        )
+        """(tokens, hidden) -> (tokens, hidden)."""
+        qkv = self.qkv(x)
+        p = self.dropout if self.training else 0.0
+        path = self.path(padding, x)
+        if path.startswith("varlen"):
+            return varlen_attention(qkv, padding, self.heads, p, use_flash_attn=path == "varlen-flash_attn")
+        # no padding: a plain (B, H, S, D) call without mask; padding: scattered onto the grid with a key mask
+        grid = padding.pad(qkv)
+        q, k, v = grid.view(padding.batch, padding.seq, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=padding.key_mask, dropout_p=p)
         return padding.unpad(out.transpose(1, 2).flatten(2))
+
+
+def varlen_attention(qkv: torch.Tensor, padding: Padding, heads: int, dropout_p: float,
+                     use_flash_attn: bool = False) -> torch.Tensor:  # fmt: skip
+    """Attention over the packed tokens of a padded batch: (tokens, 3*hidden) -> (tokens, hidden).
+
+    Sequence boundaries come from ``padding.offsets``; ``padding.seq`` (the padded width, >= the longest
+    sequence) is passed as the maximum length so that neither path asks the device for it (a host sync).
+    """
+    assert padding.offsets is not None, "varlen attention needs a padded batch's offsets"
+    tokens, hidden = qkv.shape[0], qkv.shape[1] // 3
+    if use_flash_attn:
+        # flash-attn's packed-QKV varlen kernel (CUDA, bf16/fp16 only): (tokens, 3, heads, dim) and int32
+        # cu_seqlens in, (tokens, heads, dim) out. UNTESTED: flash_attn is not installed where this was written.
+        flash = _flash_attn_varlen()
+        assert flash is not None, "flash_attn is not importable"
+        out = flash(qkv.view(tokens, 3, heads, hidden // heads), padding.offsets.to(torch.int32), padding.seq,
+                    dropout_p=dropout_p)  # fmt: skip
+        return out.reshape(tokens, hidden)
+    # nested jagged tensors: q, k, v as (batch, heads, {seq}, dim). The math fallback (the only CPU kernel)
+    # needs contiguous (tokens, heads, dim) buffers, so the three are split off the fused projection once.
+    q, k, v = qkv.view(tokens, 3, heads, hidden // heads).transpose(0, 1).contiguous().unbind(0)
+
+    def nested(t: torch.Tensor) -> torch.Tensor:
+        # min_seqlen 1 ([CLS]) and max_seqlen = the padded width: known bounds, so SDPA's kernel checks
+        # never compute them on the device
+        return torch.nested.nested_tensor_from_jagged(
+            t, padding.offsets, min_seqlen=1, max_seqlen=padding.seq
+        ).transpose(1, 2)
+
+    out = F.scaled_dot_product_attention(nested(q), nested(k), nested(v), dropout_p=dropout_p)
+    return out.transpose(1, 2).values().reshape(tokens, hidden)
+
+
+_FLASH_ATTN: list = []
+
+
+def _flash_attn_varlen():
+    """``flash_attn.flash_attn_varlen_qkvpacked_func`` if the package imports, else None (looked up once)."""
+    if not _FLASH_ATTN:
+        try:
+            from flash_attn import flash_attn_varlen_qkvpacked_func  # type: ignore[import-not-found]
+        except Exception:  # not installed, or built for another torch/CUDA: fall back to nested-tensor SDPA
+            flash_attn_varlen_qkvpacked_func = None
+        _FLASH_ATTN.append(flash_attn_varlen_qkvpacked_func)
+    return _FLASH_ATTN[0]
+
+
+def _fuse_separate_qkv(module: nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
+    """Load-time upgrade of a pre-fusion state dict: ``query``/``key``/``value`` -> ``qkv`` (rows in that order)."""
+    for kind in ("weight", "bias"):
+        parts = [prefix + f"{name}.{kind}" for name in ("query", "key", "value")]
+        if prefix + f"qkv.{kind}" not in state_dict and all(k in state_dict for k in parts):
+            state_dict[prefix + f"qkv.{kind}"] = torch.cat([state_dict.pop(k) for k in parts], dim=0)
 
 
 class SelfOutput(nn.Module):
@@ -321,7 +424,8 @@ class PretrainOutput(NamedTuple):
 
 
 class BertForPretraining(nn.Module):
-    """Encoder + MLM + SOP heads; state-dict names equal ``MegatronBertForPreTraining``'s (minus the tied decoder)."""
+    """Encoder + MLM + SOP heads; state-dict names equal ``MegatronBertForPreTraining``'s (minus the tied decoder,
+    with one fused ``attention.self.qkv`` where it has ``query``/``key``/``value``)."""
 
     def __init__(self, cfg: BertConfig) -> None:
         super().__init__()

@@ -1,8 +1,13 @@
 """Export to a Hugging Face model directory that ``transformers`` loads offline with no custom code.
 
 Our module tree *is* ``MegatronBertForPreTraining``'s (see :mod:`model.bert`), so the weights are written
-under their own names; only the tied decoder (``cls.predictions.decoder.{weight,bias}``) is left out, as
-``save_pretrained`` does, because ``transformers`` re-ties it to the word embeddings and the output bias.
+under their own names, with two exceptions:
+
+- the fused ``attention.self.qkv`` projection is split into the ``query`` / ``key`` / ``value`` weights
+  and biases Megatron-BERT (and BERT) expect, rows in that order, so any ``transformers`` BERT-family
+  loader reads the export with no custom code;
+- the tied decoder (``cls.predictions.decoder.{weight,bias}``) is left out, as ``save_pretrained`` does,
+  because ``transformers`` re-ties it to the word embeddings and the output bias.
 
 The directory holds ``config.json`` (``model_type: megatron-bert``), ``model.safetensors``, and the
 tokenizer (``tokenizer.json`` copied byte for byte, plus the small config files that tell
@@ -46,9 +51,32 @@ def hf_config(cfg: BertConfig) -> dict:
     }
 
 
+FUSED_QKV = "attention.self.qkv."
+
+
+def split_qkv(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``...attention.self.qkv.{weight,bias}`` -> ``...attention.self.{query,key,value}.{weight,bias}``.
+
+    The fused rows are query, key, value (each ``hidden`` rows); a state dict that already has separate
+    projections (written before the fusion) passes through unchanged.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for name, tensor in state.items():
+        if FUSED_QKV not in name:
+            out[name] = tensor
+            continue
+        prefix, kind = name.split(FUSED_QKV)
+        if tensor.shape[0] % 3:
+            raise ValueError(f"{name}: fused Q/K/V has {tensor.shape[0]} rows, not a multiple of 3")
+        for part, chunk in zip(("query", "key", "value"), tensor.chunk(3, dim=0), strict=True):
+            out[f"{prefix}attention.self.{part}.{kind}"] = chunk
+    return out
+
+
 def hf_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Our state dict (possibly from a checkpoint) as the safetensors payload: fp32, contiguous, unshared."""
-    return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in state.items()}
+    """Our state dict (possibly from a checkpoint) as the safetensors payload: Q/K/V split, fp32, contiguous,
+    unshared."""
+    return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in split_qkv(state).items()}
 
 
 def tokenizer_files(tokenizer_json: Path, out: Path, model_max_length: int) -> None:
