@@ -26,7 +26,7 @@ def test_checks_are_the_documented_ones():
     spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.CHECKS == ("sdpa", "bf16", "mfu", "e2e", "zero3") and module.MFU_GOAL == 0.40
+    assert module.CHECKS == ("sdpa", "bf16", "mfu", "e2e", "zero3", "varlen") and module.MFU_GOAL == 0.40
     assert module.H100_BF16_DENSE_TFLOPS == 989.0
     if not torch.cuda.is_available():
         assert module.main(["--only", "sdpa"]) == 2
