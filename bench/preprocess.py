@@ -1,7 +1,10 @@
 """Speed of every preprocessing stage but ``deid`` against what a user would pick instead, in one run, one table.
 
-    python bench/preprocess.py [--quick] [--aci DIR] [--physionet DIR] [--synthetic-mb 50] [--real-mb 20]
-                               [--rounds 1] [--workdir DIR] [--skip-prefect] [--json out.json]
+    python bench/preprocess.py [--quick [--prefect]] [--aci DIR] [--physionet DIR] [--synthetic-mb 50]
+                               [--real-mb 20] [--dag-mb 3] [--rounds 1] [--workdir DIR] [--skip-prefect]
+                               [--json out.json]
+
+Results, method and what they mean: docs/benchmarks.md.
 
 Why it is built this way:
 
@@ -905,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-mb", type=float, help="real text repeated to this size (default 20, --quick 1)")
     ap.add_argument("--dag-mb", type=float, help="synthetic corpus for the whole-DAG / Prefect runs (default 3, --quick 1)")
     ap.add_argument("--rounds", type=int, default=1, help="passes of every side, in turns; the best is kept")
-    ap.add_argument("--workdir", type=Path, help="keep the prepared corpora here (default: a temporary folder)")
+    ap.add_argument("--workdir", type=Path, help="build the stage inputs here and leave them (default: a temporary folder, removed)")
     ap.add_argument("--skip-prefect", action="store_true", help="no whole-DAG / Prefect / Dask runs")
     ap.add_argument("--prefect", action="store_true", help="with --quick: do the whole-DAG / Prefect / Dask runs "
                     "(about 2 minutes more: each Prefect run starts a temporary server)")
