@@ -59,6 +59,9 @@ class BertConfig:
     max_position_embeddings: int = 512
     type_vocab_size: int = 2
     hidden_dropout: float = 0.1
+    # BERT's 0.1, applied in training on every attention path. PyTorch's SDPA skips its cuDNN backend for
+    # dropout that is not a multiple of 1/16 (0.1 is not); FlashAttention and memory-efficient attention
+    # (fixed-length or varlen) accept any value.
     attention_dropout: float = 0.1
     layer_norm_eps: float = 1e-5  # Megatron-LM's default
     initializer_range: float = 0.02
