@@ -234,16 +234,13 @@ def check_mfu(peak_tflops: float) -> str:
 def _synthetic_corpus(root: Path, notes: int) -> tuple[Path, Path]:
     from pipeline import synth
     from pipeline.config import PreprocessConfig
-    from pipeline.dag import STAGES, run_one
+    from pipeline.dag import run_preprocess
 
     os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # deid's keyed ids; synthetic notes only
     raw = synth.write(synth.generate(notes, seed=0), root / "raw", fmt="parquet")
     config = PreprocessConfig(data_root=root / "data", workers=2)
-    done = {}
-    for stage in STAGES:
-        done[stage.name], _ = run_one(stage.name, config, {d: done[d] for d in stage.inputs},
-                                      input_path=raw if stage.name == "ingest" else None)  # fmt: skip
-    return done["shards"].path, done["vocab"].path
+    done = run_preprocess(config, raw)
+    return done["shards"].dataset.path, done["vocab"].dataset.path
 
 
 def check_e2e(work: Path) -> str:

@@ -42,16 +42,13 @@ def synthetic_corpus(root: Path, notes: int) -> tuple[Path, Path]:
     """Shards and vocabulary from the real preprocessing stages on synthetic notes."""
     from pipeline import synth
     from pipeline.config import PreprocessConfig
-    from pipeline.dag import STAGES, run_one
+    from pipeline.dag import run_preprocess
 
     os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # deid's keyed note/patient ids (synthetic notes)
     raw = synth.write(synth.generate(notes, seed=0), root / "raw", fmt="parquet")
     config = PreprocessConfig(data_root=root / "data", workers=2)
-    done = {}
-    for stage in STAGES:
-        done[stage.name], _ = run_one(stage.name, config, {d: done[d] for d in stage.inputs},
-                                      input_path=raw if stage.name == "ingest" else None)  # fmt: skip
-    return done["shards"].path, done["vocab"].part("tokenizer.json")
+    done = run_preprocess(config, raw)
+    return done["shards"].dataset.path, done["vocab"].dataset.part("tokenizer.json")
 
 
 def hf_model(cfg, dropout: float):

@@ -26,13 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from model.config import PretrainConfig
 from model.finetune.params import FinetuneParams, Task
 from pipeline.config import PreprocessConfig
-from pipeline.dag import STAGES
+from pipeline.dag import FINETUNE as FINETUNE_NODE, PIPELINE, PRETRAIN as PRETRAIN_NODE, STAGES, STEP_NAMES, descendants
 from pipeline.lineage import lineage_chain, render
 
-PRETRAIN, FINETUNE = "pretrain", "finetune"
-STEPS: tuple[str, ...] = (*(s.name for s in STAGES), PRETRAIN, FINETUNE)
-"""Every step in DAG order; the preprocessing stages form a chain into ``shards``, so forcing any step forces
-every later one."""
+PRETRAIN, FINETUNE = PRETRAIN_NODE.name, FINETUNE_NODE.name
+STEPS: tuple[str, ...] = tuple(STEP_NAMES)
+"""Every step in DAG order (``pipeline.dag.PIPELINE``)."""
 
 
 class FinetuneJob(BaseModel):
@@ -56,13 +55,12 @@ class PipelineFailed(RuntimeError):
 
 
 def forced_steps(force: list[str], from_step: str | None) -> set[str]:
-    """Steps to recompute: each named step and every step after it (``from_step`` likewise)."""
+    """Steps to recompute: each named step and every step downstream of it in the DAG (``from_step`` likewise)."""
     named = [*force, *([from_step] if from_step else [])]
     unknown = [s for s in named if s not in STEPS]
     if unknown:
         raise ValueError(f"unknown step(s) {unknown}; steps are {', '.join(STEPS)}")
-    first = min((STEPS.index(s) for s in named), default=len(STEPS))
-    return set(STEPS[first:])
+    return descendants(named, PIPELINE)
 
 
 @flow(name="ehrlm-pipeline", log_prints=False)

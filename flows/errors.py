@@ -13,12 +13,11 @@ import errno
 import yaml
 from pydantic import ValidationError
 
-from model.finetune.readers import FormatError
-from pipeline.dag import NotDeidentifiedError
+from pipeline.step import NotDeidentifiedError
 from pipeline.dataset import AccountingError
 from pipeline.deid import ResidualPhiError
 from pipeline.deid_metadata import MissingKeyError
-from pipeline.errors import UsageError
+from pipeline.errors import FormatError, UsageError
 from pipeline.ingest import IngestError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (

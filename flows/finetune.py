@@ -1,6 +1,7 @@
 """The fine-tuning flow: one initial checkpoint + one task's data -> a fine-tuned model and its test scores.
 
-Wiring only: :func:`tasks.finetune.finetune_task` runs and records the step; this flow publishes the
+Wiring only: the fine-tuning step (:class:`model.finetune.run.FinetuneStep`) run by the one generic task
+(``tasks.step``), which the executor records as a lineage step; this flow publishes the
 results table (this run, the trivial baseline and, for a named benchmark, the paper's models) as a Prefect
 table artifact. ``run_finetune`` is the entry point the command line calls.
 """
@@ -36,7 +37,8 @@ def finetune(
     ``{"train": ..., "dev": ..., "test": ...}``. The model lands in ``<data_root>/finetune_<task>/<fp>/``.
     ``benchmark`` (e.g. ``i2b2-2010``, ``mednli``) adds the paper's scores on it to the results table.
     """
-    from tasks.finetune import finetune_task
+    from model.finetune.run import FinetuneStep, read_report
+    from tasks.step import task_for
 
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
@@ -45,8 +47,12 @@ def finetune(
     if benchmark is not None and BENCHMARKS[benchmark][0] != task:
         raise UsageError(f"benchmark {benchmark!r} is a {BENCHMARKS[benchmark][0]} benchmark, not {task}")
     params = params or FinetuneParams()
-    data_arg = {k: str(Path(v).resolve()) for k, v in data.items()} if isinstance(data, dict) else str(Path(data).resolve())
-    result = finetune_task(task, str(Path(checkpoint).resolve()), data_arg, str(Path(data_root).resolve()), params, tokenizer, force)
+    data_arg = {k: Path(v).resolve() for k, v in data.items()} if isinstance(data, dict) else Path(data).resolve()
+    step = FinetuneStep(task, Path(checkpoint).resolve(), data_arg, params, Path(tokenizer) if tokenizer else None)
+    upstream = {k: d.as_ref() for k, d in step.checkpoint_datasets().items()}
+    result = task_for(step)(step, upstream, str(Path(data_root).resolve()), force)
+    result = {**result, "report": read_report(Path(result["path"])), "examples": result["counts"]["examples"],
+              "timings": result["counts"]["timings"]}  # fmt: skip
     report = result["report"]
     rows = comparison(task, report["metrics"], report["baseline"], benchmark, label=f"this run ({report['eval_split']})")
     create_table_artifact(

@@ -1,7 +1,8 @@
 """The preprocessing flow: raw notes -> clean -> dedup -> deid -> sentences -> vocab -> shards.
 
-Wiring only. Each stage is ``tasks.stage.stage_task`` (cache key = fingerprint). ``force`` names stages to
-recompute; their descendants are recomputed too. ``from_stage`` recomputes a stage and everything after it.
+Wiring only: a loop over ``pipeline.dag.STAGES``, each stage the one generic task ``tasks.step.run_step``
+(the executor reuses a stage whose fingerprint's folder is complete). ``force`` names stages to recompute;
+their descendants are recomputed too. ``from_stage`` recomputes a stage and everything after it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.artifacts import link_manifest
 from pipeline.config import PreprocessConfig
-from pipeline.dag import STAGES, check_stage_names, descendants, from_stage as stages_from
+from pipeline.dag import STAGES, check_stage_names, descendants, from_stage as stages_from, step
 from pipeline.lineage import lineage_chain, render
 
 
@@ -26,7 +27,7 @@ def preprocess(
     from_stage: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run the DAG; returns, per stage, its dataset reference, whether it ran, and its counts."""
-    from tasks.stage import stage_task
+    from tasks.step import ref, task_for
 
     config = config or PreprocessConfig()
     forced = descendants(check_stage_names(force or []))
@@ -34,19 +35,11 @@ def preprocess(
         forced |= stages_from(from_stage)
     results: dict[str, dict[str, Any]] = {}
     for stage in STAGES:
-        task = stage_task.with_options(name=f"stage-{stage.name}", refresh_cache=stage.name in forced or None)
+        s = step(stage.name, config, Path(input_path).resolve())
         # submit, not call: with a Dask task runner the stage then runs on a cluster worker.
-        future = task.submit(
-            name=stage.name,
-            config=config,
-            upstream={dep: {k: results[dep][k] for k in ("stage", "fingerprint", "path")} for dep in stage.inputs},
-            input_path=str(Path(input_path).resolve()) if stage.name == "ingest" else None,
-            force=stage.name in forced,
-        )
-        result = future.result()
-        state = future.state
-        cached = state.name == "Cached"
-        results[stage.name] = {**result, "status": "ran" if result["computed"] and not cached else "cached"}
+        future = task_for(s).submit(s, {dep: ref(results[dep]) for dep in stage.inputs}, str(Path(config.data_root).resolve()),
+                                    stage.name in forced, f"preprocess.{stage.name}")  # fmt: skip
+        results[stage.name] = future.result()
     create_table_artifact(
         key="preprocess-stages",
         table=[

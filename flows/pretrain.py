@@ -1,7 +1,8 @@
 """The pretraining flow: shards + vocabulary -> a DeepSpeed job -> checkpoints and a Hugging Face export.
 
-Wiring only: :func:`tasks.pretrain.pretrain_task` records the run as a lineage step, :mod:`model.launch`
-builds and runs the job. An identical rerun (same inputs, settings and training code) is skipped.
+Wiring only: the pretraining step (:class:`model.launch.PretrainStep`) run by the one generic task
+(``tasks.step``), which the executor records as a lineage step; an identical rerun (same inputs, settings and
+training code) is reused.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ def run_pretrain(
 ) -> dict[str, Any]:
     """Pretrain on a shards dataset with its vocabulary; ``config`` is a YAML path or a settings mapping
     (None = ``configs/pretrain-tiny.yaml``). The run lands in ``<out_root>/pretrain/<fingerprint>/``."""
-    from tasks.pretrain import pretrain_task
+    from model.launch import PretrainStep, input_dataset
+    from tasks.step import task_for
 
-    settings = PretrainConfig.load(config if config is not None else DEMO_CONFIG)
-    result = pretrain_task(
-        str(Path(shards_path).resolve()), str(Path(vocab_path).resolve()), settings.model_dump(mode="json"),
-        str(Path(out_root).resolve()), force,
-    )  # fmt: skip
+    step = PretrainStep(PretrainConfig.load(config if config is not None else DEMO_CONFIG))
+    inputs = {"shards": input_dataset(Path(shards_path), "shards"), "vocab": input_dataset(Path(vocab_path), "vocab")}
+    upstream = {k: d.as_ref() for k, d in inputs.items()}
+    result = pretrain_result(task_for(step)(step, upstream, str(Path(out_root).resolve()), force))
     final = result["final_val"] or {}
     row = {
         "fingerprint": result["fingerprint"],
@@ -48,3 +49,13 @@ def run_pretrain(
     create_table_artifact(key="pretrain-run", table=[row], description="ehrlm pretraining run (numbers only)")
     link_manifest("pretrain", result["path"], result["fingerprint"])
     return result
+
+
+def pretrain_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The generic step result plus what pretraining readers want at top level (the HF export, steps, loss)."""
+    from model.train import HF_DIR
+
+    counts = result["counts"]
+    return {**result, "hf_path": str(Path(result["path"]) / HF_DIR), "steps": counts["steps"],
+            "best_val_loss": counts["best_val_loss"], "final_val": counts["final_val"],
+            "parameters": counts["parameters"]}  # fmt: skip

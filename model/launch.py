@@ -1,11 +1,11 @@
-"""Launch a pretraining run as a job: fingerprint, skip-if-done, command line, hostfile, streaming, manifest.
+"""Pretraining as a step of the DAG (:class:`PretrainStep`): command line, hostfile, streaming, result.
 
-A run is a lineage step like a preprocessing stage. Its folder is ``<out_root>/pretrain/<fingerprint>/``
-where ``fingerprint = hash(shards and vocab fingerprints, training parameters, training code version)``
-(:func:`pipeline.dataset.fingerprint` / :func:`pipeline.dataset.code_version`), so an identical rerun is
-skipped. Training writes into ``<out_root>/pretrain/.run-<fingerprint>/`` (kept between attempts: a
-killed job resumes from its latest checkpoint there); only a finished run, with its ``_manifest.json``, is
-renamed into place.
+A run is a step like a preprocessing stage, run by the same executor (:func:`pipeline.step.execute`). Its
+folder is ``<out_root>/pretrain/<fingerprint>/`` where ``fingerprint = hash(shards and vocab fingerprints,
+training parameters, code version of this module's imports: model.train, bert, samples ...)``, so an
+identical rerun is skipped. The step is *resumable*: training writes into ``<out_root>/pretrain/.run-<fingerprint>/``
+(kept between attempts: a killed job resumes from its latest checkpoint there); only a finished run, with
+its ``_manifest.json``, is renamed into place.
 
 The job itself is ``python -m model.train`` behind the ``deepspeed`` launcher (multi-node through a
 hostfile), ``torchrun``, Slurm's ``srun`` (inside an allocation), or nothing (one process). ``OMP_NUM_THREADS`` is set per process: neither
@@ -18,25 +18,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from model.config import PretrainConfig
-from pipeline.dag import NotDeidentifiedError
-from pipeline.dataset import MANIFEST, Dataset, code_version, fingerprint
-from pipeline.lineage import lineage_chain
+from pipeline.dataset import MANIFEST, Dataset, Progress, StageResult
+from pipeline.ports import free_port
+from pipeline.step import execute, require_deidentified
 
 STAGE = "pretrain"
 JOB_LOG = "job.log"
@@ -57,6 +53,8 @@ DETERMINISTIC_ERRORS = frozenset({
 
 class JobFailed(RuntimeError):
     """The training job exited non-zero; the message carries its last error line and the log path."""
+
+    sanitised = True  # training sees token ids of de-identified text, never notes: its error lines may leave
 
     def __init__(self, message: str, exit_code: int | None = None, error: str | None = None) -> None:
         super().__init__(message)
@@ -85,62 +83,69 @@ def input_dataset(path: Path, stage: str) -> Dataset:
     m = json.loads(manifest.read_text())
     if m.get("stage") != stage:
         raise ValueError(f"{path} is a {m.get('stage')!r} dataset, expected {stage!r}")
-    if not any(step["stage"] == "deid" for step in lineage_chain(path)):
-        raise NotDeidentifiedError(f"pretraining refuses {stage!r} input {path}: its lineage does not pass through 'deid'")
-    return Dataset(stage, m["fingerprint"], path)
-
-
-def training_code_version() -> str:
-    """Hash of the modules whose source determines the trained weights."""
-    from model import bert, config, samples, train
-
-    return code_version(bert, config, samples, train)
+    ds = Dataset(stage, m["fingerprint"], path)
+    require_deidentified(STAGE, {stage: ds})
+    return ds
 
 
 @dataclass(frozen=True)
-class RunPlan:
+class PretrainStep:
+    """Pretraining as a :class:`pipeline.step.Step`: ``shards`` + ``vocab`` -> checkpoints and an HF export.
+
+    ``on_line`` receives every line the job prints (the caller's log); ``extra_args`` go to ``model.train``
+    (tests: ``--kill-at-step``)."""
+
     config: PretrainConfig
-    inputs: dict[str, Dataset]
-    code: str
-    out_root: Path
+    on_line: LineSink | None = None
+    extra_args: tuple[str, ...] = ()
+    name: ClassVar[str] = STAGE
+    upstream: ClassVar[tuple[str, ...]] = ("shards", "vocab")
+    entry: ClassVar[str] = __name__
+    deidentified_only: ClassVar[bool] = True
+    resumable: ClassVar[bool] = True
 
     @property
-    def params(self) -> dict[str, Any]:
-        return self.config.fingerprint_params()
+    def params(self) -> PretrainConfig:
+        return self.config
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(STAGE, self.params, self.code, {k: d.fingerprint for k, d in self.inputs.items()})
+    def assets(self) -> dict[str, str]:
+        return {}
 
-    @property
-    def final_dir(self) -> Path:
-        return self.out_root / STAGE / self.fingerprint
+    def run(self, inputs: Mapping[str, Dataset], out: Path, progress: Progress | None) -> StageResult:
+        cfg = self.config
+        config_file = out / CONFIG_FILE
+        config_file.write_text(yaml.safe_dump({"pretrain": cfg.model_dump(mode="json")}, sort_keys=False))
+        hostfile = None
+        if cfg.launch.hosts:
+            hostfile = out / "hostfile"
+            hostfile.write_text(hostfile_text(cfg.launch.hosts))
+        port = cfg.launch.master_port or free_port()
+        cmd = build_command(cfg, config_file, inputs["shards"].path, inputs["vocab"].path, out,
+                            master_port=port, hostfile=hostfile, extra_args=self.extra_args)  # fmt: skip
+        run_job(cmd, job_env(cfg, port), out / JOB_LOG, self._forward(progress), hosts=cfg.launch.hosts)
+        return _result(cfg, out)
 
-    @property
-    def work_dir(self) -> Path:
-        return self.out_root / STAGE / f".run-{self.fingerprint}"
+    def _forward(self, progress: Progress | None) -> LineSink:
+        """Each job line to ``on_line``; metric records (``[ehrlm] {...}``, numbers only) to ``progress.log``
+        when the progress callback has one (a Prefect task's), and their step counts to ``progress``."""
+        from model.train import LOG_PREFIX
 
+        log = getattr(progress, "log", None)
+        total = self.config.train.train_steps
 
-def plan(shards: Path, vocab: Path, config: PretrainConfig | dict | str | Path, out_root: Path) -> RunPlan:
-    inputs = {"shards": input_dataset(shards, "shards"), "vocab": input_dataset(vocab, "vocab")}
-    return RunPlan(PretrainConfig.load(config), inputs, training_code_version(), Path(out_root).resolve())
+        def forward(line: str) -> None:
+            if self.on_line is not None:
+                self.on_line(line)
+            if not line.startswith(LOG_PREFIX):
+                return
+            record = line[len(LOG_PREFIX) :]
+            if log is not None:
+                log(record)
+            step = json.loads(record).get("step") if record.startswith("{") else None
+            if isinstance(step, int) and progress is not None:
+                progress(step, total)
 
-
-def completed(p: RunPlan) -> dict[str, Any] | None:
-    """The finished run's manifest, if this exact run is already on disk."""
-    path = p.final_dir / MANIFEST
-    if not path.is_file():
-        return None
-    m = json.loads(path.read_text())
-    if m.get("fingerprint") != p.fingerprint or any(not (p.final_dir / part).exists() for part in m.get("parts", [])):
-        return None
-    return m
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return forward
 
 
 def hostfile_text(hosts: Mapping[str, int]) -> str:
@@ -250,14 +255,6 @@ def run_job(
                         errors[-1] if errors else None)  # fmt: skip
 
 
-def _publish(work: Path, final: Path) -> None:
-    if final.exists():
-        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
-        final.rename(old)
-        shutil.rmtree(old, ignore_errors=True)
-    work.rename(final)
-
-
 def run(
     shards: Path,
     vocab: Path,
@@ -268,60 +265,22 @@ def run(
     on_line: LineSink | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Run (resume, or skip) the pretraining job; returns the run's manifest plus ``path`` and ``computed``."""
-    return run_plan(plan(shards, vocab, config, out_root), force=force, on_line=on_line, extra_args=extra_args)
+    """Run (resume, or skip) the pretraining job without Prefect; returns the run's manifest plus ``path``
+    and ``computed``. ``force`` discards any partial or finished run and trains from scratch."""
+    inputs = {"shards": input_dataset(shards, "shards"), "vocab": input_dataset(vocab, "vocab")}
+    step = PretrainStep(PretrainConfig.load(config), on_line, tuple(extra_args))
+    out = execute(step, inputs, Path(out_root).resolve(), force=force)
+    return {**out.dataset.manifest, "path": str(out.dataset.path), "computed": out.computed}
 
 
-def run_plan(
-    p: RunPlan, *, force: bool = False, on_line: LineSink | None = None, extra_args: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """:func:`run` for a computed plan. ``force`` discards any partial or finished run and trains from scratch."""
-    if not force and (done := completed(p)) is not None:
-        return {**done, "path": str(p.final_dir), "computed": False}
-    work = p.work_dir
-    if force and work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    cfg = p.config
-    config_file = work / CONFIG_FILE
-    config_file.write_text(yaml.safe_dump({"pretrain": cfg.model_dump(mode="json")}, sort_keys=False))
-    hostfile = None
-    if cfg.launch.hosts:
-        hostfile = work / "hostfile"
-        hostfile.write_text(hostfile_text(cfg.launch.hosts))
-    port = cfg.launch.master_port or _free_port()
-    cmd = build_command(cfg, config_file, p.inputs["shards"].path, p.inputs["vocab"].path, work,
-                        master_port=port, hostfile=hostfile, extra_args=extra_args)  # fmt: skip
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
-    run_job(cmd, job_env(cfg, port), work / JOB_LOG, on_line, hosts=cfg.launch.hosts)
-    manifest = _manifest(p, work, started, time.perf_counter() - t0)
-    (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
-    _publish(work, p.final_dir)
-    return {**manifest, "path": str(p.final_dir), "computed": True}
-
-
-def _manifest(p: RunPlan, work: Path, started: datetime, seconds: float) -> dict[str, Any]:
+def _result(cfg: PretrainConfig, work: Path) -> StageResult:
+    """The job's ``result.json`` as the step's counts (training samples consumed are its rows)."""
     from model.train import RESULT
 
     result = json.loads((work / RESULT).read_text())
     samples = result["samples"]
-    return {
-        "stage": STAGE,
-        "fingerprint": p.fingerprint,
-        "code_version": p.code,
-        "params": p.params,
-        "execution": {**p.config.launch.model_dump(mode="json"), "world_size": result["world_size"]},
-        "inputs": {name: ds.as_ref() for name, ds in p.inputs.items()},
-        "external_inputs": {},
-        "rows_in": samples,  # training samples consumed
-        "rows_out": samples,
-        "dropped": {},
-        "counts": {k: result[k] for k in COUNTS},
-        "model": result["model"],
-        "parts": sorted(x.name for x in work.iterdir() if x.name != MANIFEST),
-        "started_at": started.isoformat(),
-        "wall_seconds": round(seconds, 3),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-    }
+    return StageResult(
+        rows_in=samples, rows_out=samples, counts={k: result[k] for k in COUNTS},
+        manifest_extra={"execution": {**cfg.launch.model_dump(mode="json"), "world_size": result["world_size"]},
+                        "model": result["model"]},
+    )  # fmt: skip

@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -48,6 +47,7 @@ import torch.distributed as dist
 from model.bert import BertForPretraining, build, count_parameters, padded_vocab, preset
 from model.config import PretrainConfig
 from model.samples import PretrainingSamples, SampleSettings, collate
+from pipeline.ports import free_port
 from pipeline.vocab import load_tokenizer
 
 METRICS = "metrics.jsonl"
@@ -156,12 +156,6 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, 
     return [{"params": decay, "weight_decay": weight_decay}, {"params": skip, "weight_decay": 0.0}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def init_distributed(on_gpu: bool) -> None:
     """Join (or, alone, create) the process group; on CPU skip DeepSpeed's shm comm op (a 65 s JIT build)."""
     import deepspeed
@@ -172,7 +166,7 @@ def init_distributed(on_gpu: bool) -> None:
                           LOCAL_RANK=os.environ["SLURM_LOCALID"])  # fmt: skip
     if "RANK" not in os.environ:
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        os.environ.setdefault("MASTER_PORT", str(free_port()))
     if not on_gpu:
         # `deepspeed.comm.torch` is shadowed by the re-exported torch module; patch the real one
         sys.modules["deepspeed.comm.torch"].build_shm_op = lambda: None

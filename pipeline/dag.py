@@ -1,7 +1,8 @@
-"""The preprocessing DAG as data: which stage reads which, and how one stage is run.
+"""The DAG as data: every step (preprocessing, pretraining, fine-tuning), what it reads, and how a
+preprocessing stage becomes a :class:`pipeline.step.Step`.
 
-Prefect flows wire these stages together, but the graph itself lives here (no Prefect), so the CLI, the
-flows and the tests share one definition of the order, the dependencies and what "downstream" means.
+Prefect flows, the command line, benchmarks and tests all walk this one graph; running a node is always
+:func:`pipeline.step.execute` (no Prefect here).
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import PreprocessConfig
-from pipeline.dataset import Dataset, Progress, code_dependencies, code_version, fingerprint, run_stage
-from pipeline import lineage
-from pipeline.lineage import lineage_chain
+from pipeline.config import PreprocessConfig, _Params
+from pipeline.dataset import Dataset, Progress, StageResult, code_dependencies, code_version
+from pipeline.step import Outcome, Plan, execute, plan as plan_step
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Stage:
     name: str
     inputs: tuple[str, ...]
     entry: str
-    """The module with the stage's ``run``; its code version follows its imports (``code_version``)."""
+    """The module with the step's code; its code version follows its imports (``code_version``)."""
 
 
 STAGES: tuple[Stage, ...] = (
@@ -37,28 +37,37 @@ STAGES: tuple[Stage, ...] = (
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
 STAGE_NAMES: list[str] = [s.name for s in STAGES]
 AFTER_DEID = {"sentences", "vocab", "shards"}
+"""Stages that must only ever see de-identified data (and so does pretraining)."""
+
+PRETRAIN = Stage("pretrain", ("shards", "vocab"), "model.pretrain_step")
+FINETUNE = Stage("finetune", ("pretrain",), "model.finetune.run")
+"""One node for every fine-tuning job: each job is its own step, ``finetune_<task>``, reading ``pretrain``."""
+PIPELINE: tuple[Stage, ...] = (*STAGES, PRETRAIN, FINETUNE)
+"""The whole DAG in topological order: what ``ehrlm demo`` and the end-to-end flow run."""
+STEP_NAMES: list[str] = [s.name for s in PIPELINE]
 
 
-def check_stage_names(names: Iterable[str]) -> list[str]:
+def check_stage_names(names: Iterable[str], graph: tuple[Stage, ...] = STAGES) -> list[str]:
     names = list(names)
-    unknown = [n for n in names if n not in BY_NAME]
+    known = [s.name for s in graph]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; stages are: {', '.join(STAGE_NAMES)}")
+        raise ValueError(f"unknown stage(s) {unknown}; stages are: {', '.join(known)}")
     return names
 
 
-def descendants(names: Iterable[str]) -> set[str]:
-    """The named stages and everything downstream of them (what a forced rerun must recompute)."""
-    out = set(check_stage_names(names))
-    for stage in STAGES:  # STAGES is topologically ordered
+def descendants(names: Iterable[str], graph: tuple[Stage, ...] = STAGES) -> set[str]:
+    """The named steps and everything downstream of them (what a forced rerun must recompute)."""
+    out = set(check_stage_names(names, graph))
+    for stage in graph:  # topologically ordered
         if any(dep in out for dep in stage.inputs):
             out.add(stage.name)
     return out
 
 
-def from_stage(name: str) -> set[str]:
+def from_stage(name: str, graph: tuple[Stage, ...] = STAGES) -> set[str]:
     """``--from STAGE``: the stage and everything after it."""
-    return descendants([name])
+    return descendants([name], graph)
 
 
 def stage_code_version(stage: Stage) -> str:
@@ -70,52 +79,55 @@ def stage_dependencies(stage: Stage) -> dict[str, str]:
     return code_dependencies(importlib.import_module(stage.entry))
 
 
-class NotDeidentifiedError(RuntimeError):
-    """Input to a post-deid stage whose lineage does not prove de-identification."""
-
-
-def require_deidentified(stage: str, inputs: Mapping[str, Dataset]) -> None:
-    """Stages after ``deid`` refuse any input whose recorded lineage does not pass through ``deid``."""
-    if stage not in AFTER_DEID:
-        return
-    for name, ds in inputs.items():
-        if not any(m["stage"] == "deid" for m in lineage_chain(ds.path)):
-            raise NotDeidentifiedError(
-                f"stage {stage!r} refuses input {name!r} ({ds.path}): its lineage does not pass through 'deid'"
-            )
-
-
 @dataclass(frozen=True)
-class Plan:
-    """Everything that determines a stage's output, known before it runs."""
+class PreprocessStep:
+    """A preprocessing stage as a :class:`pipeline.step.Step`: its module's ``run`` with its settings."""
 
     stage: Stage
-    params: dict
-    code: str
-    inputs: dict[str, Dataset]
-    external: dict[str, str] | None
+    params: _Params
+    workers: int = 1
+    input_path: Path | None = None
 
     @property
-    def fingerprint(self) -> str:
-        ext = dict(self.external or {})
-        return fingerprint(self.stage.name, self.params, self.code, {**{k: v.fingerprint for k, v in self.inputs.items()}, **ext})
+    def name(self) -> str:
+        return self.stage.name
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return self.stage.inputs
+
+    @property
+    def entry(self) -> str:
+        return self.stage.entry
+
+    @property
+    def deidentified_only(self) -> bool:
+        return self.name in AFTER_DEID
+
+    def assets(self) -> dict[str, str]:
+        module = importlib.import_module(self.entry)
+        if self.name == "ingest":
+            if self.input_path is None:
+                raise ValueError("stage 'ingest' needs an input path")
+            return module.input_fingerprints(Path(self.input_path), self.params)
+        if hasattr(module, "external_fingerprints"):  # files a stage reads besides its upstream (deid's tagger)
+            return module.external_fingerprints(self.params)
+        return {}
+
+    def run(self, inputs: Mapping[str, Dataset], out: Path, progress: Progress | None) -> StageResult:
+        extra = {"input_path": Path(self.input_path)} if self.name == "ingest" else {}
+        return importlib.import_module(self.entry).run(inputs, out, self.params, progress, self.workers, **extra)
+
+
+def step(name: str, config: PreprocessConfig, input_path: Path | None = None) -> PreprocessStep:
+    """The preprocessing stage ``name`` with its settings from ``config``."""
+    check_stage_names([name])
+    return PreprocessStep(BY_NAME[name], config.stage_params(name), config.workers,
+                          Path(input_path) if input_path is not None and name == "ingest" else None)  # fmt: skip
 
 
 def plan(name: str, config: PreprocessConfig, upstream: Mapping[str, Dataset], input_path: Path | None = None) -> Plan:
-    stage = BY_NAME[name]
-    missing = [dep for dep in stage.inputs if dep not in upstream]
-    if missing:
-        raise ValueError(f"stage {name!r} needs upstream dataset(s) {missing}")
-    params = config.stage_params(name)
-    external = None
-    module = importlib.import_module(stage.entry)
-    if name == "ingest":
-        if input_path is None:
-            raise ValueError("stage 'ingest' needs an input path")
-        external = module.input_fingerprints(Path(input_path), params)
-    elif hasattr(module, "external_fingerprints"):  # files a stage reads besides its upstream (deid's tagger)
-        external = module.external_fingerprints(params) or None
-    return Plan(stage, params.fingerprint_params(), stage_code_version(stage), {d: upstream[d] for d in stage.inputs}, external)
+    return plan_step(step(name, config, input_path), upstream)
 
 
 def run_one(
@@ -128,28 +140,23 @@ def run_one(
     progress: Progress | None = None,
     parent: tuple[str, str] | None = None,
 ) -> tuple[Dataset, bool]:
-    """Run (or reuse) one stage; returns its dataset and whether it was computed now.
+    """Run (or reuse) one stage; returns its dataset and whether it was computed now (the executor's
+    :func:`pipeline.step.execute`, lineage job ``preprocess.<name>``)."""
+    out = execute(step(name, config, input_path), upstream, config.data_root, force=force, progress=progress,
+                  parent=parent, job=f"preprocess.{name}")  # fmt: skip
+    return out.dataset, out.computed
 
-    A computed stage is one lineage step (OpenLineage START, then COMPLETE or FAIL, under the data root and
-    at ``OPENLINEAGE_URL``), with or without Prefect; ``parent`` is the enclosing flow run, if any."""
-    p = plan(name, config, upstream, input_path)
-    require_deidentified(name, p.inputs)
-    module = importlib.import_module(p.stage.entry)
-    params = config.stage_params(name)
-    extra = {"input_path": Path(input_path)} if name == "ingest" else {}
 
-    def body(ins: Mapping[str, Dataset], out: Path, prog: Progress | None):
-        return module.run(ins, out, params, prog, config.workers, **extra)
-
-    return run_stage(
-        data_root=config.data_root,
-        stage=name,
-        params=p.params,
-        code=p.code,
-        inputs=p.inputs,
-        body=body,
-        force=force,
-        external_inputs=p.external,
-        progress=progress,
-        observer=lineage.StepRecorder(f"preprocess.{name}", config.data_root, parent),
-    )
+def run_preprocess(
+    config: PreprocessConfig, input_path: Path, force: Iterable[str] = (), progress: Progress | None = None
+) -> dict[str, Outcome]:
+    """Every preprocessing stage in DAG order, without Prefect (tests, benchmarks, notebooks); ``force``
+    names stages to recompute with their descendants."""
+    forced = descendants(force)
+    done: dict[str, Outcome] = {}
+    for stage in STAGES:
+        done[stage.name] = execute(
+            step(stage.name, config, input_path), {d: done[d].dataset for d in stage.inputs}, config.data_root,
+            force=stage.name in forced, progress=progress, job=f"preprocess.{stage.name}",
+        )  # fmt: skip
+    return done

@@ -265,6 +265,8 @@ class StageResult:
     dropped: dict[str, int] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
     row_accounting: bool = True
+    manifest_extra: dict[str, Any] = field(default_factory=dict)
+    """More top-level manifest entries (pretraining: the model's shape, how it was executed); never text."""
 
 
 StageBody = Callable[[Mapping[str, Dataset], Path, "Progress | None"], StageResult]
@@ -281,6 +283,8 @@ class StepObserver(Protocol):
 class AccountingError(RuntimeError):
     """A stage lost or invented rows: refuse to publish its output."""
 
+    sanitised = True  # stage name and counts only (pipeline.errors)
+
 
 def run_stage(
     *,
@@ -294,12 +298,15 @@ def run_stage(
     external_inputs: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     observer: StepObserver | None = None,
+    resumable: bool = False,
 ) -> tuple[Dataset, bool]:
     """Run ``body`` into ``<data_root>/<stage>/<fingerprint>/`` unless that dataset already exists.
 
     ``external_inputs`` are fingerprints of things that are not datasets (raw input files). ``observer``
     hears of a computed step's start, completion or failure (lineage). Temp folders that processes of
-    this host left behind when they died (``kill -9``) are removed first.
+    this host left behind when they died (``kill -9``) are removed first. A ``resumable`` body (a training
+    job that checkpoints) works in ``<stage>/.run-<fingerprint>/``, which a failure keeps so that the next
+    attempt resumes from it (``force`` starts it afresh).
     Returns the dataset and whether the body actually ran.
     """
     input_fps = {name: ds.fingerprint for name, ds in inputs.items()}
@@ -311,8 +318,14 @@ def run_stage(
     final = dataset_path(data_root, stage, fp)
     final.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(final.parent)
-    tmp = final.parent / f".tmp-{fp}-{_owner()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    if resumable:
+        tmp = final.parent / f".run-{fp}"
+        if force:
+            shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(exist_ok=True)
+    else:
+        tmp = final.parent / f".tmp-{fp}-{_owner()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
     if observer is not None:
         observer.started(list(inputs.values()))
     started = datetime.now(timezone.utc)
@@ -326,6 +339,7 @@ def run_stage(
             )
         parts = sorted(p.name for p in tmp.iterdir() if p.name != MANIFEST)
         manifest = {
+            **result.manifest_extra,
             "stage": stage,
             "fingerprint": fp,
             "code_version": code,
@@ -348,7 +362,8 @@ def run_stage(
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
         _publish(tmp, final)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not resumable:
+            shutil.rmtree(tmp, ignore_errors=True)
         if observer is not None:
             observer.failed(exc)
         raise

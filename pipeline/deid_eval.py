@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import quoteattr
 
+from pipeline.brat import read_ann, read_text
 from pipeline.config import DeidParams
 from pipeline.parallel import map_chunks
 from pipeline.phi_tags import TAGS
@@ -221,24 +222,15 @@ def _gold_span(start: int, end: int, label: str, covered: str) -> GoldSpan:
 
 def read_brat(txt_path: Path) -> GoldNote:
     """One brat note: ``txt_path`` and the ``.ann`` beside it (no ``.ann`` = no PHI)."""
-    with open(txt_path, encoding="utf-8", newline="") as fh:
-        text = fh.read()
+    text = read_text(txt_path)
     spans: list[GoldSpan] = []
     mismatches = 0
     ann = txt_path.with_suffix(".ann")
-    if ann.exists():
-        with open(ann, encoding="utf-8", newline="") as fh:
-            for line in fh:
-                if not line.startswith("T"):
-                    continue  # relations, attributes, notes: not spans
-                parts = line.rstrip("\r\n").split("\t")
-                if len(parts) < 2:
-                    continue
-                label, _, offsets = parts[1].partition(" ")
-                fragments = [tuple(int(x) for x in frag.split()) for frag in offsets.split(";")]
-                if len(parts) > 2 and " ".join(text[a:b] for a, b in fragments) != parts[2]:
-                    mismatches += 1
-                spans.extend(_gold_span(a, b, label, text[a:b]) for a, b in fragments)
+    entities = read_ann(ann)[0].values() if ann.exists() else ()
+    for e in entities:
+        if e.text is not None and " ".join(text[a:b] for a, b in e.fragments) != e.text:
+            mismatches += 1
+        spans.extend(_gold_span(a, b, e.type, text[a:b]) for a, b in e.fragments)
     return GoldNote(txt_path.stem, text, spans, mismatches)
 
 

@@ -288,21 +288,27 @@ def close_orphaned_runs(data_root: Path) -> list[str]:
 class StepRecorder:
     """The OpenLineage record of one computed step -- START, then COMPLETE or FAIL -- for the executor
     (``pipeline.dataset.run_stage``), so a step is recorded the same with or without Prefect. A reused
-    dataset records nothing. ``parent`` is (job name, run id) of an enclosing flow run, if any."""
+    dataset records nothing. ``parent`` is (job name, run id) of an enclosing flow run, if any; ``files``
+    are input files that are not datasets and may be named (a fine-tuning task's data files)."""
 
-    def __init__(self, job: str, data_root: Path, parent: tuple[str, str] | None = None) -> None:
+    def __init__(self, job: str, data_root: Path, parent: tuple[str, str] | None = None, files: list[Path] = ()) -> None:
         self.job, self.data_root, self.parent = job, Path(data_root), parent
+        self.files = [InputDataset(namespace=f"file://{socket.gethostname()}", name=str(f)) for f in files]
         self.run_id = new_run_id()
         self.inputs: list[Dataset] = []
 
+    def _emit(self, state: str, outputs: list[Dataset], error: str | None = None) -> None:
+        event = run_event(state, self.job, self.run_id, self.inputs, outputs, self.parent, error=error)
+        event.inputs.extend(self.files)
+        emit(event, self.data_root)
+
     def started(self, inputs: list[Dataset]) -> None:
         self.inputs = inputs
-        emit(run_event("START", self.job, self.run_id, inputs, [], self.parent), self.data_root)
+        self._emit("START", [])
 
     def completed(self, output: Dataset) -> None:
-        emit(run_event("COMPLETE", self.job, self.run_id, self.inputs, [output], self.parent), self.data_root)
+        self._emit("COMPLETE", [output])
 
     def failed(self, exc: BaseException) -> None:
         """FAIL with the exception's type only: a message may quote a note."""
-        error = f"{type(exc).__name__} in {self.job}"
-        emit(run_event("FAIL", self.job, self.run_id, self.inputs, [], self.parent, error=error), self.data_root)
+        self._emit("FAIL", [], error=f"{type(exc).__name__} in {self.job}")

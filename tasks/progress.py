@@ -26,16 +26,25 @@ def notify(stage: str, done: int, total: int) -> None:
         _sink(stage, done, total)
 
 
-def reporter(stage: str, every_seconds: float = 5.0) -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` callback for one stage run."""
-    logger = get_run_logger()
-    last = [0.0]
+class Reporter:
+    """A ``progress(done, total)`` callback for one step run: a throttled log line in Prefect and the sink.
+    ``log(record)`` passes a step's own metric records (numbers only: pretraining's) to Prefect's log."""
 
-    def report(done: int, total: int) -> None:
+    def __init__(self, stage: str, every_seconds: float = 5.0) -> None:
+        self.stage, self.every_seconds = stage, every_seconds
+        self.logger = get_run_logger()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if done >= total or now - last[0] >= every_seconds:
-            last[0] = now
-            logger.info("%s: %d/%d (%.0f%%)", stage, done, total, 100.0 * done / max(total, 1))
-        notify(stage, done, total)
+        if done >= total or now - self.last >= self.every_seconds:
+            self.last = now
+            self.logger.info("%s: %d/%d (%.0f%%)", self.stage, done, total, 100.0 * done / max(total, 1))
+        notify(self.stage, done, total)
 
-    return report
+    def log(self, record: str) -> None:
+        self.logger.info(record)
+
+
+def reporter(stage: str, every_seconds: float = 5.0) -> Reporter:
+    return Reporter(stage, every_seconds)

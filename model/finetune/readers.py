@@ -20,9 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-class FormatError(ValueError):
-    """A data file does not follow its format; the message names file and line, never content."""
+from pipeline.brat import Entity, Relation, read_ann, read_text
+from pipeline.errors import FormatError
 
 
 @dataclass(frozen=True)
@@ -172,50 +171,6 @@ def read_i2b2(folder: Path, types: Iterable[str] | None = None, stats: ReadStats
     return sentences
 
 
-@dataclass(frozen=True)
-class _Entity:
-    id: str
-    type: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class _Relation:
-    type: str
-    arg1: str
-    arg2: str
-
-
-def _read_ann(path: Path) -> tuple[dict[str, _Entity], list[_Relation]]:
-    """Text-bound annotations (``T``) and binary relations (``R``); everything else is ignored.
-
-    A discontinuous entity (``10 15;20 25``) is taken as its covering span.
-    """
-    ents: dict[str, _Entity] = {}
-    rels: list[_Relation] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("T"):
-            parts = line.split("\t")
-            head = parts[1].split(" ", 1) if len(parts) >= 2 else []
-            try:
-                offsets = [int(x) for frag in head[1].split(";") for x in frag.split()]
-            except (IndexError, ValueError):
-                raise FormatError(f"{path}:{lineno}: not a brat text-bound annotation") from None
-            ents[parts[0]] = _Entity(parts[0], head[0], min(offsets), max(offsets))
-        elif line.startswith("R"):
-            parts = line.split("\t")
-            fields = parts[1].split() if len(parts) >= 2 else []
-            args = dict(f.split(":", 1) for f in fields[1:] if ":" in f)
-            if len(fields) < 3 or "Arg1" not in args or "Arg2" not in args:
-                raise FormatError(f"{path}:{lineno}: not a brat relation")
-            rels.append(_Relation(fields[0], args["Arg1"], args["Arg2"]))
-    for r in rels:
-        if r.arg1 not in ents or r.arg2 not in ents:
-            raise FormatError(f"{path}: relation refers to a missing entity")
-    return ents, rels
-
-
 WORD = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 """What a word is for brat NER (letters, digit runs and punctuation apart); the PHI tagger cuts notes the same way."""
 _BOUNDARY = re.compile(r"\n|(?<=[.!?])(?<!\b(?:[Dd][Rr]|[Mm][RrSs]|[Ss][Tt])\.)(?<!\b[Mm][Rr][Ss]\.)[ \t]+")
@@ -223,7 +178,7 @@ _BOUNDARY = re.compile(r"\n|(?<=[.!?])(?<!\b(?:[Dd][Rr]|[Mm][RrSs]|[Ss][Tt])\.)(
 which would cut a name from the word that marks it."""
 
 
-def sentence_spans(text: str, entities: Iterable[_Entity] = ()) -> list[tuple[int, int]]:
+def sentence_spans(text: str, entities: Iterable[Entity] = ()) -> list[tuple[int, int]]:
     """Sentence spans: breaks at newlines and after ``. ! ?`` + space, never inside an entity.
 
     Clinical notes are hard-wrapped, so a newline is only a candidate break; the guarantee that matters for
@@ -245,7 +200,7 @@ def sentence_spans(text: str, entities: Iterable[_Entity] = ()) -> list[tuple[in
     return spans
 
 
-def _brat_docs(folder: Path) -> Iterator[tuple[Path, str, dict[str, _Entity], list[_Relation]]]:
+def _brat_docs(folder: Path) -> Iterator[tuple[Path, str, dict[str, Entity], list[Relation]]]:
     files = sorted(Path(folder).glob("*.ann"))
     if not files:
         raise FormatError(f"{folder}: no brat .ann files")
@@ -253,11 +208,8 @@ def _brat_docs(folder: Path) -> Iterator[tuple[Path, str, dict[str, _Entity], li
         txt = ann.with_suffix(".txt")
         if not txt.exists():
             raise FormatError(f"{ann}: no matching .txt")
-        # newline="" keeps \r\n as two characters: brat offsets count them
-        with open(txt, encoding="utf-8", newline="") as fh:
-            text = fh.read()
-        ents, rels = _read_ann(ann)
-        yield ann, text, ents, rels
+        ents, rels = read_ann(ann)
+        yield ann, read_text(txt), ents, rels
 
 
 def read_brat_ner(folder: Path, types: Iterable[str] | None = None, stats: ReadStats | None = None) -> list[NerSentence]:
@@ -315,7 +267,7 @@ def read_brat_relations(
         spans = sentence_spans(text, ents.values())
         starts = [a for a, _ in spans]
 
-        def sent_of(e: _Entity) -> int:
+        def sent_of(e: Entity) -> int:
             lo, hi = 0, len(starts) - 1
             while lo < hi:
                 mid = (lo + hi + 1) // 2

@@ -1,9 +1,10 @@
 """Fine-tune one task end to end into one fingerprinted output folder (the lineage step of fine-tuning).
 
 The output is a dataset in the sense of ``pipeline/dataset.py``: ``<data_root>/finetune_<task>/<fp>/``
-with the fine-tuned model, ``metrics.json`` and ``_manifest.json``, written atomically by
-:func:`pipeline.dataset.run_stage`. Its fingerprint covers the task, every parameter (seed included), the
-code of ``model/finetune`` and the content of every input: the data files and the initial checkpoint. When
+with the fine-tuned model, ``metrics.json`` and ``_manifest.json``; :class:`FinetuneStep` is the step,
+run by the one executor (:func:`pipeline.step.execute`). Its fingerprint covers the task (the step's
+name), every parameter (seed included), the code this module reaches and the content of every input: the
+data files and the initial checkpoint. When
 the checkpoint is one of ours (it has a ``_manifest.json``) it is recorded as an input dataset, so the
 lineage chain runs from the fine-tuned model back to the raw notes; any other checkpoint is recorded by
 content hash. Same checkpoint + data + settings => same folder => nothing is retrained.
@@ -17,21 +18,20 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pipeline.dataset import (
-    MANIFEST, Dataset, Progress, StageResult, code_version, existing_dataset, fingerprint, path_digest, run_stage,
-)
+from pipeline.dataset import MANIFEST, Dataset, Progress, StageResult, path_digest
+from pipeline.step import execute
 
 from model.finetune import checkpoint as ckpt
-from model.finetune import features, heads, metrics, params as params_mod, qa, readers, tasks, trainer
+from model.finetune import features, heads, trainer
 from model.finetune.params import FinetuneParams
-from model.finetune.readers import FormatError, ReadStats, find_splits
+from model.finetune.readers import ReadStats, find_splits
+from pipeline.errors import FormatError
 from model.finetune.tasks import SPECS, Context, TaskSpec
 
 METRICS_FILE = "metrics.json"
@@ -71,59 +71,51 @@ def checkpoint_inputs(checkpoint: Path) -> tuple[dict[str, Dataset], dict[str, s
     return {}, {"checkpoint": path_digest(checkpoint)}
 
 
-def finetune_code_version() -> str:
-    return code_version(ckpt, features, heads, metrics, params_mod, qa, readers, tasks, trainer, sys.modules[__name__])
-
-
 @dataclass(frozen=True)
-class Plan:
-    """Everything that determines a fine-tuning run's output, and so its fingerprint (known before running)."""
+class FinetuneStep:
+    """Fine-tuning one task as a :class:`pipeline.step.Step`: an initial checkpoint and the task's data
+    files -> the fine-tuned model and its scores. Our own checkpoint is its upstream dataset
+    (``checkpoint``); anything else, the tokenizer and the data splits are assets hashed by content."""
 
     task: str
     checkpoint: Path
-    tokenizer: Path | None
-    splits: dict[str, Path]
-    params: FinetuneParams
-    inputs: dict[str, Dataset]
-    external: dict[str, str]
-    code: str
+    data: Path | Mapping[str, Path]
+    params: FinetuneParams = FinetuneParams()
+    tokenizer: Path | None = None
+    entry: ClassVar[str] = __name__
+
+    def __post_init__(self) -> None:
+        if self.task not in SPECS:
+            raise ValueError(f"unknown task {self.task!r}; choose from {', '.join(SPECS)}")
 
     @property
-    def stage(self) -> str:
+    def name(self) -> str:
         return stage_name(self.task)
 
     @property
-    def fingerprint_params(self) -> dict[str, Any]:
-        return {"task": self.task, **self.params.model_dump(mode="json")}
+    def upstream(self) -> tuple[str, ...]:
+        return tuple(self.checkpoint_datasets())
+
+    def checkpoint_datasets(self) -> dict[str, Dataset]:
+        return checkpoint_inputs(self.checkpoint)[0]
 
     @property
-    def fingerprint(self) -> str:
-        input_fps = {name: ds.fingerprint for name, ds in self.inputs.items()} | self.external
-        return fingerprint(self.stage, self.fingerprint_params, self.code, input_fps)
+    def splits(self) -> dict[str, Path]:
+        return resolve_splits(self.data)
 
+    def lineage_files(self) -> list[Path]:
+        return list(self.splits.values())
 
-def plan(
-    task: str,
-    checkpoint: Path,
-    data: Path | Mapping[str, Path],
-    params: FinetuneParams | None = None,
-    tokenizer: Path | None = None,
-) -> Plan:
-    """Resolve splits and hash every input (the checkpoint's files unless it is one of our datasets)."""
-    if task not in SPECS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(SPECS)}")
-    checkpoint = Path(checkpoint).resolve()
-    splits = resolve_splits(data)
-    inputs, external = checkpoint_inputs(checkpoint)
-    if tokenizer is not None:
-        external["tokenizer"] = path_digest(tokenizer)
-    external.update({f"data_{k}": path_digest(p) for k, p in splits.items()})
-    return Plan(task, checkpoint, Path(tokenizer) if tokenizer else None, splits, params or FinetuneParams(), inputs,
-                external, finetune_code_version())
+    def assets(self) -> dict[str, str]:
+        external = dict(checkpoint_inputs(self.checkpoint)[1])
+        if self.tokenizer is not None:
+            external["tokenizer"] = path_digest(Path(self.tokenizer))
+        external.update({f"data_{k}": path_digest(p) for k, p in self.splits.items()})
+        return external
 
-
-def completed(p: Plan, data_root: Path) -> Dataset | None:
-    return existing_dataset(Path(data_root), p.stage, p.fingerprint)
+    def run(self, inputs: Mapping[str, Dataset], out: Path, progress: Progress | None) -> StageResult:
+        return _body(SPECS[self.task], Path(self.checkpoint).resolve(), Path(self.tokenizer) if self.tokenizer else None,
+                     self.splits, self.params, out, progress)  # fmt: skip
 
 
 def finetune(
@@ -136,25 +128,11 @@ def finetune(
     force: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Dataset, bool]:
-    """Fine-tune ``checkpoint`` on ``data`` for ``task``; returns the output dataset and whether it ran."""
-    return run_plan(plan(task, checkpoint, data, params, tokenizer), data_root, force, progress)
-
-
-def run_plan(p: Plan, data_root: Path, force: bool = False, progress: Progress | None = None) -> tuple[Dataset, bool]:
-    ds, computed = run_stage(
-        data_root=Path(data_root),
-        stage=p.stage,
-        params=p.fingerprint_params,
-        code=p.code,
-        inputs=p.inputs,
-        body=lambda _inputs, out, prog: _body(SPECS[p.task], p.checkpoint, p.tokenizer, p.splits, p.params, out, prog),
-        force=force,
-        external_inputs=p.external,
-        progress=progress,
-    )
-    if ds.fingerprint != p.fingerprint:
-        raise RuntimeError("fine-tuning fingerprint mismatch between plan and run")
-    return ds, computed
+    """Fine-tune ``checkpoint`` on ``data`` for ``task`` without Prefect; returns the output dataset and
+    whether it ran."""
+    step = FinetuneStep(task, Path(checkpoint).resolve(), data, params or FinetuneParams(), tokenizer)
+    out = execute(step, step.checkpoint_datasets(), Path(data_root), force=force, progress=progress)
+    return out.dataset, out.computed
 
 
 def _split_dev(train: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:

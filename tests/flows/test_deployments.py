@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,10 @@ import pytest
 
 from model.finetune.synthetic import write_all
 from pipeline import synth
+from pipeline.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -57,7 +51,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def server(tmp_path_factory):
     """A real `prefect server` on 127.0.0.1 for this module, stopped by PID at the end."""
     home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
@@ -132,7 +126,7 @@ def test_deploy_worker_run(server, landing, tmp_path):
                     "--param", f"force={json.dumps(['vocab'])}", "--param", f"pretrain={json.dumps(SMALL_PRETRAIN)}"], env)
         assert "Completed" in out or "COMPLETED" in out, out[-2000:]
         status = {row["step"]: row["status"] for row in _latest_artifact(api, "pipeline-steps")}
-        assert {status[s] for s in ("ingest", "clean", "dedup", "deid", "sentences")} == {"cached"}
+        assert {status[s] for s in ("ingest", "clean", "dedup", "deid", "sentences")} == {"reused"}
         assert status["vocab"] == status["shards"] == status["pretrain"] == "ran"
         assert {status[f"finetune {t}"] for t in ("ner", "re", "sts", "nli", "qa")} == {"ran"}
 

@@ -161,14 +161,14 @@ def test_unchanged_rerun_is_all_cache_hits(cold, landing, jobs, config):
     # no wall-clock bound here: on a shared 2-core host it measures the neighbours (speed is for bench/)
     good = jobs[:-1]
     result = pipeline(input_path=str(landing), preprocess=config, pretrain=PRETRAIN, finetune=good)
-    assert {r["status"] for r in result["preprocess"].values()} == {"cached"}
-    assert result["pretrain"]["status"] == "cached"
+    assert {r["status"] for r in result["preprocess"].values()} == {"reused"}
+    assert result["pretrain"]["status"] == "reused"
     assert {r["status"] for r in result["finetune"].values()} == {"reused"}
 
 
 def test_forcing_pretrain_recomputes_it_and_what_follows_only(cold, landing, jobs, config):
     result = pipeline(input_path=str(landing), preprocess=config, pretrain=PRETRAIN, finetune=jobs[:1], force=["pretrain"])
-    assert {r["status"] for r in result["preprocess"].values()} == {"cached"}
+    assert {r["status"] for r in result["preprocess"].values()} == {"reused"}
     assert result["pretrain"]["status"] == "ran" and result["finetune"]["ner"]["status"] == "ran"
 
 

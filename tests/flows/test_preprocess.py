@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,13 +83,11 @@ def test_every_note_is_accounted_for(first_run):
     assert first_run["dedup"]["dropped"]["near_duplicate"] > 0
 
 
-def test_rerun_is_all_cache_hits_and_fast(first_run, corpus_dir, config):
-    t0 = time.perf_counter()
+def test_rerun_is_all_reused(first_run, corpus_dir, config):
+    # no wall-clock bound: on a shared host it measures the neighbours (speed is bench/'s)
     again = preprocess(input_path=str(corpus_dir), config=config)
-    elapsed = time.perf_counter() - t0
-    assert _ran(again) == set()
-    assert {n: r["fingerprint"] for n, r in again.items()} == {n: r["fingerprint"] for n, r in first_run.items()}
-    assert elapsed < 10, f"cached rerun took {elapsed:.1f} s"
+    assert {r["status"] for r in again.values()} == {"reused"}
+    assert {n: r["path"] for n, r in again.items()} == {n: r["path"] for n, r in first_run.items()}
 
 
 def test_sentence_setting_reruns_only_downstream(first_run, corpus_dir, config):
@@ -145,7 +142,8 @@ def test_table_artifact_has_counts(first_run):
 
 def test_stage_after_deid_refuses_unproven_input(tmp_path):
     from pipeline.config import PreprocessConfig as Cfg
-    from pipeline.dag import NotDeidentifiedError, run_one
+    from pipeline.dag import run_one
+    from pipeline.step import NotDeidentifiedError
     from pipeline.dataset import StageResult, run_stage
 
     def body(inputs, out, progress):

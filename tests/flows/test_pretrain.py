@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -67,13 +66,11 @@ def test_progress_is_streamed_into_prefect_logs(first):
 
 
 def test_identical_rerun_is_skipped(first, corpus, out_root):
-    t0 = time.perf_counter()
     again = run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), CONFIG, str(out_root))
-    assert again["status"] == "cached" and again["fingerprint"] == first["fingerprint"]
-    assert time.perf_counter() - t0 < 10
+    assert again["status"] == "reused" and again["fingerprint"] == first["fingerprint"]
     # an execution knob does not change the fingerprint; a training setting does
     knob = {**CONFIG, "train": {**CONFIG["train"], "log_every": 4}}
-    assert run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), knob, str(out_root))["status"] == "cached"
+    assert run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), knob, str(out_root))["status"] == "reused"
 
 
 def test_failed_job_fails_the_flow_with_its_error(corpus, out_root):

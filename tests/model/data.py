@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline import synth
 from pipeline.config import PreprocessConfig, VocabParams
-from pipeline.dag import STAGES, run_one
+from pipeline.dag import run_preprocess
 from pipeline.dataset import Dataset
 
 N_NOTES = 200
@@ -18,11 +18,7 @@ def build_corpus(root: Path, n_notes: int = N_NOTES) -> dict[str, Dataset]:
     corpus = synth.generate(n_notes, seed=3)
     raw = synth.write(corpus, root / "raw", fmt="parquet")
     config = PreprocessConfig(data_root=root / "data", workers=1, vocab=VocabParams(vocab_size=VOCAB_SIZE))
-    done: dict[str, Dataset] = {}
-    for stage in STAGES:
-        ds, _ = run_one(stage.name, config, {d: done[d] for d in stage.inputs}, input_path=raw if stage.name == "ingest" else None)
-        done[stage.name] = ds
-    return done
+    return {name: out.dataset for name, out in run_preprocess(config, raw).items()}
 
 
 _CACHE: dict[str, dict[str, Dataset]] = {}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from model.finetune import readers
-from model.finetune.readers import FormatError, NerSentence, ReadStats, RelationExample
+from model.finetune.readers import NerSentence, ReadStats, RelationExample
+from pipeline.errors import FormatError
 
 
 def test_find_splits_by_name_word(tmp_path: Path) -> None:

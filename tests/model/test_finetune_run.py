@@ -71,7 +71,7 @@ def test_task_trains_and_beats_baseline(task: str, ckpt: Path, data: Path, tmp_p
     assert report["eval_split"] == "test" and 1 <= report["best_epoch"] <= SETTINGS[task]["epochs"]
 
     manifest = ds.manifest
-    assert manifest["params"]["task"] == task and manifest["params"]["seed"] == 42
+    assert manifest["stage"] == f"finetune_{task}" and manifest["params"]["seed"] == 42
     assert set(manifest["external_inputs"]) == {"checkpoint", "data_train", "data_dev", "data_test"}
     assert manifest["counts"]["metrics"] == report["metrics"]
     assert manifest["counts"]["timings"]["train_s"] > 0
@@ -107,7 +107,7 @@ def test_our_checkpoint_is_a_lineage_input(layout: str, ckpt: Path, data: Path, 
     run = tmp_path / "pretrain" / "0123456789abcdef"
     checkpoint = run if layout == "manifest_in_checkpoint" else run / "hf"
     shutil.copytree(ckpt, checkpoint)
-    manifest = {"stage": "pretrain", "fingerprint": "0123456789abcdef", "inputs": {}, "parts": sorted(p.name for p in run.iterdir())}
+    manifest = {"stage": "pretrain", "fingerprint": "0123456789abcdef", "inputs": {}, "rows_in": 0, "rows_out": 0, "parts": sorted(p.name for p in run.iterdir())}
     (run / "_manifest.json").write_text(json.dumps(manifest))
     ds, _ = finetune("nli", checkpoint, data / "nli", tmp_path / "root", _params("nli", epochs=1))
     m = ds.manifest

@@ -31,17 +31,22 @@ def test_pretraining_deployments_pass_an_explicit_config():
 
 
 def test_task_retries_transient_failures_only_and_is_tagged_for_a_concurrency_limit():
-    from tasks.pretrain import CONCURRENCY_TAG, pretrain_task, retry_resumable
+    from model.launch import PretrainStep
+    from pipeline.errors import StepFailed
+    from tasks.step import CONCURRENCY_TAG, retryable, run_step, task_for
 
-    assert pretrain_task.retries >= 1 and pretrain_task.retry_delay_seconds
-    assert CONCURRENCY_TAG in pretrain_task.tags and pretrain_task.retry_condition_fn is retry_resumable
+    pretrain_task = task_for(PretrainStep(PretrainConfig.load(ROOT / "configs" / "pretrain-tiny.yaml")))
+    assert pretrain_task.retries >= 1 and pretrain_task.retry_delay_seconds >= 60
+    assert CONCURRENCY_TAG in pretrain_task.tags and pretrain_task.retry_condition_fn is retryable
+    assert CONCURRENCY_TAG not in run_step.tags  # a preprocessing stage or fine-tuning job does not hold the GPUs
+    retry_resumable = retryable
 
     class State:
         def __init__(self, exc: Exception) -> None:
             self.exc = exc
 
-        def result(self):
-            raise self.exc
+        def result(self, raise_on_failure: bool = True):
+            return self.exc
 
     killed = JobFailed("pretraining job failed (exit code -9): exit code -9", -9, None)
     nccl = JobFailed("...", 1, "torch.distributed.DistBackendError: NCCL error: remote process exited")
@@ -50,6 +55,7 @@ def test_task_retries_transient_failures_only_and_is_tagged_for_a_concurrency_li
     assert retry_resumable(None, None, State(killed)) and retry_resumable(None, None, State(nccl))
     assert not retry_resumable(None, None, State(bad_setting)) and not retry_resumable(None, None, State(oom))
     assert not retry_resumable(None, None, State(FileNotFoundError("no manifest")))
+    assert retry_resumable(None, None, State(StepFailed("stage 'clean' failed with OSError", retryable=True)))
 
 
 def test_job_failed_records_its_error(tmp_path):

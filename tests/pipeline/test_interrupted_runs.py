@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import synth
 from pipeline.config import PreprocessConfig
-from pipeline.dag import STAGE_NAMES, STAGES, run_one
+from pipeline.dag import STAGE_NAMES, run_preprocess
 from pipeline.lineage import EVENTS_FILE, OPEN_RUNS
 
 # The child runs the DAG and SIGKILLs itself inside ``stage``: as soon as that stage's temp folder holds a file
@@ -53,12 +53,8 @@ print("not killed")
 
 
 def _run_all(raw: Path, root: Path) -> dict[str, Path]:
-    cfg = PreprocessConfig(data_root=root, workers=1)
-    done = {}
-    for stage in STAGES:
-        done[stage.name], _ = run_one(stage.name, cfg, {d: done[d] for d in stage.inputs},
-                                      input_path=raw if stage.name == "ingest" else None)
-    return {name: ds.path for name, ds in done.items()}
+    done = run_preprocess(PreprocessConfig(data_root=root, workers=1), raw)
+    return {name: out.dataset.path for name, out in done.items()}
 
 
 def _parts(folder: Path) -> dict[str, bytes]:
