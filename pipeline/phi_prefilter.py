@@ -30,20 +30,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.regex_reverse import HYPERSCAN, Unsupported as _Unsupported, constants as _c, parser as _p
+
+# how characters, categories and classes are written in hyperscan's dialect (one table, ``regex_reverse``)
+_lit, _category, _class = HYPERSCAN.char, HYPERSCAN.category, HYPERSCAN.char_class
+
 _log = logging.getLogger(__name__)
 
 try:  # optional accelerator: identical results without it, only slower
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on the environment
     _hs = None
-
-try:  # the parser behind ``re`` (3.11+: re._parser, before: sre_parse), to reverse patterns
-    from re import _constants as _c
-    from re import _parser as _p
-except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
-
 
 
 class _State(threading.local):
@@ -393,46 +390,7 @@ def _complement(sub) -> str:
     return "[" + cls[2:] if cls.startswith("[^") else "[^" + cls[1:]
 
 
-class _Unsupported(Exception):
-    pass
-
-
-def _lit(c: int) -> str:
-    ch = chr(c)
-    if ch.isascii() and ch.isalnum():
-        return ch
-    return f"\\x{c:02x}" if c < 0x80 else f"\\x{{{c:x}}}"
-
-
 _ONE_CHAR = (_c.LITERAL, _c.NOT_LITERAL, _c.IN, _c.CATEGORY)  # one-character items ``_complement`` takes
-
-_CATEGORIES = {
-    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s\x1c-\x1f",
-    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
-}
-
-
-def _category(av) -> str:
-    name = str(av)
-    if name not in _CATEGORIES:
-        raise _Unsupported(name)
-    return _CATEGORIES[name]
-
-
-def _class(items) -> str:
-    parts = []
-    for op, av in items:
-        if op is _c.NEGATE:
-            parts.insert(0, "^")
-        elif op is _c.LITERAL:
-            parts.append(_lit(av))
-        elif op is _c.RANGE:
-            parts.append(f"{_lit(av[0])}-{_lit(av[1])}")
-        elif op is _c.CATEGORY:
-            parts.append(_category(av))
-        else:
-            raise _Unsupported(str(op))
-    return "[" + "".join(parts) + "]"
 
 
 class _Reverser:

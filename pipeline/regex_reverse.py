@@ -11,6 +11,10 @@ what ``reversed_pattern`` accepts; anything else (anchors other than ``\\Z`` and
 possessive or atomic groups, a look-ahead that is not fixed width) returns None and the caller searches
 forward. The one difference by design: look-arounds see only the window (a forward search's look-behind
 at the window's first character could see one character before it).
+
+This is also the one home of what both reversers need from ``re``'s parse tree -- the parser, how a
+character, a category and a class are written back -- for the two dialects they write: Python's ``re``
+(here) and hyperscan's (``pipeline.phi_prefilter``, which reverses patterns *widened*, as a prefilter).
 """
 
 from __future__ import annotations
@@ -18,20 +22,61 @@ from __future__ import annotations
 import re
 
 try:  # the parser behind ``re`` (3.11+: re._parser, before: sre_parse)
-    from re import _constants as _c
-    from re import _parser as _p
+    from re import _constants as constants
+    from re import _parser as parser
 except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+    import sre_constants as constants  # type: ignore[no-redef]
+    import sre_parse as parser  # type: ignore[no-redef]
+_c, _p = constants, parser
+
+
+class Unsupported(Exception):
+    """A construct a reverser does not take: the caller falls back to a forward search."""
+
+
+class Dialect:
+    """How a parsed character, category or class is written back, in one regex language."""
+
+    def __init__(self, escape: str, categories: dict[str, str]) -> None:
+        self._escape, self._categories = escape, categories
+
+    def char(self, code: int) -> str:
+        ch = chr(code)
+        if ch.isascii() and ch.isalnum():
+            return ch
+        if self._escape == "python":
+            return f"\\U{code:08x}"
+        return f"\\x{code:02x}" if code < 0x80 else f"\\x{{{code:x}}}"  # hyperscan: no \U
+
+    def category(self, av) -> str:  # noqa: ANN001 - a parser category constant
+        name = str(av)
+        if name not in self._categories:
+            raise Unsupported(name)
+        return self._categories[name]
+
+    def char_class(self, items) -> str:  # noqa: ANN001 - a parsed IN item list
+        parts = []
+        for op, av in items:
+            if op is _c.NEGATE:
+                parts.insert(0, "^")
+            elif op is _c.LITERAL:
+                parts.append(self.char(av))
+            elif op is _c.RANGE:
+                parts.append(f"{self.char(av[0])}-{self.char(av[1])}")
+            elif op is _c.CATEGORY:
+                parts.append(self.category(av))
+            else:
+                raise Unsupported(str(op))
+        return "[" + "".join(parts) + "]"
+
 
 _CATEGORIES = {
     "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
     "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
 }
-
-
-class _Unsupported(Exception):
-    pass
+PYTHON = Dialect("python", _CATEGORIES)
+HYPERSCAN = Dialect("hyperscan", {**_CATEGORIES, "CATEGORY_SPACE": r"\s\x1c-\x1f"})
+r"""Python counts ``\x1c-\x1f`` as space, hyperscan does not: its ``\s`` says so explicitly."""
 
 
 def reversed_pattern(pattern: str) -> str | None:
@@ -39,7 +84,7 @@ def reversed_pattern(pattern: str) -> str | None:
     scoped (``(?i:...)``): global inline flags are not kept."""
     try:
         return _rev(_p.parse(pattern))
-    except _Unsupported:
+    except Unsupported:
         return None
 
 
@@ -75,15 +120,15 @@ def _rev(items) -> str:
 
 def _item(op, av) -> str:
     if op is _c.LITERAL:
-        return _char(av)
+        return PYTHON.char(av)
     if op is _c.NOT_LITERAL:
-        return f"[^{_char(av)}]"
+        return f"[^{PYTHON.char(av)}]"
     if op is _c.ANY:
         return "."  # the pattern's flags (DOTALL) come along in the scoped groups or at compile
     if op is _c.CATEGORY:
-        return _category(av)
+        return PYTHON.category(av)
     if op is _c.IN:
-        return _class(av)
+        return PYTHON.char_class(av)
     if op is _c.BRANCH:
         return "(?:" + "|".join(_rev(b) for b in av[1]) + ")"
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):  # greedy or lazy: the same strings can match
@@ -104,39 +149,11 @@ def _item(op, av) -> str:
             return r"\A"
         if name in ("AT_BOUNDARY", "AT_NON_BOUNDARY"):
             return r"\b" if name == "AT_BOUNDARY" else r"\B"
-    raise _Unsupported(str(op))
+    raise Unsupported(str(op))
 
 
 def _flag_letters(flags: int) -> str:
     if flags & ~(re.IGNORECASE | re.DOTALL | re.MULTILINE):
-        raise _Unsupported("flags")
+        raise Unsupported("flags")
     return "".join(letter for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
                    if flags & flag)
-
-
-def _char(code: int) -> str:
-    ch = chr(code)
-    return ch if ch.isascii() and ch.isalnum() else f"\\U{code:08x}"
-
-
-def _category(av) -> str:
-    name = str(av)
-    if name not in _CATEGORIES:
-        raise _Unsupported(name)
-    return _CATEGORIES[name]
-
-
-def _class(items) -> str:
-    parts = []
-    for op, av in items:
-        if op is _c.NEGATE:
-            parts.insert(0, "^")
-        elif op is _c.LITERAL:
-            parts.append(_char(av))
-        elif op is _c.RANGE:
-            parts.append(f"{_char(av[0])}-{_char(av[1])}")
-        elif op is _c.CATEGORY:
-            parts.append(_category(av))
-        else:
-            raise _Unsupported(str(op))
-    return "[" + "".join(parts) + "]"

@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import synth
+from pipeline.config import DedupParams
+from pipeline.dedup import jaccard, shingles
 from pipeline.phi_tags import CATEGORIES
 
 
@@ -168,6 +170,8 @@ def test_duplicates_copy_an_earlier_original(dev):
         src = by_id[dup.dup_of]
         assert _norm(dup.text) != _norm(src.text)
         assert synth.shingle_jaccard(dup.text, src.text) >= 0.85
+        # the guarantee in the dedup stage's own metric (its word cutting) and at its default threshold
+        assert jaccard(shingles(dup.text, 5), shingles(src.text, 5)) >= DedupParams().threshold
 
 
 def test_unrelated_notes_are_not_near_duplicates(dev):
