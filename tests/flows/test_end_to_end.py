@@ -82,6 +82,7 @@ def _artifact(key: str) -> list[dict]:
     return latest.data if isinstance(latest.data, list) else json.loads(latest.data)
 
 
+@pytest.mark.slow
 def test_a_failed_job_does_not_hide_the_others(cold, config):
     assert cold.is_failed()
     with pytest.raises(PipelineFailed, match="1 of 6 fine-tuning jobs failed: ner-broken"):
@@ -95,6 +96,7 @@ def test_a_failed_job_does_not_hide_the_others(cold, config):
     assert rows["pretrain"]["status"] == "ran" and rows["shards"]["status"] == "ran"
 
 
+@pytest.mark.slow
 def test_fine_tuned_model_lineage_reaches_the_raw_files(cold, config):
     (ner,) = (Path(config.data_root) / "finetune_ner").iterdir()
     chain = lineage_chain(ner / "model")
@@ -112,6 +114,7 @@ def test_fine_tuned_model_lineage_reaches_the_raw_files(cold, config):
     assert heads == stages
 
 
+@pytest.mark.slow
 def test_every_lineage_event_is_a_valid_openlineage_run_event(cold, config):
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
     from openlineage.client.serde import Serde
@@ -137,6 +140,7 @@ def test_every_lineage_event_is_a_valid_openlineage_run_event(cold, config):
     assert {("pretrain", "COMPLETE"), ("finetune_ner", "COMPLETE"), ("finetune_ner", "FAIL"), ("preprocess.deid", "COMPLETE")} <= jobs
 
 
+@pytest.mark.slow
 def test_no_canary_leaves_the_pre_deid_stages(cold, config):
     assert not leaks_in_data_root(config.data_root, frozenset({".pt", ".safetensors", ".npy", ".arrow"}))
     logs, artifacts = everything_prefect_holds()
@@ -146,6 +150,7 @@ def test_no_canary_leaves_the_pre_deid_stages(cold, config):
     assert not leaks_in_prefect_home(Path(os.environ["PREFECT_HOME"]))
 
 
+@pytest.mark.slow
 def test_runs_link_to_every_manifest(cold, config):
     from urllib.parse import unquote, urlparse
 
@@ -157,6 +162,7 @@ def test_runs_link_to_every_manifest(cold, config):
         assert target.name == "_manifest.json" and target.is_file() and Path(config.data_root) in target.parents
 
 
+@pytest.mark.slow
 def test_unchanged_rerun_is_all_cache_hits(cold, landing, jobs, config):
     # no wall-clock bound here: on a shared 2-core host it measures the neighbours (speed is for bench/)
     good = jobs[:-1]
@@ -166,6 +172,7 @@ def test_unchanged_rerun_is_all_cache_hits(cold, landing, jobs, config):
     assert {r["status"] for r in result["finetune"].values()} == {"reused"}
 
 
+@pytest.mark.slow
 def test_forcing_pretrain_recomputes_it_and_what_follows_only(cold, landing, jobs, config):
     result = pipeline(input_path=str(landing), preprocess=config, pretrain=PRETRAIN, finetune=jobs[:1], force=["pretrain"])
     assert {r["status"] for r in result["preprocess"].values()} == {"reused"}

@@ -43,6 +43,7 @@ def _events(root: Path) -> list[dict]:
     return [json.loads(line) for line in (root / "data" / EVENTS_FILE).read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_flow_trains_and_reports_against_the_paper(first, root):
     assert first["status"] == "ran"
     report = first["report"]
@@ -63,6 +64,7 @@ def test_flow_trains_and_reports_against_the_paper(first, root):
     assert not [d for d in FIXTURE.drugs if d in json.dumps(table)]
 
 
+@pytest.mark.slow
 def test_run_is_a_lineage_step(first, root):
     manifest = json.loads((Path(first["path"]) / "_manifest.json").read_text())
     assert manifest["stage"] == "finetune_ner" and manifest["params"]["epochs"] == 3
@@ -73,6 +75,7 @@ def test_run_is_a_lineage_step(first, root):
     assert events[-1]["outputs"][0]["name"] == first["path"]
 
 
+@pytest.mark.slow
 def test_identical_rerun_is_reused(first, root):
     n_events = len(_events(root))
     again = run_finetune("ner", minilm.get_model_path(), root / "ner", root / "data", benchmark="i2b2-2010",

@@ -9,6 +9,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 # A stand-in for ``ehrlm``: starts the guard, a child and a grandchild (a server and a pool worker), reports them.
 COMMAND = r"""
@@ -24,6 +25,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.slow
 def test_killing_the_command_takes_its_children_and_grandchildren_down():
     cmd = subprocess.Popen([sys.executable, "-c", COMMAND], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
     pids = [int(p) for p in cmd.stdout.readline().split()]

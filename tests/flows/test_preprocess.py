@@ -49,6 +49,7 @@ def _ran(results: dict) -> set[str]:
     return {name for name, r in results.items() if r["status"] == "ran"}
 
 
+@pytest.mark.slow
 def test_cold_run_computes_every_stage(first_run):
     assert list(first_run) == STAGE_NAMES
     assert _ran(first_run) == set(STAGE_NAMES)
@@ -56,6 +57,7 @@ def test_cold_run_computes_every_stage(first_run):
         assert (Path(first_run[name]["path"]) / "_manifest.json").is_file()
 
 
+@pytest.mark.slow
 def test_each_computed_stage_is_an_openlineage_step(first_run, config):
     from openlineage.client.event_v2 import RunState
 
@@ -70,6 +72,7 @@ def test_each_computed_stage_is_an_openlineage_step(first_run, config):
     assert shards["run"]["facets"]["parent"]["job"]["name"] == "ehrlm-preprocess"
 
 
+@pytest.mark.slow
 def test_every_note_is_accounted_for(first_run):
     ingest = first_run["ingest"]
     assert ingest["rows_in"] == N_NOTES + len(CANARY_NOTES)
@@ -83,6 +86,7 @@ def test_every_note_is_accounted_for(first_run):
     assert first_run["dedup"]["dropped"]["near_duplicate"] > 0
 
 
+@pytest.mark.slow
 def test_rerun_is_all_reused(first_run, corpus_dir, config):
     # no wall-clock bound: on a shared host it measures the neighbours (speed is bench/'s)
     again = preprocess(input_path=str(corpus_dir), config=config)
@@ -90,6 +94,7 @@ def test_rerun_is_all_reused(first_run, corpus_dir, config):
     assert {n: r["path"] for n, r in again.items()} == {n: r["path"] for n, r in first_run.items()}
 
 
+@pytest.mark.slow
 def test_sentence_setting_reruns_only_downstream(first_run, corpus_dir, config):
     changed = config.model_copy(update={"sentences": SentenceParams(splitter="lines")})
     results = preprocess(input_path=str(corpus_dir), config=changed)
@@ -98,12 +103,14 @@ def test_sentence_setting_reruns_only_downstream(first_run, corpus_dir, config):
     assert results["sentences"]["fingerprint"] != first_run["sentences"]["fingerprint"]
 
 
+@pytest.mark.slow
 def test_force_reruns_stage_and_descendants(first_run, corpus_dir, config):
     results = preprocess(input_path=str(corpus_dir), config=config, force=["dedup"])
     assert _ran(results) == {"dedup", "deid", "sentences", "vocab", "shards"}
     assert results["shards"]["fingerprint"] == first_run["shards"]["fingerprint"]  # same inputs => same dataset
 
 
+@pytest.mark.slow
 def test_deleted_dataset_is_recomputed(first_run, corpus_dir, config):
     import shutil
 
@@ -112,6 +119,7 @@ def test_deleted_dataset_is_recomputed(first_run, corpus_dir, config):
     assert _ran(results) == {"vocab"}
 
 
+@pytest.mark.slow
 def test_canaries_never_leave_the_pre_deid_stages(first_run, config):
     """Canaries in the text, the patient id, the date and the file name: none after ``deid``, none in any
     manifest, none anywhere Prefect keeps records."""
@@ -129,6 +137,7 @@ def test_canaries_never_leave_the_pre_deid_stages(first_run, config):
     assert not leaks_in_prefect_home(Path(os.environ["PREFECT_HOME"]))
 
 
+@pytest.mark.slow
 def test_table_artifact_has_counts(first_run):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

@@ -40,6 +40,7 @@ def first(corpus, out_root):
     return {**state.result(), "flow_run_id": state.state_details.flow_run_id}
 
 
+@pytest.mark.slow
 def test_run_is_a_lineage_step_with_a_manifest(first, corpus, out_root):
     assert first["status"] == "ran" and first["steps"] == 12
     run = Path(first["path"])
@@ -58,6 +59,7 @@ def test_run_is_a_lineage_step_with_a_manifest(first, corpus, out_root):
     assert mine[-1]["outputs"][0]["name"] == str(run)
 
 
+@pytest.mark.slow
 def test_progress_is_streamed_into_prefect_logs(first):
     logs = flow_run_logs(first["flow_run_id"])  # this run's (the session's server holds other tests' too)
     records = [json.loads(log.message) for log in logs if log.message.startswith("{")]
@@ -65,6 +67,7 @@ def test_progress_is_streamed_into_prefect_logs(first):
     assert {r["step"] for r in records if r.get("event") == "valid"} >= {6, 12}
 
 
+@pytest.mark.slow
 def test_identical_rerun_is_skipped(first, corpus, out_root):
     again = run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), CONFIG, str(out_root))
     assert again["status"] == "reused" and again["fingerprint"] == first["fingerprint"]
@@ -73,6 +76,7 @@ def test_identical_rerun_is_skipped(first, corpus, out_root):
     assert run_pretrain(str(corpus["shards"].path), str(corpus["vocab"].path), knob, str(out_root))["status"] == "reused"
 
 
+@pytest.mark.slow
 def test_failed_job_fails_the_flow_with_its_error(corpus, out_root):
     bad = {**CONFIG, "data": {"seq_len": 1024}}  # longer than the tiny preset's 512 positions
     with pytest.raises(JobFailed, match="ValueError: seq_len 1024 exceeds max_position_embeddings 512"):

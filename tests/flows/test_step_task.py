@@ -43,6 +43,7 @@ def _refs_inside(results: dict[str, dict], root: Path) -> bool:
                for r in results.values())  # fmt: skip
 
 
+@pytest.mark.slow
 def test_two_data_roots_sharing_a_prefect_home_each_reuse_their_own(raw, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     runs = {}

@@ -39,6 +39,7 @@ def test_attention_impl_override_reaches_the_model(tokenizer_json):
         model_config(PretrainConfig.load(_job("flash")), tokenizer_json)
 
 
+@pytest.mark.slow
 def test_varlen_and_padded_runs_export_the_same_model(corpus, tokenizer_json, tmp_path):
     exports = {}
     for impl in ("padded", "varlen"):

@@ -57,7 +57,7 @@ def _params(task: str, **kw) -> FinetuneParams:
     return FinetuneParams(**{**FAST, **SETTINGS[task], **kw})
 
 
-@pytest.mark.parametrize("task", list(WRITERS))
+@pytest.mark.parametrize("task", [pytest.param(t, marks=pytest.mark.slow) if t == "qa" else t for t in WRITERS])
 def test_task_trains_and_beats_baseline(task: str, ckpt: Path, data: Path, tmp_path: Path) -> None:
     ds, computed = finetune(task, ckpt, data / task, tmp_path, _params(task))
     assert computed and ds.stage == f"finetune_{task}"

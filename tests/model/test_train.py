@@ -65,6 +65,7 @@ def test_bf16_accumulates_gradients_in_fp32():
         deepspeed_config(PretrainConfig.load({"train": {"zero_stage": 0, "precision": "bf16"}}), 1, on_gpu=True)
 
 
+@pytest.mark.slow
 def test_tiny_model_loss_falls_in_one_process(corpus, tmp_path):
     out = launch.run(corpus["shards"].path, corpus["vocab"].path, _config(), tmp_path)
     run = Path(out["path"])
@@ -124,6 +125,7 @@ def test_two_processes_agree(corpus, tmp_path):
     assert start["gradient_accumulation_steps"] == 2
 
 
+@pytest.mark.slow
 def test_early_stopping_when_validation_stops_improving(corpus, tmp_path):
     # min_delta is larger than any possible improvement: the second evaluation cannot count as one
     cfg = _config(train={"train_steps": 40, "eval_every": 2, "checkpoint_every": 40, "eval_samples": 16,

@@ -94,6 +94,7 @@ def test_other_files_are_skipped_and_counted_and_nested_names_do_not_collide(tmp
         "broken_link": 1, "hidden": 2, "not_a_regular_file": 1, "symlinked_folder": 1, "unsupported_suffix": 2}
 
 
+@pytest.mark.slow
 def test_a_huge_sparse_txt_is_quarantined_without_being_read(tmp_path):
     src = tmp_path / "in"
     src.mkdir()

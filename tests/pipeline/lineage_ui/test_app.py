@@ -13,6 +13,8 @@ from pipeline.lineage_ui.app import STATIC, create_app
 from pipeline.lineage_ui.catalog import Catalog
 from tests.flows.canaries import CANARIES
 
+pytestmark = pytest.mark.slow  # the module's data root runs the real stages, pretraining and fine-tuning (~15 s)
+
 
 @pytest.fixture(scope="module")
 def client(demo_root):

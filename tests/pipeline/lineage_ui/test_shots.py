@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 VIEWS = {"catalogue", "graph", "runs", "dataset", "compare", "impact"}
 
 
+@pytest.mark.slow
 def test_screenshot_of_each_view(demo_root, tmp_path):
     from PIL import Image
 
