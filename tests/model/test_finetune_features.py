@@ -14,7 +14,7 @@ from model.finetune.heads import TaskModel
 from model.finetune.paper import comparison
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import NerSentence, PairExample, QaExample, RelationExample
-from tests.model.finetune_fixtures import tiny_checkpoint
+from tests.model.finetune_fixtures import one_torch_thread, tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,8 @@ def tok(ckpt: Path):
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Tiny models run fastest on one thread, and a shared 2-core machine makes 2 threads spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 # --- NER -----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from model.finetune.params import FinetuneParams
 from model.finetune.readers import read_conll
 from model.finetune.run import finetune, read_report
 from model.finetune.synthetic import FIXTURE, WRITERS
-from tests.model.finetune_fixtures import tiny_checkpoint
+from tests.model.finetune_fixtures import one_torch_thread, tiny_checkpoint
 
 FAST = {"batch_size": 16, "learning_rate": 2e-3, "warmup_ratio": 0.0, "max_length": 64}
 SETTINGS = {
@@ -34,10 +34,8 @@ EXPECT = {"ner": ("f1", 0.9, 0.5), "re": ("f1", 0.9, 0.5), "sts": ("pearson", 0.
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
