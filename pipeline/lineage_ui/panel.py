@@ -27,19 +27,12 @@ def current_code() -> dict[str, dict[str, Any]]:
 
 
 def warm_current_code() -> None:
-    import importlib
-    import importlib.metadata
-
     from pipeline import dag
 
     for stage in dag.STAGES:
         try:
-            if hasattr(dag, "stage_dependencies"):  # the import closure's distributions, when dag can tell them
-                deps = dag.stage_dependencies(stage)
-            else:  # the distributions the stage's modules declare
-                deps = {dist: importlib.metadata.version(dist) for name in getattr(stage, "modules", (stage.entry,))
-                        for dist in getattr(importlib.import_module(name), "DISTRIBUTIONS", ())}  # fmt: skip
-            _CODE_NOW[stage.name] = {"code_version": dag.stage_code_version(stage), "dependencies": deps}
+            _CODE_NOW[stage.name] = {"code_version": dag.stage_code_version(stage),
+                                     "dependencies": dag.stage_dependencies(stage)}
         except Exception as exc:  # a stage that cannot be imported here: say so, keep the others
             _CODE_NOW[stage.name] = {"code_version": None, "error": type(exc).__name__}
 
