@@ -12,10 +12,10 @@ of one run, not numbers across runs).
    without a spaCy model; it finds far less, see docs/deid.md); with ``--bert DIR``, also a BERT encoder's
    forward pass over the notes (the floor of a learned PHI tagger's cost); with ``--tagger DIR``, the chunk
    function in modes ``model`` and ``rules+model`` with that tagger, one thread.
-2. Multi-core: ``pipeline.deid.run`` on the same notes with 1..N worker processes (one engine per worker),
+2. Multi-core: ``pipeline.deid.stage.run`` on the same notes with 1..N worker processes (one engine per worker),
    wall time including worker start-up, and the speed-up over 1 worker.
 3. Ablation: span recall / precision on heldout notes with one rule family or category recognizer
-   switched off at a time (``pipeline.phi_recognizers.Features`` / ``PhiRecognizer(categories=...)``).
+   switched off at a time (``pipeline.deid.recognizers.Features`` / ``PhiRecognizer(categories=...)``).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's Em
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import deid
+from pipeline.deid import stage as deid
 from pipeline.config import DeidParams
-from pipeline.dataset import Dataset
-from pipeline.deid_eval import GoldNote, _gold_span, score
-from pipeline.phi_recognizers import ALL_FEATURES, PhiRecognizer
-from pipeline.phi_tags import TAGS
-from pipeline.synth import generate
+from pipeline.core.dataset import Dataset
+from pipeline.deid.eval import GoldNote, _gold_span, score
+from pipeline.deid.recognizers import ALL_FEATURES, PhiRecognizer
+from pipeline.deid.tags import TAGS
+from pipeline.synth.generator import generate
 
 
 def _cpu_rates(engines: dict, chunks: list[list[tuple[str, str]]], rounds: int = 3) -> dict[str, float]:
@@ -180,7 +180,7 @@ def worker_startup() -> float:
     """Seconds for a fresh Python process to import the stage and build its engine (what each worker pays)."""
     import subprocess
 
-    code = "from pipeline.deid import build_analyzer; build_analyzer()"
+    code = "from pipeline.deid.stage import build_analyzer; build_analyzer()"
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - t0

@@ -3,7 +3,7 @@
     python bench/deid_overredaction.py --aci DIR [--mode rules|model|rules+model --tagger DIR] [--show-text]
 
 Reads the ``note`` column of ``train.csv`` and ``valid.csv`` in ``--aci`` (the aci_bench folder: 87 doctor-patient
-visit notes, CC BY 4.0), runs ``pipeline.deid.find_phi`` on every note and prints the number of notes,
+visit notes, CC BY 4.0), runs ``pipeline.deid.stage.find_phi`` on every note and prints the number of notes,
 words (whitespace-separated), tags, tags per 1,000 words and tags per category. No note text is printed unless
 ``--show-text`` is given; then every tagged string is listed with its category and 30 characters of context on
 each side (aci_bench is CC BY 4.0 and its names, ages and dates are fictional), followed by the distinct tagged
@@ -21,8 +21,8 @@ from pathlib import Path
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's EmailRecognizer: no network fetch
 
-from pipeline.deid import build_analyzer, find_phi
-from pipeline.phi_tags import CATEGORY_ORDER
+from pipeline.deid.stage import build_analyzer, find_phi
+from pipeline.deid.tags import CATEGORY_ORDER
 
 FILES = ("train.csv", "valid.csv")
 CONTEXT = 30

@@ -18,10 +18,10 @@ import time
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's EmailRecognizer: no network fetch
 
-from pipeline import deid
-from pipeline.phi_prefilter import Gate
-from pipeline.phi_recognizers import PhiRecognizer
-from pipeline.synth import generate
+from pipeline.deid import stage as deid
+from pipeline.deid.prefilter import Gate
+from pipeline.deid.recognizers import PhiRecognizer
+from pipeline.synth.generator import generate
 
 
 def _gate_and_patterns() -> tuple[Gate, dict[int, re.Pattern[str]]]:

@@ -23,8 +23,8 @@ from pathlib import Path
 def worker(notes: int, seed: int) -> None:
     """Runs inside one checkout: answers each line on stdin with the MB/s of one pass."""
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-    from pipeline import deid
-    from pipeline.synth import generate
+    from pipeline.deid import stage as deid
+    from pipeline.synth.generator import generate
 
     rows = [(n.note_id, n.text) for n in generate(notes, seed=seed, profile="heldout").notes if n.text]
     mb = sum(len(t) for _, t in rows) / 1e6

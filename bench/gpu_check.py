@@ -232,9 +232,9 @@ def check_mfu(peak_tflops: float) -> str:
 
 
 def _synthetic_corpus(root: Path, notes: int) -> tuple[Path, Path]:
-    from pipeline import synth
+    from pipeline.synth import generator as synth
     from pipeline.config import PreprocessConfig
-    from pipeline.dag import run_preprocess
+    from pipeline.core.dag import run_preprocess
 
     os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # deid's keyed ids; synthetic notes only
     raw = synth.write(synth.generate(notes, seed=0), root / "raw", fmt="parquet")

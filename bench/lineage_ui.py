@@ -4,9 +4,9 @@
 
 Why it is built this way:
 
-- **A generated data root, real manifests.** Each dataset is written by ``pipeline.dataset.run_stage`` (the
+- **A generated data root, real manifests.** Each dataset is written by ``pipeline.core.dataset.run_stage`` (the
   mechanism every stage uses) with a trivial body, and each step is logged as OpenLineage START/COMPLETE
-  events by ``pipeline.lineage`` -- so the catalogue reads exactly what a real root holds, at the size the
+  events by ``pipeline.core.lineage`` -- so the catalogue reads exactly what a real root holds, at the size the
   issue asks for. Shape: several raw corpora, each through ingest .. deid once, then several ``sentences``
   reruns with changed settings, each followed by vocab, shards, a pretraining run and four fine-tunings: a
   realistic mix of stale chains, superseded versions and models (about 12 datasets per rerun).
@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline import lineage  # noqa: E402
-from pipeline.dataset import StageResult, run_stage  # noqa: E402
+from pipeline.core import lineage  # noqa: E402
+from pipeline.core.dataset import StageResult, run_stage  # noqa: E402
 from pipeline.lineage_ui.app import Background  # noqa: E402
 from pipeline.lineage_ui.catalog import Catalog  # noqa: E402
 from pipeline.screenshot import find_browser  # noqa: E402

@@ -16,11 +16,11 @@ Why it is built this way:
 - **Work, I/O and Prefect apart.** "stage work" is the stage's in-memory function on rows already read;
   "run()" is the stage module's ``run`` (Arrow read + work + Arrow write, no Prefect); the "floor" is a plain
   ``pyarrow`` read + write of the stage's input file; and the whole DAG runs once without Prefect
-  (``pipeline.dag.run_one``), once as the Prefect flow and once on a local 2-process Dask cluster, so the
+  (``pipeline.core.dag.run_one``), once as the Prefect flow and once on a local 2-process Dask cluster, so the
   difference is Prefect's (server start-up and per-task) overhead.
 - **MB** is 10**6 bytes of the stage's input text (UTF-8), **MB/s/core** is MB per CPU-second of the process
   (threads included), so a stage that uses two threads is not flattered. Scaling rows are wall-clock.
-- **Corpora.** Synthetic notes (``pipeline.synth``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
+- **Corpora.** Synthetic notes (``pipeline.synth.generator``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
   text (aci_bench visit notes and the PhysioNet nursing notes, whatever of the two is given) repeated to
   ``--real-mb``. Repetition makes ``dedup`` on the real corpus mostly the exact-duplicate path (the table
   shows how many it removed); the stages after ``dedup`` get the ``deid`` output of the unique notes repeated
@@ -82,7 +82,7 @@ def _stage_run(module_name: str, inputs: dict[str, str], params, workers: int = 
     """CPU and wall seconds of ``module.run`` (Arrow read + work + Arrow write) into a throwaway folder."""
     import importlib
 
-    from pipeline.dataset import Dataset
+    from pipeline.core.dataset import Dataset
 
     module = importlib.import_module(module_name)
     ins = {k: Dataset(k, "bench", Path(v)) for k, v in inputs.items()}
@@ -416,7 +416,7 @@ def side_pool_startup(job: dict) -> dict:
     from functools import partial
 
     from pipeline.config import CleanParams, SentenceParams
-    from pipeline.parallel import imap_chunks
+    from pipeline.core.parallel import imap_chunks
 
     if job["stage"] == "clean":
         from pipeline.clean import _clean_chunk
@@ -506,8 +506,8 @@ def synthetic_raw(mb: float, seed: int = 18):
     over 50 MB just to make the next stages' input."""
     import pyarrow as pa
 
-    from pipeline.phi_tags import tag_for
-    from pipeline.synth import generate
+    from pipeline.deid.tags import tag_for
+    from pipeline.synth.generator import generate
 
     n = int(mb * 1e3 / KB_PER_SYNTH_NOTE) + 1
     corpus = generate(n, seed=seed)
@@ -585,9 +585,11 @@ def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, deid_tabl
     Returns the job paths and the seconds each preparation step took."""
     import pyarrow.parquet as pq
 
-    from pipeline import clean, dedup, deid, sentences, vocab
+    from pipeline import clean, dedup, sentences, vocab
+
+    from pipeline.deid import stage as deid
     from pipeline.config import CleanParams, DedupParams, DeidParams, SentenceParams, VocabParams
-    from pipeline.dataset import Dataset
+    from pipeline.core.dataset import Dataset
 
     d = root / name
     shutil.rmtree(d, ignore_errors=True)
@@ -710,7 +712,7 @@ from pipeline.config import PreprocessConfig
 mode, input_path, data_root = sys.argv[1], sys.argv[2], sys.argv[3]
 cfg = PreprocessConfig(data_root=Path(data_root), workers=2)
 if mode == "plain":
-    from pipeline.dag import STAGES, run_one
+    from pipeline.core.dag import STAGES, run_one
     t0 = time.perf_counter()
     up, stages = {}, {}
     for s in STAGES:

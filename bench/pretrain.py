@@ -40,9 +40,9 @@ AVX2_FP32_FLOPS_PER_CYCLE = 32  # 2 FMA units x 8 fp32 lanes x 2 FLOPs per FMA
 
 def synthetic_corpus(root: Path, notes: int) -> tuple[Path, Path]:
     """Shards and vocabulary from the real preprocessing stages on synthetic notes."""
-    from pipeline import synth
+    from pipeline.synth import generator as synth
     from pipeline.config import PreprocessConfig
-    from pipeline.dag import run_preprocess
+    from pipeline.core.dag import run_preprocess
 
     os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # deid's keyed note/patient ids (synthetic notes)
     raw = synth.write(synth.generate(notes, seed=0), root / "raw", fmt="parquet")

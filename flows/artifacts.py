@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prefect.artifacts import create_link_artifact
 
-from pipeline.dataset import MANIFEST
+from pipeline.core.dataset import MANIFEST
 from pipeline.lineage_ui import URL_ENV, dataset_url
 
 

@@ -158,7 +158,7 @@ def _run_preprocess(
 def _check_before_starting(input_path: Path, cfg) -> None:
     """The errors a user makes most (a wrong path, a folder without notes, no id key) before Prefect starts:
     they are then a message in a second, not a failed flow run after ten."""
-    from pipeline.deid_metadata import id_key
+    from pipeline.deid.metadata import id_key
     from pipeline.ingest import discover
 
     discover(input_path, cfg.ingest.formats)
@@ -186,7 +186,7 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="parquet | csv | jsonl | txt")] = "parquet",
 ) -> None:
     """Generate synthetic clinical notes with planted PHI labels, duplicates and dirty bytes."""
-    from pipeline import synth as synth_mod
+    from pipeline.synth import generator as synth_mod
 
     corpus = synth_mod.generate(notes, seed=seed, profile=profile)
     path = synth_mod.write(corpus, out, fmt=fmt)
@@ -226,7 +226,7 @@ def demo(
     from flows.end_to_end import FinetuneJob, pipeline
     from model.finetune import synthetic
     from model.finetune.params import FinetuneParams
-    from pipeline import synth as synth_mod
+    from pipeline.synth import generator as synth_mod
     from pipeline.config import PreprocessConfig
 
     workdir = workdir.resolve()
@@ -267,7 +267,7 @@ def demo(
 
 def _demo_lineage_picture(model: Path, png: Path) -> None:
     """The NER model's lineage page, and its picture when a Chromium is installed (optional for the demo)."""
-    from pipeline.lineage import lineage_chain, render
+    from pipeline.core.lineage import lineage_chain, render
     from pipeline.screenshot import NoBrowserError
 
     try:
@@ -325,7 +325,7 @@ def _phi_table(corpus, deid_path: Path) -> None:
     import pyarrow.parquet as pq
 
     from pipeline.config import MetadataParams
-    from pipeline.deid_metadata import id_key, keyed_hash
+    from pipeline.deid.metadata import id_key, keyed_hash
 
     kept = set(pq.read_table(deid_path / "notes.parquet", columns=["note_id"]).column("note_id").to_pylist())
     key = id_key(MetadataParams())  # deid's output ids are keyed hashes of the corpus ids
@@ -405,7 +405,7 @@ def deid_eval(
     """Score deid against annotated notes: strict span recall/precision, kinds of misses, tags per 1,000 words,
     per-category P/R/F1. With a tagger trained with --folds, its own training notes are scored out of fold."""
     from pipeline.config import DeidParams
-    from pipeline.deid_eval import evaluate
+    from pipeline.deid.eval import evaluate
 
     params = DeidParams(mode=mode, tagger=str(tagger) if tagger else None, tagger_threshold=tagger_threshold)
     evaluate(gold, show_text, predictions_out, params=params, workers=workers)
@@ -416,7 +416,7 @@ def deid_train(
     gold: Annotated[list[Path], typer.Option("--gold", help="brat or i2b2-2014 XML folder (repeatable)")],
     out: Annotated[Path, typer.Option(help="where the tagger goes (give it to deid as `tagger:`)")],
     base: Annotated[Optional[Path], typer.Option(help="BERT-family checkpoint to start from (ours: <run>/hf)")] = None,
-    synthetic: Annotated[int, typer.Option(help="add this many synthetic notes (pipeline.synth, dev profile)")] = 0,
+    synthetic: Annotated[int, typer.Option(help="add this many synthetic notes (pipeline.synth.generator, dev profile)")] = 0,
     folds: Annotated[int, typer.Option(help="also train K fold taggers by patient, so deid-eval scores out of fold")] = 0,
     group_pattern: Annotated[str, typer.Option(help="regex whose group 1 is the patient in a note's file name")] = r"^(.+?)[_-]",
     data_root: Annotated[Path, typer.Option(help="the fine-tuning runs land in <data-root>/finetune_ner/<fp>/")] = Path("data"),
@@ -448,7 +448,7 @@ app.add_typer(lineage_app, name="lineage")
 @lineage_app.command("show")
 def lineage_show(path: Annotated[Path, typer.Argument(help="a dataset or model folder (or a file in it)")]) -> None:
     """Print every step from PATH back to the raw inputs: stage, parameters, code version, counts."""
-    from pipeline.lineage import lineage_chain
+    from pipeline.core.lineage import lineage_chain
 
     for m in lineage_chain(path):  # soft_wrap: one line per fact, whatever the terminal width (grep-able)
         console.print(f"[bold]{m['stage']}[/bold] {m['fingerprint']}  ({m['_path']})", soft_wrap=True)
@@ -465,7 +465,7 @@ def lineage_graph(
     out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout (required for png)")] = None,
 ) -> None:
     """Draw the lineage graph of PATH."""
-    from pipeline.lineage import lineage_chain, render
+    from pipeline.core.lineage import lineage_chain, render
 
     chain = lineage_chain(path)
     if fmt == "png":
@@ -509,7 +509,7 @@ def lineage_ui(
 
 def _lineage_png(chain: list[dict], png: Path) -> None:
     """The HTML lineage page next to ``png`` (``.html``), and its screenshot."""
-    from pipeline.lineage import render
+    from pipeline.core.lineage import render
     from pipeline.screenshot import screenshot
 
     page = png.with_suffix(".html")

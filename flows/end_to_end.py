@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from model.config import PretrainConfig
 from model.finetune.params import FinetuneParams, Task
 from pipeline.config import PreprocessConfig
-from pipeline.dag import FINETUNE as FINETUNE_NODE, PIPELINE, PRETRAIN as PRETRAIN_NODE, STAGES, STEP_NAMES, descendants
-from pipeline.lineage import lineage_chain, render
+from pipeline.core.dag import FINETUNE as FINETUNE_NODE, PIPELINE, PRETRAIN as PRETRAIN_NODE, STAGES, STEP_NAMES, descendants
+from pipeline.core.lineage import lineage_chain, render
 
 PRETRAIN, FINETUNE = PRETRAIN_NODE.name, FINETUNE_NODE.name
 STEPS: tuple[str, ...] = tuple(STEP_NAMES)
-"""Every step in DAG order (``pipeline.dag.PIPELINE``)."""
+"""Every step in DAG order (``pipeline.core.dag.PIPELINE``)."""
 
 
 class FinetuneJob(BaseModel):

@@ -13,11 +13,11 @@ import errno
 import yaml
 from pydantic import ValidationError
 
-from pipeline.step import NotDeidentifiedError
-from pipeline.dataset import AccountingError
-from pipeline.deid import ResidualPhiError
-from pipeline.deid_metadata import MissingKeyError
-from pipeline.errors import FormatError, UsageError
+from pipeline.core.step import NotDeidentifiedError
+from pipeline.core.dataset import AccountingError
+from pipeline.deid.stage import ResidualPhiError
+from pipeline.deid.metadata import MissingKeyError
+from pipeline.core.errors import FormatError, UsageError
 from pipeline.ingest import IngestError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -17,7 +17,7 @@ from prefect.artifacts import create_table_artifact
 from flows.artifacts import link_manifest
 from model.finetune.paper import BENCHMARKS, comparison
 from model.finetune.params import TASKS, FinetuneParams
-from pipeline.errors import UsageError
+from pipeline.core.errors import UsageError
 
 
 @flow(name="ehrlm-finetune", log_prints=False)

@@ -1,6 +1,6 @@
 """The preprocessing flow: raw notes -> clean -> dedup -> deid -> sentences -> vocab -> shards.
 
-Wiring only: a loop over ``pipeline.dag.STAGES``, each stage the one generic task ``tasks.step.run_step``
+Wiring only: a loop over ``pipeline.core.dag.STAGES``, each stage the one generic task ``tasks.step.run_step``
 (the executor reuses a stage whose fingerprint's folder is complete). ``force`` names stages to recompute;
 their descendants are recomputed too. ``from_stage`` recomputes a stage and everything after it.
 """
@@ -15,8 +15,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.artifacts import link_manifest
 from pipeline.config import PreprocessConfig
-from pipeline.dag import STAGES, check_stage_names, descendants, from_stage as stages_from, step
-from pipeline.lineage import lineage_chain, render
+from pipeline.core.dag import STAGES, check_stage_names, descendants, from_stage as stages_from, step
+from pipeline.core.lineage import lineage_chain, render
 
 
 @flow(name="ehrlm-preprocess", log_prints=False)

@@ -1,6 +1,6 @@
 """Pretraining as a step of the DAG (:class:`PretrainStep`): command line, hostfile, streaming, result.
 
-A run is a step like a preprocessing stage, run by the same executor (:func:`pipeline.step.execute`). Its
+A run is a step like a preprocessing stage, run by the same executor (:func:`pipeline.core.step.execute`). Its
 folder is ``<out_root>/pretrain/<fingerprint>/`` where ``fingerprint = hash(shards and vocab fingerprints,
 training parameters, code version of this module's imports: model.train, bert, samples ...)``, so an
 identical rerun is skipped. The step is *resumable*: training writes into ``<out_root>/pretrain/.run-<fingerprint>/``
@@ -30,9 +30,9 @@ from typing import Any, ClassVar
 import yaml
 
 from model.config import PretrainConfig
-from pipeline.dataset import MANIFEST, Dataset, Progress, StageResult
-from pipeline.ports import free_port
-from pipeline.step import execute, require_deidentified
+from pipeline.core.dataset import MANIFEST, Dataset, Progress, StageResult
+from pipeline.core.ports import free_port
+from pipeline.core.step import execute, require_deidentified
 
 STAGE = "pretrain"
 JOB_LOG = "job.log"
@@ -90,7 +90,7 @@ def input_dataset(path: Path, stage: str) -> Dataset:
 
 @dataclass(frozen=True)
 class PretrainStep:
-    """Pretraining as a :class:`pipeline.step.Step`: ``shards`` + ``vocab`` -> checkpoints and an HF export.
+    """Pretraining as a :class:`pipeline.core.step.Step`: ``shards`` + ``vocab`` -> checkpoints and an HF export.
 
     ``on_line`` receives every line the job prints (the caller's log); ``extra_args`` go to ``model.train``
     (tests: ``--kill-at-step``)."""

@@ -47,7 +47,7 @@ import torch.distributed as dist
 from model.bert import BertForPretraining, build, count_parameters, padded_vocab, preset
 from model.config import PretrainConfig
 from model.samples import PretrainingSamples, SampleSettings, collate
-from pipeline.ports import free_port
+from pipeline.core.ports import free_port
 from pipeline.vocab import load_tokenizer
 
 METRICS = "metrics.jsonl"

@@ -1,4 +1,4 @@
-"""The brat standoff format, read once for every user: de-id scoring (``pipeline.deid_eval``) and the NER/RE
+"""The brat standoff format, read once for every user: de-id scoring (``pipeline.deid.eval``) and the NER/RE
 fine-tuning readers (``model.finetune.readers``).
 
 A note is ``NAME.txt`` with ``NAME.ann`` beside it. The ``.ann`` lines used here are text-bound annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import FormatError
+from pipeline.core.errors import FormatError
 
 
 @dataclass(frozen=True)

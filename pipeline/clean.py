@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import CleanParams
-from pipeline.dataset import Dataset, Progress, StageResult
-from pipeline.parallel import map_chunks
+from pipeline.core.dataset import Dataset, Progress, StageResult
+from pipeline.core.parallel import map_chunks
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")

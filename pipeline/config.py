@@ -53,7 +53,7 @@ class DedupParams(_Params):
 
 
 class MetadataParams(_Params):
-    """What the ``deid`` stage does with each metadata column (``pipeline.deid_metadata``, ``docs/privacy.md``)."""
+    """What the ``deid`` stage does with each metadata column (``pipeline.deid.metadata``, ``docs/privacy.md``)."""
 
     patient_id: Literal["hash", "drop"] = Field("hash", description="hash: keyed hash, one patient's notes stay linked")
     note_date: Literal["year", "shift", "drop"] = Field(

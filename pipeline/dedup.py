@@ -8,8 +8,8 @@ group is its representative, so the choice is deterministic and a dropped note a
 at or above the threshold. Clusters (ids, hashes, similarity -- never text) are written for audit.
 
 ``shingles`` and ``jaccard`` are the one definition of near-duplicate similarity; the synthetic generator
-(``pipeline.synth``) builds its near duplicates with them (cutting words at whitespace, which keeps its
-corpora as they were), and ``tests/pipeline/test_synth.py`` checks each planted one against this stage's
+(``pipeline.synth.generator``) builds its near duplicates with them (cutting words at whitespace, which keeps its
+corpora as they were), and ``tests/pipeline/synth/test_generator.py`` checks each planted one against this stage's
 own metric and default threshold.
 """
 
@@ -26,7 +26,7 @@ import rensa
 import xxhash
 
 from pipeline.config import DedupParams
-from pipeline.dataset import Dataset, Progress, StageResult
+from pipeline.core.dataset import Dataset, Progress, StageResult
 
 _WORD = re.compile(r"\w+")
 _WS = re.compile(r"\s+")

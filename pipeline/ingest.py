@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.config import IngestParams
-from pipeline.dataset import Dataset, Progress, StageResult, file_digest
+from pipeline.core.dataset import Dataset, Progress, StageResult, file_digest
 
 NOTE_SCHEMA = pa.schema(
     [

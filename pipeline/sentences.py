@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import SentenceParams
-from pipeline.dataset import Dataset, Progress, StageResult
-from pipeline.parallel import imap_chunks
+from pipeline.core.dataset import Dataset, Progress, StageResult
+from pipeline.core.parallel import imap_chunks
 
 PART = "sentences.parquet"
 SCHEMA = pa.schema(

@@ -30,7 +30,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from pipeline.config import ShardParams
-from pipeline.dataset import Dataset, Progress, StageResult
+from pipeline.core.dataset import Dataset, Progress, StageResult
 from pipeline.vocab import UNK, load_tokenizer
 
 INDEX = "index.json"

@@ -7,7 +7,7 @@ continuation pieces and BERT's normaliser and pre-tokeniser (the ``tokenizers`` 
 so Hugging Face ``transformers`` loads the result as a ``PreTrainedTokenizerFast`` with no custom code.
 
 Fixed ids, because the model code and fine-tuning rely on them: ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3
-[MASK]=4``, then every PHI tag of :data:`pipeline.phi_tags.ALL_TAGS`, then the relation markers
+[MASK]=4``, then every PHI tag of :data:`pipeline.deid.tags.ALL_TAGS`, then the relation markers
 ``[S1] [E1] [S2] [E2]``. All are special tokens, so each is always exactly one token, and they are cut out
 of the training text so that no merge is spent on the pieces of ``[**NAME**]``.
 
@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from pipeline.config import VocabParams
-from pipeline.dataset import Dataset, Progress, StageResult
-from pipeline.phi_tags import ALL_TAGS
+from pipeline.core.dataset import Dataset, Progress, StageResult
+from pipeline.deid.tags import ALL_TAGS
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast

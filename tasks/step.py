@@ -1,13 +1,13 @@
-"""The one Prefect task: run any :class:`pipeline.step.Step` through the executor.
+"""The one Prefect task: run any :class:`pipeline.core.step.Step` through the executor.
 
 Preprocessing stages, pretraining and every fine-tuning job are the same task with different options
 (:func:`task_for`); what differs is only what they compute, which the step knows.
 
-* Reuse is the executor's (``pipeline.step.execute``: the fingerprint's folder under *this* data root is
+* Reuse is the executor's (``pipeline.core.step.execute``: the fingerprint's folder under *this* data root is
   complete), never Prefect's result cache: a cached reference could point into another data root, or into
   a folder since deleted.
 * Lineage (START / COMPLETE / FAIL) is the executor's too, so it is the same with or without Prefect.
-* Exceptions pass through ``pipeline.errors.sanitise`` before Prefect sees them (Prefect stores and shows
+* Exceptions pass through ``pipeline.core.errors.sanitise`` before Prefect sees them (Prefect stores and shows
   exception messages): one rule for every step.
 * Retries: only failures that may pass on a second attempt (an I/O error; a training job killed or cut off
   from a node, which resumes from its checkpoint). Long resumable jobs wait longer between attempts and
@@ -23,9 +23,9 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pipeline.dataset import Dataset
-from pipeline.errors import sanitise
-from pipeline.step import Step, execute
+from pipeline.core.dataset import Dataset
+from pipeline.core.errors import sanitise
+from pipeline.core.step import Step, execute
 from tasks.progress import reporter
 
 CONCURRENCY_TAG = "ehrlm-pretrain"

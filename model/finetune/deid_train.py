@@ -1,9 +1,9 @@
-"""Train the learned PHI tagger (``pipeline.phi_tagger``) with the project's NER fine-tuning flow.
+"""Train the learned PHI tagger (``pipeline.deid.tagger``) with the project's NER fine-tuning flow.
 
 ``ehrlm deid-train --gold DIR [--gold DIR ...] --out MODEL_DIR [--folds K]``:
 
-1. Gold notes (brat ``.txt`` + ``.ann`` or i2b2-2014 XML, read by ``pipeline.deid_eval.read_gold``; synthetic
-   notes from ``pipeline.synth`` with ``synthetic=N``) become word-level BIO sentences in *our* categories
+1. Gold notes (brat ``.txt`` + ``.ann`` or i2b2-2014 XML, read by ``pipeline.deid.eval.read_gold``; synthetic
+   notes from ``pipeline.synth.generator`` with ``synthetic=N``) become word-level BIO sentences in *our* categories
    (``GOLD_CATEGORIES``: PATIENT/DOCTOR -> NAME, HOSPITAL/CITY/... -> LOCATION). Gold that safe harbor does
    not require (a year alone, ages <= 89, professions) is ``O``: tagging it would cost pretraining text for
    nothing. Sentences and words are cut as ``model.finetune.readers`` cuts brat notes, which is also how the
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.deid_eval import GOLD_CATEGORIES, TAGGER_FILE, GoldNote, GoldSpan, read_gold, text_digest
+from pipeline.deid.eval import GOLD_CATEGORIES, TAGGER_FILE, GoldNote, GoldSpan, read_gold, text_digest
 
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import WORD, sentence_spans
@@ -103,7 +103,7 @@ def write_conll(notes: Sequence[GoldNote], path: Path, negative_fraction: float,
 
 def synthetic_notes(n: int, seed: int) -> list[GoldNote]:
     """``n`` notes of the synthetic generator's dev profile, with their labels, as gold."""
-    from pipeline.synth import generate
+    from pipeline.synth.generator import generate
 
     corpus = generate(n, seed=seed, profile="dev")
     labels = corpus.labels_by_note()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.errors import UsageError
+from pipeline.core.errors import UsageError
 
 MODELS = ("BioBERT", "ClinicalBERT", "BioMegatron", "GatorTron-base (1/4 data)", "GatorTron-base", "GatorTron-medium", "GatorTron-large")
 NA = None

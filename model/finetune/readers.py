@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.brat import Entity, Relation, read_ann, read_text
-from pipeline.errors import FormatError
+from pipeline.core.errors import FormatError
 
 
 @dataclass(frozen=True)

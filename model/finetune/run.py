@@ -1,8 +1,8 @@
 """Fine-tune one task end to end into one fingerprinted output folder (the lineage step of fine-tuning).
 
-The output is a dataset in the sense of ``pipeline/dataset.py``: ``<data_root>/finetune_<task>/<fp>/``
+The output is a dataset in the sense of ``pipeline/core/dataset.py``: ``<data_root>/finetune_<task>/<fp>/``
 with the fine-tuned model, ``metrics.json`` and ``_manifest.json``; :class:`FinetuneStep` is the step,
-run by the one executor (:func:`pipeline.step.execute`). Its fingerprint covers the task (the step's
+run by the one executor (:func:`pipeline.core.step.execute`). Its fingerprint covers the task (the step's
 name), every parameter (seed included), the code this module reaches and the content of every input: the
 data files and the initial checkpoint. When
 the checkpoint is one of ours (it has a ``_manifest.json``) it is recorded as an input dataset, so the
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline.dataset import MANIFEST, Dataset, Progress, StageResult, path_digest
-from pipeline.step import execute
+from pipeline.core.dataset import MANIFEST, Dataset, Progress, StageResult, path_digest
+from pipeline.core.step import execute
 
 from model.finetune import checkpoint as ckpt
 from model.finetune import features, heads, trainer
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import ReadStats, find_splits
-from pipeline.errors import FormatError
+from pipeline.core.errors import FormatError
 from model.finetune.tasks import SPECS, Context, TaskSpec
 
 METRICS_FILE = "metrics.json"
@@ -73,7 +73,7 @@ def checkpoint_inputs(checkpoint: Path) -> tuple[dict[str, Dataset], dict[str, s
 
 @dataclass(frozen=True)
 class FinetuneStep:
-    """Fine-tuning one task as a :class:`pipeline.step.Step`: an initial checkpoint and the task's data
+    """Fine-tuning one task as a :class:`pipeline.core.step.Step`: an initial checkpoint and the task's data
     files -> the fine-tuned model and its scores. Our own checkpoint is its upstream dataset
     (``checkpoint``); anything else, the tokenizer and the data splits are assets hashed by content."""
 

@@ -2,7 +2,7 @@
 
 Two uses. The tests train on them in seconds (and so exercise the readers too). The demo uses them to show,
 in miniature, what pretraining buys: :func:`corpus_lexicons` draws the drug and problem words from the
-synthetic notes' own clinical vocabulary (``pipeline.synth_templates``), which the demo's pretrained model
+synthetic notes' own clinical vocabulary (``pipeline.synth.templates``), which the demo's pretrained model
 has read in context, and gives the dev/test splits words the training split never shows. A model can only
 label those from what it knows about the words -- which a randomly initialised encoder does not.
 
@@ -53,7 +53,7 @@ def corpus_lexicons(seed: int = 0) -> Lexicons:
     cased, so a lowercased "eliquis" or "htn" would be cut into letter pieces the pretrained model has hardly
     seen, and the link between the task's words and the notes it pretrained on would be lost.
     """
-    from pipeline import synth_templates as T
+    from pipeline.synth import templates as T
 
     drugs = sorted({name for name, _strength, _freq in T.DRUGS})
     problems = sorted({p for p in T.SYMPTOMS + T.PMH if p.isascii() and "(" not in p})

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.dataset import MANIFEST
+from pipeline.core.dataset import MANIFEST
 
-EVENTS_FILE = "_lineage/openlineage.jsonl"  # the same file pipeline.lineage.emit appends to
+EVENTS_FILE = "_lineage/openlineage.jsonl"  # the same file pipeline.core.lineage.emit appends to
 PREPROCESS_STAGES = ("ingest", "clean", "dedup", "deid", "sentences", "vocab", "shards")
 IDENTITY_PARAMS: dict[str, tuple[str, ...]] = {"finetune_": ("init",)}
 """Parameters that make a different asset rather than a new version of one (stage-name prefix -> keys): a

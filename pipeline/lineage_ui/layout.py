@@ -23,7 +23,7 @@ COLUMN_PX, ROW_PX = 240, 70
 
 
 def chain_graph(chain: list[dict[str, Any]]) -> dict[str, Any]:
-    """Catalog.graph()'s JSON for a manifest chain (``pipeline.lineage.lineage_chain``): its datasets, the
+    """Catalog.graph()'s JSON for a manifest chain (``pipeline.core.lineage.lineage_chain``): its datasets, the
     edges between them and the raw inputs, focused on the chain's first element (the dataset asked about)."""
     entries = [Entry(m["stage"], m["fingerprint"], Path(m.get("_path", "")), m, "complete") for m in chain]
     cat = Catalog(Path("."), entries, [], 0)

@@ -27,7 +27,7 @@ def current_code() -> dict[str, dict[str, Any]]:
 
 
 def warm_current_code() -> None:
-    from pipeline import dag
+    from pipeline.core import dag
 
     for stage in dag.STAGES:
         try:

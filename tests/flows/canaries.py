@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline import synth
+from pipeline.synth import generator as synth
 
 CANARIES = ["Zyxwquartz", "Plimbottom", "Qorvathine", "77120934", "canary.zyx@example.org"]
 # Identifiers outside the text: a patient id (an MRN), a full date, and the name of the file the notes come in.

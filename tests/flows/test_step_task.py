@@ -23,11 +23,11 @@ from flows.preprocess import preprocess
 from flows.pretrain import run_pretrain
 from model.finetune.params import FinetuneParams
 from model.finetune.synthetic import write_all
-from pipeline import synth
+from pipeline.synth import generator as synth
 from pipeline.config import PreprocessConfig
-from pipeline.dataset import StageResult, run_stage
-from pipeline.errors import StepFailed
-from pipeline.lineage import EVENTS_FILE
+from pipeline.core.dataset import StageResult, run_stage
+from pipeline.core.errors import StepFailed
+from pipeline.core.lineage import EVENTS_FILE
 from tests.flows.prefect_records import everything_prefect_holds
 
 CANARY = "Quillfeatherby-MRN31415926"  # invented; planted only in the exceptions below

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import synth
+from pipeline.synth import generator as synth
 from pipeline.config import PreprocessConfig, VocabParams
-from pipeline.dag import run_preprocess
-from pipeline.dataset import Dataset
+from pipeline.core.dag import run_preprocess
+from pipeline.core.dataset import Dataset
 
 N_NOTES = 200
 VOCAB_SIZE = 2000

@@ -126,7 +126,7 @@ def test_failed_job_reports_its_last_error_line(tmp_path):
 
 def test_refuses_inputs_that_did_not_pass_deid(tmp_path):
     from model.launch import input_dataset
-    from pipeline.step import NotDeidentifiedError
+    from pipeline.core.step import NotDeidentifiedError
 
     fake = tmp_path / "shards" / "f00"
     fake.mkdir(parents=True)

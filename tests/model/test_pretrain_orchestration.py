@@ -32,7 +32,7 @@ def test_pretraining_deployments_pass_an_explicit_config():
 
 def test_task_retries_transient_failures_only_and_is_tagged_for_a_concurrency_limit():
     from model.launch import PretrainStep
-    from pipeline.errors import StepFailed
+    from pipeline.core.errors import StepFailed
     from tasks.step import CONCURRENCY_TAG, retryable, run_step, task_for
 
     pretrain_task = task_for(PretrainStep(PretrainConfig.load(ROOT / "configs" / "pretrain-tiny.yaml")))

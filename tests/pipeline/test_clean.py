@@ -3,7 +3,7 @@ import pyarrow.parquet as pq
 
 from pipeline import clean
 from pipeline.config import CleanParams
-from pipeline.dataset import Dataset
+from pipeline.core.dataset import Dataset
 
 P = CleanParams()
 

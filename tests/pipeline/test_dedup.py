@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 
 from pipeline import dedup
 from pipeline.config import DedupParams
-from pipeline.dataset import Dataset
+from pipeline.core.dataset import Dataset
 
 
 def _corpus():

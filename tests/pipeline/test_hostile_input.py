@@ -16,7 +16,7 @@ import pytest
 
 from pipeline import clean, ingest
 from pipeline.config import CleanParams, IngestParams
-from pipeline.dataset import Dataset, run_stage
+from pipeline.core.dataset import Dataset, run_stage
 
 CANARY = "Zorblatt Quennington"  # a note's text: must appear in no message and no manifest
 NOTE = f"Patient {CANARY} seen today. Plan: aspirin."

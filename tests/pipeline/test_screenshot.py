@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from pipeline import lineage
+from pipeline.core import lineage
 from pipeline.screenshot import find_browser, page_size, screenshot
-from tests.pipeline.test_lineage import _chain
+from tests.pipeline.core.test_lineage import _chain
 
 STAGE_FILL, RAW_FILL, WHITE = (0xE8, 0xF0, 0xFE), (0xEE, 0xEE, 0xEE), (0xFF, 0xFF, 0xFF)
 

@@ -4,8 +4,8 @@ import pytest
 
 from pipeline import sentences
 from pipeline.config import SentenceParams
-from pipeline.dataset import Dataset
-from pipeline.phi_tags import ALL_TAGS
+from pipeline.core.dataset import Dataset
+from pipeline.deid.tags import ALL_TAGS
 
 # Hard-wrapped at ~80 columns like a dictated note: headers (ALL-CAPS and "Title:"), a "Label: text" line,
 # four list-marker styles, a wrapped list item, abbreviations at line ends and mid-line, PHI tags,

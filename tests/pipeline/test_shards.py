@@ -8,8 +8,8 @@ import pytest
 
 from pipeline import shards, vocab
 from pipeline.config import ShardParams, VocabParams
-from pipeline.dataset import Dataset
-from pipeline.phi_tags import ALL_TAGS
+from pipeline.core.dataset import Dataset
+from pipeline.deid.tags import ALL_TAGS
 
 _WORDS = "patient denies chest pain metoprolol lisinopril bilateral crackles edema insulin glucose creatinine".split()
 

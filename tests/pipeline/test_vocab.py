@@ -8,8 +8,8 @@ import pytest
 
 from pipeline import vocab
 from pipeline.config import VocabParams
-from pipeline.dataset import Dataset
-from pipeline.phi_tags import ALL_TAGS
+from pipeline.core.dataset import Dataset
+from pipeline.deid.tags import ALL_TAGS
 
 _WORDS = (
     "patient denies chest pain shortness of breath metoprolol lisinopril atorvastatin furosemide daily "
@@ -106,7 +106,7 @@ def test_training_is_deterministic_across_processes(trained, tmp_path):
     src = path.parent.parent / "sentences"
     code = (
         "import sys; from pathlib import Path; from pipeline import vocab; from pipeline.config import VocabParams;"
-        "from pipeline.dataset import Dataset;"
+        "from pipeline.core.dataset import Dataset;"
         "vocab.run({'sentences': Dataset('sentences', 'x', Path(sys.argv[1]))}, Path(sys.argv[2]),"
         " VocabParams(vocab_size=400))"
     )

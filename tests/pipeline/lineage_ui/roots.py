@@ -18,10 +18,10 @@ from model.finetune.params import FinetuneParams
 from model.finetune.run import finetune
 from model.finetune.synthetic import write_ner
 from model.train import HF_DIR
-from pipeline import lineage
+from pipeline.core import lineage
 from pipeline.config import PreprocessConfig, SentenceParams, VocabParams
-from pipeline.dag import STAGES, descendants, run_one
-from pipeline.dataset import Dataset
+from pipeline.core.dag import STAGES, descendants, run_one
+from pipeline.core.dataset import Dataset
 from tests.flows.canaries import landing_with_canaries
 
 PRETRAIN = {

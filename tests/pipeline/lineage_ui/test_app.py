@@ -96,7 +96,7 @@ def test_two_runs_seen_as_the_issue_describes(client, demo_root):
 def test_served_config_reproduces_the_fingerprint(client, demo_root, tmp_path):
     """The panel's settings file is exact: loaded as a config, it plans the same sentences fingerprint."""
     from pipeline.config import PreprocessConfig
-    from pipeline.dag import plan
+    from pipeline.core.dag import plan
 
     second = demo_root["second"]
     (tmp_path / "c.yaml").write_text(client.get(f"/api/dataset/sentences/{second['sentences'].fingerprint}/config.yaml").text)

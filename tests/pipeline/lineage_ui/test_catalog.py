@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import lineage
-from pipeline.dataset import StageResult, run_stage
+from pipeline.core import lineage
+from pipeline.core.dataset import StageResult, run_stage
 from pipeline.lineage_ui.catalog import Catalog
 
 

@@ -1,0 +1,1 @@
+"""The synthetic note generator and its template data."""
