@@ -7,17 +7,16 @@ pairs). Notes are visited in ingest order (input files sorted by path, then row)
 group is its representative, so the choice is deterministic and a dropped note always has a kept note
 at or above the threshold. Clusters (ids, hashes, similarity -- never text) are written for audit.
 
-``shingles`` and ``jaccard`` are the one definition of near-duplicate similarity; the synthetic generator
-(``pipeline.synth.generator``) builds its near duplicates with them (cutting words at whitespace, which keeps its
-corpora as they were), and ``tests/pipeline/synth/test_generator.py`` checks each planted one against this stage's
-own metric and default threshold.
+``shingles`` and ``jaccard`` are the one definition of near-duplicate similarity: the synthetic generator
+(``pipeline.synth.generator``) builds its near duplicates against them, at this stage's default shingle size,
+so its guarantee is stated in the metric this stage measures.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,10 +45,10 @@ def content_hash(text: str) -> str:
     return xxhash.xxh3_64_hexdigest(_WS.sub(" ", text.lower()).strip().encode())
 
 
-def shingles(text: str, size: int, split: Callable[[str], list[str]] = _WORD.findall) -> set[str]:
-    """Word n-grams of the lower-cased text; a note of at most ``size`` words is one shingle. ``split`` cuts
-    words (this stage: runs of word characters; the synthetic generator: whitespace)."""
-    words = split(text.lower())
+def shingles(text: str, size: int) -> set[str]:
+    """Word n-grams of the lower-cased text, words being runs of word characters (so punctuation and
+    spacing do not make two notes differ); a note of at most ``size`` words is one shingle."""
+    words = _WORD.findall(text.lower())
     if len(words) <= size:
         return {" ".join(words)}
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}

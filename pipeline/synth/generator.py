@@ -12,9 +12,8 @@ Why each planted thing exists:
   The wording around it is full of non-PHI traps (eponyms, brand drugs, MD/PO/ST/RA/Cr/EtOH, 5/5, ages
   <= 89) so precision is tested too. Spans never overlap and never contain a line break.
 * **Exact duplicates** (byte-identical, or differing only by case / whitespace) and **near duplicates**
-  (1-3 copy-forward word edits outside PHI; Jaccard of word 5-gram shingles -- ``dedup``'s definition,
-  words cut at whitespace -- to the original >= 0.86) for dedup; by ``dedup``'s own word cutting each is
-  still above the stage's default threshold of 0.8 (tested).
+  (1-3 copy-forward word edits outside PHI; Jaccard to the original >= 0.86 in ``dedup``'s own metric --
+  its ``shingles`` at its default shingle size -- so above the stage's default threshold of 0.8) for dedup.
 * **Dirty notes** for the clean stage. Every kind of dirt is *reversible*: a perfect repair of ``raw``
   gives back ``text`` exactly, which is why labels of dirty notes still refer to ``text``. Kinds, applied in
   this order: ``mojibake`` (the whole note encoded UTF-8, decoded as Windows-1252: ``Â°``, ``â€™``),
@@ -48,6 +47,7 @@ import names as _names_package
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.config import DedupParams
 from pipeline.synth import templates as T
 from pipeline.dedup import jaccard, shingles
 from pipeline.deid.tags import CATEGORIES
@@ -161,7 +161,8 @@ def generate(n_notes: int = 500, seed: int = 0, profile: str = "dev") -> SynthCo
             text, spans = _exact_variant(rng, src.text, src.spans, variant)
             row = _Row(src._replace(text=text, spans=spans), "exact_dup", src_index=j, variant=variant)
         else:
-            text, spans = _near_variant(rng, src.text, src.spans)
+            # its own stream: how many edits the yardstick accepts must not move every note after it
+            text, spans = _near_variant(_Rng(f"ehrlm-synth:{profile}:{seed}:near:{j}"), src.text, src.spans)
             nd = src.note_date + timedelta(days=rng.randint(0, 3))
             row = _Row(src._replace(text=text, spans=spans, note_date=nd), "near_dup", src_index=j, variant="edit")
         rows.append((rng.uniform(j + 0.01, n_orig), len(rows), row))
@@ -238,10 +239,11 @@ def write(corpus: SynthCorpus, out_dir: Path, fmt: str = "parquet") -> Path:
     return path
 
 
-def shingle_jaccard(a: str, b: str, n: int = 5) -> float:
-    """Jaccard similarity of the two notes' word ``n``-gram shingles (``pipeline.dedup.shingles``, the
-    ``dedup`` stage's definition, with words cut at whitespace): the near-dup yardstick."""
-    return jaccard(shingles(a, n, str.split), shingles(b, n, str.split))
+def shingle_jaccard(a: str, b: str) -> float:
+    """The near-dup yardstick: what the ``dedup`` stage measures between two notes (its ``shingles`` and
+    ``jaccard`` at its default shingle size), so a planted near duplicate is one by dedup's own metric."""
+    size = DedupParams().shingle_size
+    return jaccard(shingles(a, size), shingles(b, size))
 
 
 def _is_utf8(raw: bytes) -> bool:
