@@ -17,6 +17,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from pipeline.core.ports import free_port
 from pipeline.lineage_ui import panel
 from pipeline.lineage_ui.catalog import EVENTS_FILE, Catalog
 
@@ -138,14 +139,9 @@ class Background:
     """The app on a free (or given) port in a thread of this process: for screenshots and tests."""
 
     def __init__(self, data_root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
-        import socket
-
         import uvicorn
 
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = s.getsockname()[1]
+        port = port or free_port(host)
         self.url = f"http://{host}:{port}"
         self.server = uvicorn.Server(uvicorn.Config(create_app(data_root), host=host, port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
