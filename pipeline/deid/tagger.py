@@ -12,7 +12,9 @@ Notes are cut exactly as training cut them (``model.finetune.readers``: sentence
 word sequences it learned from. A word is PHI when the model's probability of "not O" reaches ``threshold``
 (0.5 by default: the argmax for two classes; lower trades precision for recall); its category is the most
 likely non-O label. Consecutive PHI words of one category with at most one non-newline character between
-them form one span, whose score is its lowest word probability.
+them form one span, whose score is its lowest word probability. A DATE span of digits and separators stands
+only when it reads as a month and day, not as a measurement (``pipeline.deid.dates``: ``PSV 10/5``, ``8/10
+pain`` and ``rales 1/3 up`` are not dates).
 
 ``PhiTaggerRecognizer`` wraps it for presidio. ``batch(texts)`` runs the model once over a whole chunk of
 notes (batched inference is ~10x faster than note by note), and ``analyze`` then looks the note up.
@@ -28,6 +30,7 @@ from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from pipeline.deid.dates import calendar_date, is_numeric
 from pipeline.deid.stage import TAGGER_NAME
 from pipeline.deid.tags import TAGS
 
@@ -97,7 +100,11 @@ class PhiTagger:
                     q = p.clone()
                     q[o] = -1.0
                     words.append((a, b, self.labels[int(q.argmax())][2:], phi))
-            out[ti].extend(_join(words, texts[ti]))
+            text = texts[ti]
+            out[ti].extend(
+                s for s in _join(words, text)
+                if s[2] != "DATE" or not is_numeric(text[s[0] : s[1]]) or calendar_date(text, s[0], s[1])
+            )
         for spans in out:
             spans.sort()
         return out

@@ -1,0 +1,45 @@
+"""pipeline.deid.dates: which numeric spans the tagger may call dates."""
+
+import pytest
+
+from pipeline.deid.dates import calendar_date, is_numeric
+
+
+def _judge(sentence: str) -> bool:
+    """``calendar_date`` of the bracketed part of ``sentence``."""
+    start = sentence.index("[")
+    end = sentence.index("]") - 1
+    text = sentence.replace("[", "").replace("]", "")
+    return calendar_date(text, start, end)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Central line placed [9/12] in the ICU.",
+    "Going to the OR [3/22] for a valve repair.",
+    "Seen in clinic on [11-4] and again later.",
+    "Last colonoscopy [6/3/09] was normal.",
+    "Echo [02/17/2011] showed an EF of 45%.",
+])
+def test_dates_in_clinical_sentences_are_dates(sentence):
+    assert _judge(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Patient rates her chest pain [7/10] today.",  # pain words near it
+    "c/o [6/10] back pain, given tylenol.",
+    "Weaned to PSV [12/8] overnight.",  # ventilator mode before it
+    "Remains on [6/6] with 40% FiO2.",  # a percentage right after it
+    "Crackles [1/3] up bilaterally.",  # a small fraction
+    "Grip strength [4/5] on the left.",  # an x/5 grade
+    "Wedge [14-23] all shift.",  # not a month (23 is no month... 14 is)
+    "HCT 31.5/[11].2 this am.",  # part of a longer number
+    "ABG 7.31/[48/70] on arrival.",  # inside a chain of values
+    "Flow by rate [13/11] today.",  # 13 is no month
+])
+def test_measurements_written_like_dates_are_not(sentence):
+    assert not _judge(sentence)
+
+
+def test_is_numeric_takes_digits_and_separators_only():
+    assert is_numeric("10/13") and is_numeric("4-5") and is_numeric("3 / 4")
+    assert not is_numeric("Apr 21") and not is_numeric("nov")
