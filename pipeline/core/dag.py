@@ -148,15 +148,20 @@ def run_one(
 
 
 def run_preprocess(
-    config: PreprocessConfig, input_path: Path, force: Iterable[str] = (), progress: Progress | None = None
+    config: PreprocessConfig,
+    input_path: Path,
+    force: Iterable[str] = (),
+    progress: Progress | None = None,
+    parent: tuple[str, str] | None = None,
 ) -> dict[str, Outcome]:
     """Every preprocessing stage in DAG order, without Prefect (tests, benchmarks, notebooks); ``force``
-    names stages to recompute with their descendants."""
+    names stages to recompute with their descendants; ``parent`` (job name, run id) groups the stages'
+    lineage events as one run, as a flow run does."""
     forced = descendants(force)
     done: dict[str, Outcome] = {}
     for stage in STAGES:
         done[stage.name] = execute(
             step(stage.name, config, input_path), {d: done[d].dataset for d in stage.inputs}, config.data_root,
-            force=stage.name in forced, progress=progress, job=f"preprocess.{stage.name}",
+            force=stage.name in forced, progress=progress, parent=parent, job=f"preprocess.{stage.name}",
         )  # fmt: skip
     return done
