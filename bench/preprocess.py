@@ -16,8 +16,8 @@ Why it is built this way:
 - **Work, I/O and Prefect apart.** "stage work" is the stage's in-memory function on rows already read;
   "run()" is the stage module's ``run`` (Arrow read + work + Arrow write, no Prefect); the "floor" is a plain
   ``pyarrow`` read + write of the stage's input file; and the whole DAG runs once without Prefect
-  (``pipeline.core.dag.run_one``), once as the Prefect flow and once on a local 2-process Dask cluster, so the
-  difference is Prefect's (server start-up and per-task) overhead.
+  (``pipeline.core.dag.run_preprocess``), once as the Prefect flow and once on a local 2-process Dask
+  cluster, so the difference is Prefect's (server start-up and per-task) overhead.
 - **MB** is 10**6 bytes of the stage's input text (UTF-8), **MB/s/core** is MB per CPU-second of the process
   (threads included), so a stage that uses two threads is not flattered. Scaling rows are wall-clock.
 - **Corpora.** Synthetic notes (``pipeline.synth.generator``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
@@ -601,6 +601,8 @@ def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, deid_tabl
     ds = {"ingest": Dataset("ingest", "bench", d / "ingest")}
     seconds = {}
 
+    # Not the executor: this times each stage's own run() alone (no fingerprint, manifest or lineage) on inputs
+    # swapped in here (the answer key as deid's output, a cut vocab input) that have no manifest to check.
     def step(stage: str, module, params) -> None:
         (d / stage).mkdir()
         t0 = time.perf_counter()
@@ -712,13 +714,10 @@ from pipeline.config import PreprocessConfig
 mode, input_path, data_root = sys.argv[1], sys.argv[2], sys.argv[3]
 cfg = PreprocessConfig(data_root=Path(data_root), workers=2)
 if mode == "plain":
-    from pipeline.core.dag import STAGES, run_one
+    from pipeline.core.dag import run_preprocess
     t0 = time.perf_counter()
-    up, stages = {}, {}
-    for s in STAGES:
-        ds, _ = run_one(s.name, cfg, up, input_path=Path(input_path) if s.name == "ingest" else None)
-        up[s.name] = ds
-        stages[s.name] = ds.manifest["wall_seconds"]
+    done = run_preprocess(cfg, Path(input_path))
+    stages = {name: out.dataset.manifest["wall_seconds"] for name, out in done.items()}
 else:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -734,7 +733,7 @@ print("BENCH-RESULT " + json.dumps({"flow_wall": flow_wall, "stages": stages, "i
 
 
 def dag_runs(raw_table, root: Path, log) -> dict:
-    """The full DAG (deid included) on a small corpus: plain ``run_one``, Prefect flow, Prefect + Dask."""
+    """The full DAG (deid included) on a small corpus: plain ``run_preprocess``, Prefect flow, Prefect + Dask."""
     import pyarrow.parquet as pq
 
     src = root / "dag_input"
@@ -871,7 +870,7 @@ def table(best: dict, corpora: dict, dedup_quality: dict, agreement: dict, scale
                         f"{r['peak_rss_mb']:.0f} (main process) | {speed} | |")
     if dag:
         plain = dag.get("plain")
-        for mode, label in (("plain", "`run_one` per stage, no Prefect"), ("prefect", "Prefect flow (temporary server)"),
+        for mode, label in (("plain", "`run_preprocess`, no Prefect"), ("prefect", "Prefect flow (temporary server)"),
                             ("dask", "Prefect flow, Dask runner, local 2-process cluster")):
             r = dag.get(mode)
             if not r:
