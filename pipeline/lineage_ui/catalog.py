@@ -20,6 +20,7 @@ import json
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,33 +259,11 @@ class Catalog:
 
     def downstream(self, node: str) -> list[dict[str, Any]]:
         """Everything built from ``node``, directly or not, breadth first, with its distance in steps."""
-        seen, out, frontier, depth = {node}, [], [node], 0
-        while frontier:
-            depth += 1
-            nxt = []
-            for n in frontier:
-                for c in self.children.get(n, []):
-                    if c not in seen:
-                        seen.add(c)
-                        nxt.append(c)
-                        out.append({"id": c, "distance": depth})
-            frontier = nxt
-        return out
+        return _reachable(node, lambda n: self.children.get(n, []))
 
     def upstream(self, node: str) -> list[dict[str, Any]]:
-        seen, out, frontier, depth = {node}, [], [node], 0
-        while frontier:
-            depth += 1
-            nxt = []
-            for n in frontier:
-                e = self.entries.get(n)
-                for p in (e.input_ids().values() if e else ()):
-                    if p not in seen:
-                        seen.add(p)
-                        nxt.append(p)
-                        out.append({"id": p, "distance": depth})
-            frontier = nxt
-        return out
+        """Everything ``node`` was built from (ids of missing datasets included), as ``downstream``."""
+        return _reachable(node, lambda n: e.input_ids().values() if (e := self.entries.get(n)) else ())
 
     def impact(self, stage: str, fingerprint: str) -> list[dict[str, Any]]:
         """Every dataset and model downstream of one dataset (what withdrawing it affects), models first."""
@@ -408,6 +387,23 @@ class Catalog:
             "incomplete": sum(r["status"] != "complete" for r in rows), "step_runs": len(self.steps),
             "bad_event_lines": self.bad_event_lines, "prefect_ui_url": prefect_ui_url(), "missing_upstream": sorted(self.missing),
         }  # fmt: skip
+
+
+def _reachable(node: str, neighbours: Callable[[str], Iterable[str]]) -> list[dict[str, Any]]:
+    """Every node reachable from ``node`` through ``neighbours``, breadth first, each once with its distance
+    in steps: one walk for both directions of the lineage graph."""
+    seen, out, frontier, depth = {node}, [], [node], 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for n in frontier:
+            for m in neighbours(n):
+                if m not in seen:
+                    seen.add(m)
+                    nxt.append(m)
+                    out.append({"id": m, "distance": depth})
+        frontier = nxt
+    return out
 
 
 def _rows_label(r: dict[str, Any]) -> str:
