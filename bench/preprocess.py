@@ -206,11 +206,12 @@ def side_dedup_near(job: dict) -> dict:
 
 def side_dedup_datasketch(job: dict) -> dict:
     """datasketch MinHash + MinHashLSH at our threshold and permutations, on the same shingles and the same
-    exact-dedup survivors, with the same true-Jaccard check before a pair counts (LSH alone over-reports)."""
+    exact-dedup survivors, with the same true-Jaccard check (``pipeline.dedup.closest``) before a pair counts
+    (LSH alone over-reports)."""
     from datasketch import MinHash, MinHashLSH
 
     from pipeline.config import DedupParams
-    from pipeline.dedup import content_hash, jaccard, shingles
+    from pipeline.dedup import closest, content_hash, shingles
 
     p = DedupParams()
     ids, texts = _ids_texts(job["clean"])
@@ -229,11 +230,7 @@ def side_dedup_datasketch(job: dict) -> dict:
         for i in survivors:
             mh = MinHash(num_perm=p.num_perm, seed=p.seed)
             mh.update_batch([s.encode() for s in sets[i]])
-            best, best_j = None, -1.0
-            for cand in sorted(lsh.query(mh)):
-                j = jaccard(sets[i], sets[cand])
-                if j > best_j:
-                    best, best_j = cand, j
+            best, best_j = closest(sets[i], lsh.query(mh), sets)
             if best is not None and best_j >= p.threshold:
                 pairs.append((ids[i], ids[best]))
             else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -60,6 +60,17 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+def closest(shingle_set: set[str], candidates: Iterable[int], sets: Mapping[int, set[str]]) -> tuple[int | None, float]:
+    """The candidate whose shingles are most similar to ``shingle_set`` by true Jaccard (the first in sorted
+    order on ties) and that similarity: LSH candidates include false pairs, so this check decides."""
+    best, best_j = None, -1.0
+    for cand in sorted(candidates):
+        j = jaccard(shingle_set, sets[cand])
+        if j > best_j:
+            best, best_j = cand, j
+    return best, best_j
+
+
 def find_duplicates(
     ids: Sequence[str], texts: Sequence[str], params: DedupParams, progress: Progress | None = None
 ) -> list[dict]:
@@ -82,11 +93,7 @@ def find_duplicates(
     minhashes = rensa.RMinHash.from_token_sets([sets[i] for i in survivors], params.num_perm, params.seed)
     lsh = rensa.RMinHashLSH(params.threshold, params.num_perm, params.num_bands)
     for n, (i, mh) in enumerate(zip(survivors, minhashes)):
-        best, best_j = None, -1.0
-        for cand in sorted(lsh.query(mh)):
-            j = jaccard(sets[i], sets[cand])
-            if j > best_j:
-                best, best_j = cand, j
+        best, best_j = closest(sets[i], lsh.query(mh), sets)
         if best is not None and best_j >= params.threshold:
             clusters.append(
                 {"note_id": ids[i], "representative_id": ids[best], "kind": "near", "jaccard": round(best_j, 6), "content_hash": hashes[i]}
