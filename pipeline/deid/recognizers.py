@@ -84,6 +84,8 @@ from pipeline.deid.regex_reverse import Lookbehind
 Validator = Callable[[str], bool]
 
 DISTRIBUTIONS = ("presidio-analyzer", "philter-ucsf", "names")
+NURSING_ABBREVIATIONS = Path(__file__).parents[1] / "data" / "nursing_abbreviations.txt"
+DATA_FILES = (NURSING_ABBREVIATIONS,)
 """Packages whose word lists and engine shape the spans (``pipeline.core.dataset.code_version``)."""
 
 # ---------------------------------------------------------------------------------------------------------
@@ -153,6 +155,9 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     appendix gallbladder lung bladder uterus cervix ovary thyroid pancreas spleen bone marrow lymph node
     polyp biopsy specimen tissue margin margins
     """.split()
+) | frozenset(
+    line.strip() for line in NURSING_ABBREVIATIONS.read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
 )
 
 # Function words and sentence starters that appear capitalized at the start of a sentence; some are census
@@ -1242,7 +1247,9 @@ _RX_VOWEL = re.compile(r"[aeiouy]")
 def _saint_ok(span: str) -> bool:
     """"St. <first name>" (a census first name, possessive allowed): "St. Jude's", "ST. JUDE", not "ST ELEVATION"."""
     word = span.split()[-1].rstrip("'’sS") if span.split()[-1][-2:].lower() in ("'s", "’s") else span.split()[-1]
-    return _fold(word) in census_names()[0] and _fold(word) not in CLINICAL_WORDS
+    return _fold(word) in census_names()[0] and _fold(word) not in CLINICAL_WORDS and _fold(word) not in STOP_WORDS
+
+
 _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
 
 
@@ -2020,7 +2027,7 @@ class NameRecognizer(EntityRecognizer):
                 spans.append((*span, 0.8))
         for m in _scan(_RX_TITLE_ANY, text):
             title = m.group().split()[-1].rstrip(".").lower()
-            level = "strict" if title == "per" else "medium" if title in ("mr", "ms") else "loose"
+            level = "strict" if title == "per" else "medium" if title in ("mr", "ms", "np") else "loose"
             if (span := self._titled(text, m.end(), level)) is not None:
                 spans.append((*span, 0.75))
         for m in _scan(_RX_RELATION_ANY, text):
@@ -2144,9 +2151,10 @@ class NameRecognizer(EntityRecognizer):
     def _name_like(self, word: str, level: str) -> bool:
         """A word that reads as a name in a name position.
 
-        ``loose`` (after dr/mrs/np): a census name even if it is an English word ("dr small"), or a word on no
-        safe-word list; ``medium`` (after mr/ms, which are also mitral regurgitation and multiple sclerosis):
-        no English word ("MR SEVERE" is not a name); ``strict`` (after per, son, dtr): a listed name and no
+        ``loose`` (after dr/mrs): a census name even if it is an English word ("dr small"), or a word on no
+        safe-word list; ``medium`` (after mr/ms/np, which are also mitral regurgitation, multiple sclerosis and
+        non-productive): no English word unless it is a census first name that is no modal verb ("MR SEVERE", "moderate
+        MR. Code status", "np cough" are no names, "NP CAROL" is); ``strict`` (after per, son, dtr): a listed name and no
         English word, except census first names ("son frank", not "per protocol", "son called").
         """
         key = _fold(word.strip("'’-"))
@@ -2157,8 +2165,9 @@ class NameRecognizer(EntityRecognizer):
         listed = key in self._first or key in self._last
         if key in self._safe:
             census_first, census_last = census_names()
-            return (level == "loose" and (key in census_first or key in census_last)) or (
-                level == "strict" and key in census_first)
+            census = key in census_first or key in census_last
+            return (level == "loose" and census) or (level == "strict" and key in census_first) or (
+                level == "medium" and key in census_first and key not in _MODALS)
         if listed:
             return True
         return level != "strict" and len(key) >= 3 and not _inflected(key, self._safe)
@@ -2168,6 +2177,9 @@ class NameRecognizer(EntityRecognizer):
         name on its own ("KESTENBAUM", not "MD", "TEAM", "FAMILY"), with an initial before it if there is one."""
         word = _RX_WORD_BEFORE.search(text, max(0, end - 40), end)
         if word is None or not self._name_like(word.group(), "medium"):
+            return None
+        parts = re.split(r"[-'’]", word.group())
+        if any(_fold(p) in self._never for p in parts if len(p) > 1):  # "MD'S aware", "neuro-surg aware"
             return None
         start = word.start()
         if (ini := _RX_INITIAL_BEFORE.search(text, max(0, start - 4), start)) is not None:
@@ -2281,6 +2293,10 @@ class NameRecognizer(EntityRecognizer):
         if not words:
             return None
         s0 = start + parts[first].start()
+        if len(parts) - first == 1 and "," not in text[s0:trigger] and not self._census(words[0]) and (
+            _fold(words[0]) in self._safe
+        ):
+            return None  # one English word before "PA"/"PT" with no comma: "Hemodynamics PA 54/18", "Await PT eval"
         if (
             all(w.isupper() for w in words)
             and "," not in text[s0:end]
