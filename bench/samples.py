@@ -19,6 +19,7 @@ import argparse
 import os
 import resource
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,28 +38,39 @@ def synthetic_corpus(n_sentences: int, seed: int = 0) -> tuple[np.ndarray, np.nd
     return lengths, np.stack([starts, stops], axis=1).astype(np.int64)
 
 
-def old_build_index(doc_bounds: np.ndarray, lengths: np.ndarray, settings: SampleSettings, split: str) -> np.ndarray:
-    """The index build as it was before vectorisation: a Python loop over every sentence (the baseline)."""
-
-    def target_len(rng: np.random.Generator) -> int:
-        if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
-            return int(rng.integers(2, settings.max_tokens + 1))
-        return settings.max_tokens
-
-    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
+def greedy_index(doc_bounds: np.ndarray, lengths: np.ndarray, next_target: Callable[[int, int], int]) -> np.ndarray:
+    """Megatron's greedy packing one sentence at a time, the rule ``build_index`` vectorises: the reference
+    both the baseline here and ``tests/model/test_samples.py`` run. ``next_target(start, j)`` is the target
+    length of sample ``j`` of the document starting at row ``start``; it is asked in document order, at
+    each sample's start and once after a document's last sample (the old build drew a target there too)."""
     out: list[tuple[int, int, int]] = []
     for start, stop in doc_bounds.tolist():
         if stop - start < 2:
             continue
-        first, acc, n_sent, target = start, 0, 0, target_len(rng)
+        j = 0
+        first, acc, n_sent, target = start, 0, 0, next_target(start, j)
         for row in range(start, stop):
             acc += int(lengths[row])
             n_sent += 1
             remaining = stop - row - 1
             if (acc >= target and remaining > 1 and n_sent >= 2) or remaining == 0:
                 out.append((first, row + 1, target))
-                first, acc, n_sent, target = row + 1, 0, 0, target_len(rng)
+                j += 1
+                first, acc, n_sent, target = row + 1, 0, 0, next_target(start, j)
     return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+
+
+def old_build_index(doc_bounds: np.ndarray, lengths: np.ndarray, settings: SampleSettings, split: str) -> np.ndarray:
+    """The index build as it was before vectorisation (the baseline): the greedy loop, its targets drawn from
+    one sequential RNG stream."""
+    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
+
+    def target_len(_start: int, _j: int) -> int:
+        if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
+            return int(rng.integers(2, settings.max_tokens + 1))
+        return settings.max_tokens
+
+    return greedy_index(doc_bounds, lengths, target_len)
 
 
 def _timed(fn, *args):

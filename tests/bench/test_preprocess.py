@@ -3,26 +3,15 @@ and one measured side runs in its own process and reports numbers (no timing is 
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.scripts import load
 
-
-def _bench():
-    """bench/ is a folder of scripts, not a package: import the script by path, under a name its worker
-    processes (forkserver children, which get the parent's ``sys.path``) can import too."""
-    sys.path.append(str(ROOT / "bench"))  # appended: never shadows an installed module
-    return importlib.import_module("preprocess")
-
-
-bench = _bench()
+bench = load("preprocess")
 
 
 def test_labelled_sample_is_well_formed():

@@ -22,6 +22,9 @@ from model.samples import (
     target_lengths,
 )
 from pipeline.shards import ShardReader
+from tests.bench.scripts import load
+
+bench = load("samples")  # the greedy loop the vectorised build replaced: the reference to match
 
 SETTINGS = SampleSettings(seq_len=64, seed=5)
 
@@ -157,49 +160,10 @@ def test_collate_pads_and_indexes_the_flat_grid(train_set):
     assert batch["attention_mask"].sum() == sum(len(s.tokens) for s in samples)
 
 
-def _old_build_index(doc_bounds, lengths, settings, split):
-    """The pre-vectorisation algorithm, verbatim (one sequential RNG stream): the reference to match."""
-    from model.samples import SPLITS
-
-    def target_len(rng):
-        if settings.short_seq_prob > 0 and rng.random() < settings.short_seq_prob:
-            return int(rng.integers(2, settings.max_tokens + 1))
-        return settings.max_tokens
-
-    rng = np.random.default_rng([settings.seed, SPLITS[split], 11])
-    out = []
-    for start, stop in doc_bounds.tolist():
-        if stop - start < 2:
-            continue
-        first, acc, n_sent, target = start, 0, 0, target_len(rng)
-        for row in range(start, stop):
-            acc += int(lengths[row])
-            n_sent += 1
-            remaining = stop - row - 1
-            if (acc >= target and remaining > 1 and n_sent >= 2) or remaining == 0:
-                out.append((first, row + 1, target))
-                first, acc, n_sent, target = row + 1, 0, 0, target_len(rng)
-    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
-
-
 def _loop_build_index(doc_bounds, lengths, settings, split):
-    """The same sequential loop with the new per-(document, sample) targets: what the vectorised build must equal."""
-    out = []
-    for start, stop in doc_bounds.tolist():
-        if stop - start < 2:
-            continue
-        j = 0
-        target = lambda: int(target_lengths(np.asarray([start]), j, settings, split)[0])  # noqa: E731
-        first, acc, n_sent, t = start, 0, 0, target()
-        for row in range(start, stop):
-            acc += int(lengths[row])
-            n_sent += 1
-            remaining = stop - row - 1
-            if (acc >= t and remaining > 1 and n_sent >= 2) or remaining == 0:
-                out.append((first, row + 1, t))
-                j += 1
-                first, acc, n_sent, t = row + 1, 0, 0, target()
-    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+    """The greedy loop with the new per-(document, sample) targets: what the vectorised build must equal."""
+    return bench.greedy_index(doc_bounds, lengths,
+                              lambda start, j: int(target_lengths(np.asarray([start]), j, settings, split)[0]))  # fmt: skip
 
 
 def _random_corpus(rng, n_docs):
@@ -217,7 +181,7 @@ def test_vectorised_index_equals_the_loop(seed):
     for seq_len in (8, 32, 128):
         # no short sequences: no randomness, so the vectorised build must reproduce the old algorithm exactly
         fixed = SampleSettings(seq_len=seq_len, short_seq_prob=0.0, seed=seed)
-        expected = _old_build_index(bounds, lengths, fixed, "train")
+        expected = bench.old_build_index(bounds, lengths, fixed, "train")
         assert len(expected) > 50
         assert np.array_equal(build_index(bounds, lengths, fixed, "train"), expected)
         # short sequences: the same greedy rule, targets from the per-(document, sample) hash
