@@ -23,7 +23,7 @@ import os, signal, sys, threading, time
 from pathlib import Path
 from pipeline.core import dataset
 from pipeline.config import PreprocessConfig
-from pipeline.core.dag import STAGES, run_one
+from pipeline.core.dag import run_preprocess
 
 raw, root, target = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 cfg = PreprocessConfig(data_root=root, workers=1)
@@ -42,12 +42,8 @@ def kill_before_publish(tmp, final):
     publish(tmp, final)
 dataset._publish = kill_before_publish
 
-done = {}
-for stage in STAGES:
-    if stage.name == target:
-        threading.Thread(target=watch, daemon=True).start()
-    done[stage.name], _ = run_one(stage.name, cfg, {d: done[d] for d in stage.inputs},
-                                  input_path=raw if stage.name == "ingest" else None)
+threading.Thread(target=watch, daemon=True).start()
+run_preprocess(cfg, raw)
 print("not killed")
 """
 
