@@ -160,6 +160,12 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     if line.strip() and not line.startswith("#")
 )
 
+@lru_cache(maxsize=1)
+def clinical_vocabulary() -> frozenset[str]:
+    """Clinical words, drug names and device brands, lower case: words that are never PHI on their own."""
+    return CLINICAL_WORDS | drug_words() | device_words()
+
+
 # Function words and sentence starters that appear capitalized at the start of a sentence; some are census
 # names ("Will", "May", "Case", "Long", "Early"). Never part of a name outside an honorific.
 STOP_WORDS: frozenset[str] = frozenset(

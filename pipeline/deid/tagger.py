@@ -14,7 +14,8 @@ word sequences it learned from. A word is PHI when the model's probability of "n
 likely non-O label. Consecutive PHI words of one category with at most one non-newline character between
 them form one span, whose score is its lowest word probability. A DATE span of digits and separators stands
 only when it reads as a month and day, not as a measurement (``pipeline.deid.dates``: ``PSV 10/5``, ``8/10
-pain`` and ``rales 1/3 up`` are not dates).
+pain`` and ``rales 1/3 up`` are not dates), and a NAME or LOCATION span made only of drug, device and clinical
+words (``Colace``, ``Quinton``, ``Passy Muir``) is dropped.
 
 ``PhiTaggerRecognizer`` wraps it for presidio. ``batch(texts)`` runs the model once over a whole chunk of
 notes (batched inference is ~10x faster than note by note), and ``analyze`` then looks the note up.
@@ -23,6 +24,7 @@ notes (batched inference is ~10x faster than note by note), and ``analyze`` then
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.deid.dates import calendar_date, is_numeric
+from pipeline.deid.recognizers import clinical_vocabulary
 from pipeline.deid.stage import TAGGER_NAME
 from pipeline.deid.tags import TAGS
 
@@ -101,13 +104,34 @@ class PhiTagger:
                     q[o] = -1.0
                     words.append((a, b, self.labels[int(q.argmax())][2:], phi))
             text = texts[ti]
-            out[ti].extend(
-                s for s in _join(words, text)
-                if s[2] != "DATE" or not is_numeric(text[s[0] : s[1]]) or calendar_date(text, s[0], s[1])
-            )
+            out[ti].extend(s for s in _join(words, text) if _plausible(text, s))
         for spans in out:
             spans.sort()
         return out
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _clinical_phrase(span: str) -> bool:
+    """Every word of ``span`` is clinical vocabulary: a drug, a device brand or a clinical word (``Colace``,
+    ``Quinton cath``, ``Passy Muir``). A tagger trained on a thousand notes takes such words for names when it
+    saw few of them; the rules still find a patient called Hickman after a title or label."""
+    words = [w.lower() for w in _WORD.findall(span)]
+    words = [w[:-2] if w.endswith(("'s", "’s")) else w for w in words]
+    vocabulary = clinical_vocabulary()
+    return bool(words) and all(w in vocabulary for w in words)
+
+
+def _plausible(text: str, span: SpanTuple) -> bool:
+    """The tagger's span reads as its category: a numeric DATE as a calendar date (``pipeline.deid.dates``),
+    a NAME or LOCATION not as clinical vocabulary."""
+    start, end, category, _ = span
+    if category == "DATE" and is_numeric(text[start:end]):
+        return calendar_date(text, start, end)
+    if category in ("NAME", "LOCATION"):
+        return not _clinical_phrase(text[start:end])
+    return True
 
 
 def _join(words: list[SpanTuple], text: str) -> list[SpanTuple]:

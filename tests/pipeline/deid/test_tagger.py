@@ -60,6 +60,23 @@ def test_words_become_spans_with_exact_offsets_joined_within_a_line(all_name):
     assert all(0.99 < score <= 1.0 for *_, score in spans)
 
 
+@pytest.fixture(scope="module")
+def all_date(tmp_path_factory) -> Path:
+    return _tagger(tmp_path_factory.mktemp("all_date"), "B-DATE")
+
+
+def test_numeric_dates_must_read_as_calendar_dates(all_date):
+    text = "OR on\n9/12\nrales\n1/3\nratio\n13/10\nseen\n10/13/19"
+    got = [text[s:e] for s, e, cat, _ in PhiTagger(all_date).spans([text])[0] if cat == "DATE"]
+    # every word is DATE to this model; the lines holding only a fraction or a month 13 are dropped
+    assert got == ["OR on", "9/12", "rales", "ratio", "seen", "10/13/19"]
+
+
+def test_names_made_of_clinical_vocabulary_are_dropped(all_name):
+    text = "Colace\nQuinton cath\nVex\nPassy Muir"
+    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
+
+
 def test_threshold_and_an_all_o_model(all_name, all_o):
     import torch
 
