@@ -754,7 +754,18 @@ def date_recognizer() -> GroupRegexRecognizer:
                 rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}(?:[ \t]*|-){_DAY}(?![\d:])(?:,?[ \t]*(?:{_YEAR}|'\d\d)(?!\d))?",
                 0.85,
             ),
-            ("day_month_year", rf"(?=\d)(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d))?", 0.85),
+            # "14 Feb 2018", "21 Apr, 19" (a two-digit year after a comma), and the first day of a range before
+            # its month ("1->2 Nov", "3-5 June")
+            (
+                "day_month_year",
+                rf"(?=\d)(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d)|,[ \t]*'?\d\d(?![\d:]))?",
+                0.85,
+            ),
+            (
+                "day_range_month",
+                rf"(?=\d)(?<![\d/.:]){_DAY}(?=[ \t]*(?:-+>?|to|&|and)[ \t]*{_DAY}[ \t]+{_MONTH}(?![A-Za-z]))",
+                0.85,
+            ),
             ("dd_mon_yy", rf"(?=\d)(?<![\d]){_DD}[-/ ]{_MONTH}[-/ ](?:{_YEAR}|\d\d)(?!\d)", 0.9),
             ("month_year", rf"(?=[JFMASONDjfmasond])(?<![A-Za-z]){_MONTH}[ \t,/-]*(?:{_YEAR}|'\d\d)(?!\d)", 0.85),
             (
@@ -815,7 +826,8 @@ def date_recognizer() -> GroupRegexRecognizer:
             ("m_d_line", rf"(?=\d)(?m:^){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
             (
                 "ordinal",
-                r"(?=[Oo])(?<![A-Za-z])(?i:on)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",
+                r"(?=[OoIiTt])(?<![A-Za-z])(?i:on|it['’]?s|it[ \t]+is|today[ \t]+is)[ \t]+the[ \t]+"
+                r"(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",
                 0.6,
             ),
             # "scheduled for the 21st.", "until the 3rd at 10 am", "from the 1st to the 5th" -- not "for the 2nd
@@ -1275,6 +1287,28 @@ def _moved_place_ok(span: str) -> bool:
     return key not in safe_words() and not _inflected(key, safe_words())
 
 
+_MOVED_PLACE_WORDS = (
+    r"(?=[TtAaSsRrBbCcMmDdGgFfPp])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|tx['’]?d|admitted|"
+    r"brought|came|arrived|returned|discharged|presented|presenting|presents|sent|taken|referred|go|going|"
+    r"went|seen)[ \t]+(?i:to|into|from|at|back[ \t]+to))[ \t]+"
+    r"(?P<phi>[A-Z][a-z]+(?:['’]s)?(?:[ \t]+[A-Z][a-z]+(?:['’]s)?){1,2})(?![A-Za-z])"
+)
+
+
+def _english_only(span: str) -> bool:
+    """Every word is on a safe-word list and none is a census name."""
+    first, last = census_names()
+    keys = [_fold(w.rstrip("'’s") if w.endswith(("'s", "’s")) else w) for w in span.split()]
+    return all(k in safe_words() and k not in first and k not in last for k in keys)
+
+
+def _title_place_ok(span: str) -> bool:
+    """Title-case words name a place unless the first is clinical or generic ("went to Physical Therapy",
+    "sent to Nuclear Medicine" are services; "Sacred Heart" is a hospital) or any is a function word."""
+    keys = [_fold(w.rstrip("'’s") if w.endswith(("'s", "’s")) else w) for w in span.split()]
+    return not (keys[0] in CLINICAL_WORDS or keys[0] in _GENERIC_FACILITY_WORDS or any(k in STOP_WORDS for k in keys))
+
+
 def _place_word_ok(span: str) -> bool:
     """A place is not a clinical abbreviation or function word ("Abd: soft, NT, ND" is not North Dakota)."""
     return not any(w.lower() in CLINICAL_WORDS or w.lower() in STOP_WORDS for w in span.split() if not w.isdigit())
@@ -1599,6 +1633,29 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.7,
                 _moved_place_ok,
             ),
+            # a place of two or three Title-case words after a verb of moving or presenting: "went to Sacred Heart",
+            # "presenting to Mercy Ridge w/ sob", "transferred from Johns Hopkins" -- Title case in running text
+            # is the cue. Anchored (0.7) when a word is a name or no English word; English words only ("went to
+            # Interventional Radiology") are a guess the tagger must confirm (0.6).
+            ("moved_place_words", _MOVED_PLACE_WORDS, 0.7, lambda span: _title_place_ok(span) and not _english_only(span)),
+            # (its own regex object: the prefilter maps each compiled regex to one rule)
+            ("moved_place_words_english", _MOVED_PLACE_WORDS + "(?#english)", 0.6, lambda span: _title_place_ok(span) and _english_only(span)),
+            # a university named by its state: "per U Maryland scale", "Univ of Iowa", "University of Texas"
+            (
+                "state_university",
+                rf"(?=[UuS])(?<![A-Za-z])(?P<phi>(?:U|Univ\.?|University|UNIVERSITY|State[ 	]+University)(?:[ 	]+(?i:of))?"
+                rf"[ 	]+(?:{_STATE_NAME}|(?i:{_STATE_NAME})))(?![A-Za-z])",
+                0.7,
+            ),
+            # an organisation after a job title: "CEO of Acme", "owner of Pinecrest Farms", "VP AT IBM"
+            (
+                "employer_after_title",
+                r"(?=[CcOoPpVvDdMmFf])(?<![A-Za-z])(?i:ceo|cfo|coo|owner|president|vice[ 	]+president|vp|founder|"
+                r"director|manager|chairman|partner)[ 	]+(?i:of|at|for)[ 	]+"
+                rf"(?P<phi>[A-Z]{{2,6}}|{_CAPWORD}(?:[ 	]+{_CAPWORD}){{0,2}})(?![A-Za-z])",
+                0.7,
+                _place_word_ok,
+            ),
             # a saint's name is a hospital or a parish, not an ST segment: "St. Jude's", "ST. JUDE", "St Joseph"
             (
                 "saint_place",
@@ -1819,7 +1876,7 @@ _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(
 # KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN". The word after must look like a
 # name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per protocol" do not.
 _RX_TITLE_ANY = _compile(
-    r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np)\.?)?)[ \t]+(?=[A-Za-z])"
+    r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np|md)\.?)?)[ \t]+(?=[A-Za-z])"
 )
 # "R. KESTENBAUM AWARE", "Dr Okafor notified", "quinn paged": nursing notes report whom they told, name first
 _RX_TOLD_AFTER = _compile(r"(?<=[^\W\d_])[ \t]+(?=(?i:aware|notified|paged|informed|made[ \t]+aware|updated)(?![A-Za-z]))")

@@ -38,6 +38,18 @@ POSITIVE = [
     ("PCP: Ngozi Eze", "Ngozi Eze", "NAME"),
     ("Wife Mary is at the bedside.", "Mary", "NAME"),
     ("The patient's daughter, Jennifer, will visit.", "Jennifer", "NAME"),
+    ("Tube repositioned per NP GRETCHEN overnight.", "GRETCHEN", "NAME"),
+    ("Diuresis goal discussed, per md Okafor will recheck lytes.", "Okafor", "NAME"),
+    # places after a verb of moving, universities named by their state, an employer after a job title
+    ("Plan is to go to Mercy Ridge for rehab.", "Mercy Ridge", "LOCATION"),
+    ("Presenting to Holy Cross w/ chest pain and sob.", "Holy Cross", "LOCATION"),
+    ("Sliding scale per U Oregon protocol.", "U Oregon", "LOCATION"),
+    ("Seen at the Univ of Kansas last year.", "Univ of Kansas", "LOCATION"),
+    ("WIFE IS VP AT DELTEK. NONSMOKER.", "DELTEK", "LOCATION"),
+    # dates: an ordinal after "it's the", a day range before its month, a two-digit year after a comma
+    ('Oriented: "it\'s the 19th, a Tuesday."', "19th", "DATE"),
+    ("Admitted 4->5 Mar for a CHF flare.", "4", "DATE"),
+    ("Nursing note 14 Jul, 03 1900-0700", "14 Jul, 03", "DATE"),
     ("Spoke with Thomas Anderson about the plan.", "Thomas Anderson", "NAME"),
     ("Smith, John was admitted overnight.", "Smith, John", "NAME"),
     ("Case discussed with Kevin O'Brien-Walsh today.", "Kevin O'Brien-Walsh", "NAME"),
@@ -221,6 +233,14 @@ TRAPS = [
     "Patient is a 45 yo man with CHF.",
     "SPECIMEN: COLON, SIGMOID, POLYPECTOMY.",
     "HAND-OFF GIVEN TO ONCOMING RN. LASIX 40 MG PO ST.",
+    # nursing shorthand that reads like names or places
+    "Neuro: A&Ox3, MAE, PERL. Follows commands.",
+    "CV: HR returned to NSR after amio. Went back to A-FIB at 2200.",
+    "Cardiac: st in the 120s with activity. Clot sent to BB for type and cross.",
+    "Resp: occasional np cough, strong NP COUGH at times.",
+    "MD'S AWARE OF SBP 80S. neuro-surg aware of ICP 22.",
+    "Hemodynamics PA 48/20 after the bolus. Await PT eval tomorrow.",
+    "Went to Physical Therapy and then to Nuclear Medicine.",
 ]
 
 
