@@ -1571,6 +1571,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 "facility",
                 rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
                 rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?"
+                rf"(?:[ \t]+(?:House|Home|Pavilion|Tower|Annex|Wing|HOUSE|HOME|PAVILION|TOWER|ANNEX|WING))?"  # "Lakeside Hospice House"
                 rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])",
                 0.6,
                 _named_facility,

@@ -44,6 +44,7 @@ POSITIVE = [
     ("Plan is to go to Mercy Ridge for rehab.", "Mercy Ridge", "LOCATION"),
     ("Presenting to Holy Cross w/ chest pain and sob.", "Holy Cross", "LOCATION"),
     ("Sliding scale per U Oregon protocol.", "U Oregon", "LOCATION"),
+    ("Discharged to Willow Creek Hospice House today.", "Willow Creek Hospice House", "LOCATION"),
     ("Seen at the Univ of Kansas last year.", "Univ of Kansas", "LOCATION"),
     ("WIFE IS VP AT DELTEK. NONSMOKER.", "DELTEK", "LOCATION"),
     # dates: an ordinal after "it's the", a day range before its month, a two-digit year after a comma
