@@ -1903,7 +1903,7 @@ _LABELS = (
 _BY_VERBS = (
     r"dictated|signed|signed[ \t]+out|transcribed|reviewed|seen|examined|evaluated|discussed|referred|"
     r"accompanied|authenticated|cosigned|co-signed|verified|approved|prepared|entered|performed|interpreted|"
-    r"read|staffed|called|paged|notified|covered|followed|managed|treated|operated|consulted|spoke|talked|"
+    r"read|staffed|called|paged|notified|covered|followed|managed|treated|operated|consulted|spoke|talked|reported|"
     r"shared(?:[ \t]+only)?"
 )
 _RX_LABEL = _compile(
@@ -1931,6 +1931,8 @@ _RX_RELATION = _compile(
     rf"{_initials(_RELATIONS)}(?<![A-Za-z])(?i:{_RELATIONS})"
     rf"(?:[ \t]*[,(:][ \t]*|[ \t]+(?i:is|named|was)[ \t]+|[ \t]+)(?=[{_UP}{_LO}])"
 )
+# A Title-case word set off by commas right after a relation word ("Son, Ed, was updated").
+_RX_APPOSITIVE = re.compile(r"([A-Z][a-z]+)(?=[ \t]*,)")
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|PhD|MSN|APRN|CRNA|DPM|PharmD|LCSW|FNP|FNP-C|ARNP|DDS|MBBS|LPN|CNA|"
     r"RD|PT|OT|DPT|MSW|FACP|FACC|FACS|RRT|CRT|LICSW|CCRN|BSN|RPh|CNS|CNM"
@@ -2089,6 +2091,10 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION, text):
             if (span := self._anchored(text, m.end(), "relation")) is not None:
                 spans.append((*span, 0.8))
+            elif "," in m.group() and (word := _RX_APPOSITIVE.match(text, m.end())) is not None:
+                key = _fold(word.group(1))  # "Son, Ed, was updated": even a clinical-looking word, but no role
+                if key not in STOP_WORDS and key not in ("pt", "patient") and not re.fullmatch(_CREDENTIALS, word.group(1).upper()):
+                    spans.append((word.start(1), word.end(1), 0.8))
         for m in _scan(_RX_TITLE_ANY, text):
             title = m.group().split()[-1].rstrip(".").lower()
             level = "strict" if title == "per" else "medium" if title in ("mr", "ms", "np") else "loose"
@@ -2420,7 +2426,7 @@ class NameRecognizer(EntityRecognizer):
                 first -= 1
             kept = [p.group() for p in parts[first:]]
             if any(k.endswith(".") or _fold(k) in self._strong_first or _fold(k) in self._strong_last for k in kept):
-                out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.6))
+                out.append((b.start("phi") + parts[first].start(), b.end("phi"), 0.7))
         # "john smith": census first + last, neither an English word. Most notes hold no such first name, so
         # the distinct words are checked as a set before any per-word work.
         # Maximal runs of lower-case letters are a superset of the lower-case words; all in C: bytes.translate +

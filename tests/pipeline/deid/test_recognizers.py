@@ -39,6 +39,9 @@ POSITIVE = [
     ("Wife Mary is at the bedside.", "Mary", "NAME"),
     ("The patient's daughter, Jennifer, will visit.", "Jennifer", "NAME"),
     ("Tube repositioned per NP GRETCHEN overnight.", "GRETCHEN", "NAME"),
+    ("Family: Daughter, Ed, was updated by phone.", "Ed", "NAME"),
+    ("Labs reported to J. Ruvo at 0300.", "J. Ruvo", "NAME"),
+    ("vent weaned without incident. k. brannigan rrt", "k. brannigan", "NAME"),
     ("Diuresis goal discussed, per md Okafor will recheck lytes.", "Okafor", "NAME"),
     # places after a verb of moving, universities named by their state, an employer after a job title
     ("Plan is to go to Mercy Ridge for rehab.", "Mercy Ridge", "LOCATION"),
@@ -242,6 +245,7 @@ TRAPS = [
     "MD'S AWARE OF SBP 80S. neuro-surg aware of ICP 22.",
     "Hemodynamics PA 48/20 after the bolus. Await PT eval tomorrow.",
     "Went to Physical Therapy and then to Nuclear Medicine.",
+    "Wife, Pt, and son at the bedside. Results reported to MD and team.",
 ]
 
 
