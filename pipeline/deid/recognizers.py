@@ -1626,7 +1626,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             (
                 "moved_place",
                 r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
-                r"admitted|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
+                r"admitted|admit|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
                 r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
                 r"[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
                 r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
@@ -1641,6 +1641,14 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             ("moved_place_words", _MOVED_PLACE_WORDS, 0.7, lambda span: _title_place_ok(span) and not _english_only(span)),
             # (its own regex object: the prefilter maps each compiled regex to one rule)
             ("moved_place_words_english", _MOVED_PLACE_WORDS + "(?#english)", 0.6, lambda span: _title_place_ok(span) and _english_only(span)),
+            # a facility named after its state: "Ohio Rehab", "Texas General", "Iowa Medical Center" (the state
+            # alone is kept by safe harbor; the facility is not)
+            (
+                "state_facility",
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_STATE_NAME})[ \t]+(?i:rehab|rehabilitation|hospital|hosp|general|"
+                r"medical[ \t]+center|nursing[ \t]+home|health[ \t]+system|health|hospice|shock[ \t]+trauma))(?![A-Za-z])",
+                0.7,
+            ),
             # a university named by its state: "per U Maryland scale", "Univ of Iowa", "University of Texas"
             (
                 "state_university",

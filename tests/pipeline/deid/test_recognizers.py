@@ -47,6 +47,8 @@ POSITIVE = [
     ("Plan is to go to Mercy Ridge for rehab.", "Mercy Ridge", "LOCATION"),
     ("Presenting to Holy Cross w/ chest pain and sob.", "Holy Cross", "LOCATION"),
     ("Sliding scale per U Oregon protocol.", "U Oregon", "LOCATION"),
+    ("Could have PT at Nevada Rehab after discharge.", "Nevada Rehab", "LOCATION"),
+    ("78 yo admit from Brookhaven rehab with sob.", "Brookhaven", "LOCATION"),
     ("Discharged to Willow Creek Hospice House today.", "Willow Creek Hospice House", "LOCATION"),
     ("Seen at the Univ of Kansas last year.", "Univ of Kansas", "LOCATION"),
     ("WIFE IS VP AT DELTEK. NONSMOKER.", "DELTEK", "LOCATION"),
