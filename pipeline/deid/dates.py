@@ -21,6 +21,7 @@ _PAIN = re.compile(r"(?i)(?<![a-z])(?:pain|cp|discomfort|angina|ache|headache|sc
 _VENT = re.compile(
     r"(?i)(?<![a-z])(?:psv?|cpap|ips|peep|bi-?pap|s?imv|vent|a/?c|settings?|fio2|flowby|pressure support)(?![a-z])"
 )
+_VENT_AFTER = re.compile(r"(?i)[ \t,]*(?:\d+[ \t]*%|psv?|cpap|ips|peep|bi-?pap|fio2)(?![a-z])")
 
 
 def _token(text: str, start: int, end: int) -> tuple[int, int]:
@@ -42,24 +43,28 @@ def is_numeric(span: str) -> bool:
     return _NUMERIC.fullmatch(span) is not None
 
 
-def calendar_date(text: str, start: int, end: int) -> bool:
-    """``text[start:end]`` (digits and separators) is a whole ``m/d``, ``m-d`` or ``m/d/y`` token with a real
-    month and day, not a small fraction or an ``x/5`` grade, and no pain or ventilator word near it."""
+def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The extent of the whole number token around ``text[start:end]`` (digits and separators) when it is an
+    ``m/d``, ``m/yy``, ``m-d`` or ``m/d/y`` date with a real month -- not a small fraction or an ``x/5`` grade,
+    not an ``x/10`` next to a pain word, not a ventilator setting (a mode word before it on its line, or a mode
+    word or percentage right after it), not part of a longer number (``600/12``, ``31.5/11.2``) -- else None.
+    The tagger may tag part of a date (``7/`` of ``7/1``): the whole token is what is redacted."""
     a, b = _token(text, start, end)
-    if text[start:end].strip(" /-.") != text[a:b]:
-        return False  # part of a longer number: "600/[12]", "31.5/[11].2"
     parts = re.split(r"[/-]", text[a:b])
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        return False
+        return None
     month, day = int(parts[0]), int(parts[1])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return False
-    if len(parts) == 3 and len(parts[2]) not in (2, 4):
-        return False
+    if not 1 <= month <= 12:
+        return None
+    if len(parts) == 2 and day > 31:
+        return (a, b) if len(parts[1]) == 2 else None  # month/year: "CABG 8/87"
+    if day < 1 or (len(parts) == 3 and len(parts[2]) not in (2, 4)):
+        return None
     if len(parts) == 2 and (month < day <= 4 or (day == 5 and month <= 5)):
-        return False  # 1/2, 1/3, 3/4 (fractions); 4/5, 5/5 (strength, ventilator settings)
-    before, after = text[max(0, a - 25) : a], text[b : b + 25]
-    if _PAIN.search(before) or _PAIN.search(after) or before.rstrip().endswith("#"):
-        return False
+        return None  # 1/2, 1/3, 3/4 (fractions); 4/5, 5/5 (strength, ventilator settings)
+    if len(parts) == 2 and day == 10 and (_PAIN.search(text[max(0, a - 25) : a]) or _PAIN.search(text[b : b + 25])):
+        return None  # a pain score: "c/o 6/10 back pain", "CP 4/10"
+    if text[max(0, a - 3) : a].rstrip().endswith("#"):
+        return None  # "#4/10"
     line_before = text[max(0, a - 30) : a].rsplit("\n", 1)[-1]
-    return not (_VENT.search(line_before) or _VENT.search(text[b : b + 12]) or "%" in text[b : b + 12])
+    return None if _VENT.search(line_before) or _VENT_AFTER.match(text, b) else (a, b)

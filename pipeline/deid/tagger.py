@@ -104,10 +104,8 @@ class PhiTagger:
                     q[o] = -1.0
                     words.append((a, b, self.labels[int(q.argmax())][2:], phi))
             text = texts[ti]
-            out[ti].extend(s for s in _join(words, text) if _plausible(text, s))
-        for spans in out:
-            spans.sort()
-        return out
+            out[ti].extend(c for s in _join(words, text) if (c := _checked(text, s)) is not None)
+        return [_disjoint(sorted(spans)) for spans in out]
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -123,15 +121,29 @@ def _clinical_phrase(span: str) -> bool:
     return bool(words) and all(w in vocabulary for w in words)
 
 
-def _plausible(text: str, span: SpanTuple) -> bool:
-    """The tagger's span reads as its category: a numeric DATE as a calendar date (``pipeline.deid.dates``),
-    a NAME or LOCATION not as clinical vocabulary."""
-    start, end, category, _ = span
+def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
+    """The tagger's span if it reads as its category, else None: a numeric DATE must be a calendar date
+    (``pipeline.deid.dates``; the span then covers the whole date), a NAME or LOCATION no clinical vocabulary."""
+    start, end, category, score = span
     if category == "DATE" and is_numeric(text[start:end]):
-        return calendar_date(text, start, end)
-    if category in ("NAME", "LOCATION"):
-        return not _clinical_phrase(text[start:end])
-    return True
+        extent = calendar_date(text, start, end)
+        return None if extent is None else (*extent, category, score)
+    if category in ("NAME", "LOCATION") and _clinical_phrase(text[start:end]):
+        return None
+    return span
+
+
+def _disjoint(spans: list[SpanTuple]) -> list[SpanTuple]:
+    """Sorted spans made non-overlapping (a date widened to its whole token may reach into the next span):
+    an overlapping span is cut to start where the previous one ends, or dropped if nothing is left."""
+    out: list[SpanTuple] = []
+    for start, end, category, score in spans:
+        if out and start < out[-1][1]:
+            start = out[-1][1]
+            if start >= end:
+                continue
+        out.append((start, end, category, score))
+    return out
 
 
 def _join(words: list[SpanTuple], text: str) -> list[SpanTuple]:

@@ -10,7 +10,7 @@ def _judge(sentence: str) -> bool:
     start = sentence.index("[")
     end = sentence.index("]") - 1
     text = sentence.replace("[", "").replace("]", "")
-    return calendar_date(text, start, end)
+    return calendar_date(text, start, end) is not None
 
 
 @pytest.mark.parametrize("sentence", [
@@ -19,6 +19,8 @@ def _judge(sentence: str) -> bool:
     "Seen in clinic on [11-4] and again later.",
     "Last colonoscopy [6/3/09] was normal.",
     "Echo [02/17/2011] showed an EF of 45%.",
+    "Hx of CABG [4/96] and a stent since.",  # month/year
+    "Woke [3/14] with CP radiating to the jaw.",  # chest pain near a date that is no x/10
 ])
 def test_dates_in_clinical_sentences_are_dates(sentence):
     assert _judge(sentence)
@@ -28,7 +30,7 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "Patient rates her chest pain [7/10] today.",  # pain words near it
     "c/o [6/10] back pain, given tylenol.",
     "Weaned to PSV [12/8] overnight.",  # ventilator mode before it
-    "Remains on [6/6] with 40% FiO2.",  # a percentage right after it
+    "Remains on [6/6], 40% FiO2.",  # a percentage right after it
     "Crackles [1/3] up bilaterally.",  # a small fraction
     "Grip strength [4/5] on the left.",  # an x/5 grade
     "Wedge [14-23] all shift.",  # not a month (23 is no month... 14 is)
@@ -38,6 +40,12 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
 ])
 def test_measurements_written_like_dates_are_not(sentence):
     assert not _judge(sentence)
+
+
+def test_a_partly_tagged_date_is_widened_to_the_whole_date():
+    text = "Sent to CCU at 10PM 7/1 for monitoring."
+    start = text.index("7/")
+    assert calendar_date(text, start, start + 2) == (start, start + 3)
 
 
 def test_is_numeric_takes_digits_and_separators_only():
