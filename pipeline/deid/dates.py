@@ -18,6 +18,7 @@ _TOKEN_CHAR = re.compile(r"[\d/-]|\.(?=\d)")
 _NUMERIC = re.compile(r"[\d/.\s-]+")
 # Words that make ``x/y`` a score or a measurement when near it (pain scales, ventilator modes and settings).
 _PAIN = re.compile(r"(?i)(?<![a-z])(?:pain|cp|discomfort|angina|ache|headache|scale|pressure|sore|hurts?)(?![a-z])")
+_MURMUR = re.compile(r"(?i)(?<![a-z])(?:grade|murmur|sem|hsm|systolic|diastolic|holosystolic|ejection)(?![a-z])")
 _VENT = re.compile(
     r"(?i)(?<![a-z])(?:psv?|cpap|ips|peep|bi-?pap|s?imv|vent|a/?c|settings?|fio2|flowby|pressure support)(?![a-z])"
 )
@@ -46,10 +47,15 @@ def is_numeric(span: str) -> bool:
 def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
     """The extent of the whole number token around ``text[start:end]`` (digits and separators) when it is an
     ``m/d``, ``m/yy``, ``m-d`` or ``m/d/y`` date with a real month -- not a small fraction or an ``x/5`` grade,
-    not an ``x/10`` next to a pain word, not a ventilator setting (a mode word before it on its line, or a mode
+    not an ``x/10`` next to a pain word or an ``x/6`` next to a murmur word, not a spine level (``C6-7``), not a
+    range of scores (``2-7/10``), not a ventilator setting (a mode word before it on its line, or a mode
     word or percentage right after it), not part of a longer number (``600/12``, ``31.5/11.2``) -- else None.
     The tagger may tag part of a date (``7/`` of ``7/1``): the whole token is what is redacted."""
     a, b = _token(text, start, end)
+    if a > 0 and text[a - 1].isalpha():
+        return None  # a spine level or a code: "C6-7", "L4-5", "T12"
+    if "/" in text[a:b] and "-" in text[a:b]:
+        return None  # mixed separators: a range of scores ("2-7/10"), not a date
     parts = re.split(r"[/-]", text[a:b])
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
         return None
@@ -64,6 +70,8 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None  # 1/2, 1/3, 3/4 (fractions); 4/5, 5/5 (strength, ventilator settings)
     if len(parts) == 2 and day == 10 and (_PAIN.search(text[max(0, a - 25) : a]) or _PAIN.search(text[b : b + 25])):
         return None  # a pain score: "c/o 6/10 back pain", "CP 4/10"
+    if len(parts) == 2 and day == 6 and (_MURMUR.search(text[max(0, a - 25) : a]) or _MURMUR.search(text[b : b + 30])):
+        return None  # a murmur grade: "Grade 2/6 systolic ejection murmur"
     if text[max(0, a - 3) : a].rstrip().endswith("#"):
         return None  # "#4/10"
     line_before = text[max(0, a - 30) : a].rsplit("\n", 1)[-1]

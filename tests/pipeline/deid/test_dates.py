@@ -37,6 +37,9 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "HCT 31.5/[11].2 this am.",  # part of a longer number
     "ABG 7.31/[48/70] on arrival.",  # inside a chain of values
     "Flow by rate [13/11] today.",  # 13 is no month
+    "Heart: grade [3/6] systolic ejection murmur.",  # a murmur grade
+    "Disc bulge at C[6-7] on the MRI.",  # a spine level
+    "She rates her pain as [2-7/10] today.",  # a range of scores
 ])
 def test_measurements_written_like_dates_are_not(sentence):
     assert not _judge(sentence)
