@@ -2,7 +2,7 @@
 
     python bench/preprocess.py [--quick [--prefect]] [--aci DIR] [--physionet DIR] [--synthetic-mb 50]
                                [--real-mb 20] [--dag-mb 3] [--rounds 1] [--workdir DIR] [--skip-prefect]
-                               [--json out.json]
+                               [--scaling-only] [--json out.json]
 
 Results, method and what they mean: docs/benchmarks.md.
 
@@ -19,7 +19,11 @@ Why it is built this way:
   (``pipeline.core.dag.run_preprocess``), once as the Prefect flow and once on a local 2-process Dask
   cluster, so the difference is Prefect's (server start-up and per-task) overhead.
 - **MB** is 10**6 bytes of the stage's input text (UTF-8), **MB/s/core** is MB per CPU-second of the process
-  (threads included), so a stage that uses two threads is not flattered. Scaling rows are wall-clock.
+  (threads included), so a stage that uses two threads is not flattered.
+- **Scaling** (1 vs 2 workers of clean, deid and sentences; ``--scaling-only`` runs nothing else): wall time,
+  which on this loaded host says little, and the CPU of the whole process tree (workers and forkserver
+  included), whose half is what two free cores would take; each stage's fixed cost (pool start-up) apart, and a
+  control: the same chunks in one and in two plain forked processes, the host's own price for running two.
 - **Corpora.** Synthetic notes (``pipeline.synth.generator``, ``ehrlm synth``) of at least ``--synthetic-mb``, and real
   text (aci_bench visit notes and the PhysioNet nursing notes, whatever of the two is given) repeated to
   ``--real-mb``. Repetition makes ``dedup`` on the real corpus mostly the exact-duplicate path (the table
@@ -41,6 +45,7 @@ import argparse
 import csv
 import json
 import multiprocessing as mp
+import multiprocessing.forkserver as mp_forkserver
 import os
 import secrets
 import shutil
@@ -48,14 +53,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LABELS = HERE / "data" / "sentence_boundaries.jsonl"
 KB_PER_SYNTH_NOTE = 1.6  # a little under the mean, so the synthetic corpus reaches its size
 PYSBD_MB = {"full": 1.0, "quick": 0.1}
-VOCAB_PREP_ROWS = 100_000
 """pysbd runs at ~0.15 MB/s; it is timed on the first notes up to this size (the rate, not the total, matters)."""
+VOCAB_PREP_ROWS = 100_000
+DEID_SCALING_MB = 10.0
+"""``deid`` (~1.5 MB/s/core) is scaled on the first cleaned notes up to this size, not on the whole corpus."""
 ACI_FILES = ("train.csv", "valid.csv")
 
 
@@ -407,24 +415,120 @@ def side_shards_encode(job: dict) -> dict:
     return {"cpu": cpu, "wall": wall, "bytes": _text_bytes(texts), "notes": len(texts)}
 
 
+def side_deid_run(job: dict) -> dict:
+    """``pipeline.deid.stage.run`` (rules) on the scaling input, the pool used whatever the input's size: the
+    stage keeps inputs under ``POOL_MIN_CHARS`` in one process, and this side measures what the pool does."""
+    from pipeline.config import DeidParams
+    from pipeline.deid import stage
+
+    stage.POOL_MIN_CHARS = 0
+    texts = _read_column(job["deid_scaling"])
+    cpu, wall, tree = _stage_run_tree("pipeline.deid.stage", {"dedup": job["deid_scaling_dir"]},
+                                      DeidParams(residual_max_rate=1.0), job.get("workers", 1))
+    return {"cpu": cpu, "wall": wall, "tree_cpu": tree, "bytes": _text_bytes(texts), "notes": len(texts)}
+
+
+def _stage_work(stage: str, path: str, chunk_notes: int | None = None) -> tuple:
+    """What a row-parallel stage's ``run()`` hands its workers for the notes in ``path``: its chunk function, the
+    chunks (``chunk_notes`` notes each, default the stage's own) and, for ``deid``, its worker initializer's
+    arguments (``warm_worker``; None for the others, whose chunks are Arrow batches for ``imap_batches``)."""
+    import pyarrow.parquet as pq
+
+    from pipeline.config import CleanParams, DeidParams, SentenceParams
+
+    if stage == "clean":
+        from pipeline.clean import CHUNK_NOTES, _clean_batch
+
+        table = pq.read_table(path, columns=["text"])
+        return partial(_clean_batch, params=CleanParams()), table.to_batches(chunk_notes or CHUNK_NOTES), None
+    if stage == "sentences":
+        from pipeline.sentences import CHUNK_NOTES, _split_batch
+
+        table = pq.read_table(path, columns=["note_id", "text"])
+        return partial(_split_batch, params=SentenceParams()), table.to_batches(chunk_notes or CHUNK_NOTES), None
+    from pipeline.deid.stage import CHUNK_NOTES, deid_texts, engine_spec
+
+    p = DeidParams()
+    spec = engine_spec(p)
+    table = pq.read_table(path, columns=["note_id", "text"])
+    rows = list(zip(table.column("note_id").to_pylist(), table.column("text").to_pylist()))
+    n = chunk_notes or CHUNK_NOTES
+    fn = partial(deid_texts, keep_year=p.keep_year, score_threshold=p.score_threshold, engine_spec=spec)
+    return fn, [rows[i : i + n] for i in range(0, len(rows), n)], spec
+
+
 def side_pool_startup(job: dict) -> dict:
-    """Wall seconds for a stage's 2-worker pool to start and run two one-note chunks: what ``workers=2``
-    pays before any real work (forkserver, worker processes, their imports)."""
-    from functools import partial
+    """A stage's fixed cost with ``job["workers"]``: its chunk function on its first two notes, one per chunk
+    (with 2 workers, the pool's start-up: forkserver, its preloads, the workers, their imports and initializer;
+    with 1, the initializer in this process), the stage's module imported first as ``run()``'s side has it.
+    CPU of the whole process tree, as for the runs."""
+    import pyarrow.parquet as pq
 
-    from pipeline.config import CleanParams, SentenceParams
-    from pipeline.core.parallel import imap_chunks
+    from pipeline.core.parallel import imap_batches, imap_chunks
 
-    if job["stage"] == "clean":
-        from pipeline.clean import _clean_chunk
-
-        fn, chunks = partial(_clean_chunk, params=CleanParams()), [[b"x"], [b"y"]]
+    first_two = Path(tempfile.mkdtemp()) / "first_two.parquet"
+    pq.write_table(pq.read_table(job[job["input"]]).slice(0, 2), first_two)
+    fn, chunks, spec = _stage_work(job["stage"], str(first_two), chunk_notes=1)
+    if spec is None:
+        work = partial(imap_batches, fn, chunks)
     else:
-        from pipeline.sentences import _split_chunk
+        from pipeline.deid.stage import warm_worker
 
-        fn, chunks = partial(_split_chunk, params=SentenceParams()), [(["a"], ["x."]), (["b"], ["y."])]
-    _, cpu, wall = _cpu(lambda: list(imap_chunks(fn, chunks, workers=2)))
-    return {"cpu": cpu, "wall": wall, "bytes": 0, "notes": 0}
+        work = partial(imap_chunks, fn, chunks, initializer=warm_worker, initargs=spec)
+    t0 = _tree_cpu()
+    _, cpu, wall = _cpu(lambda: list(work(workers=job["workers"])))
+    if hasattr(mp_forkserver._forkserver, "_stop"):
+        mp_forkserver._forkserver._stop()  # reap it, as _stage_run_tree does
+    shutil.rmtree(first_two.parent)
+    return {"cpu": cpu, "wall": wall, "tree_cpu": _tree_cpu() - t0, "bytes": 0, "notes": 0}
+
+
+def _forked_cpu(work, parts: list) -> list[float]:
+    """``work(part)`` for every part at once, each in a child forked from this process (which holds the data and
+    whatever ``work`` needs: no pool, no transport, no imports); the CPU seconds each child spent."""
+    children = []
+    for part in parts:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                os.close(r)
+                c0 = time.process_time()
+                work(part)
+                os.write(w, repr(time.process_time() - c0).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(w)
+        children.append((pid, r))
+    out = []
+    for pid, r in children:
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        if os.waitpid(pid, 0)[1] or not data:
+            raise RuntimeError("side contention: a forked child failed")
+        out.append(float(data))
+    return out
+
+
+def side_contention(job: dict) -> dict:
+    """The host's own cost of running two processes at once: a stage's chunk function over all its chunks in one
+    forked child, then over the even and the odd chunks in two children at once. With 2 workers the same work
+    costs this much more CPU before any pool, transport or import does; on a shared host it moves with the load."""
+    fn, chunks, spec = _stage_work(job["stage"], job[job["input"]])
+    if spec is not None:
+        from pipeline.deid.stage import warm_worker
+
+        warm_worker(*spec)  # built here, inherited by the children
+
+    def work(part):
+        for chunk in part:
+            fn(chunk)
+
+    one = _forked_cpu(work, [chunks])[0]
+    two = sum(_forked_cpu(work, [chunks[0::2], chunks[1::2]]))
+    return {"cpu": one, "wall": 0.0, "tree_cpu": two, "bytes": 0, "notes": 0}
 
 
 SIDES = {name[len("side_"):]: fn for name, fn in list(globals().items()) if name.startswith("side_")}
@@ -572,6 +676,17 @@ def _text_mb(path: Path) -> int:
     return int(pc.sum(pc.binary_length(col.cast("large_binary"))).as_py() or 0)
 
 
+def _first_rows_of_mb(table, mb: float):
+    """The first rows of ``table`` whose text reaches ``mb`` (all of it when it is smaller)."""
+    import itertools
+
+    import pyarrow.compute as pc
+
+    sizes = pc.binary_length(table.column("text").cast("large_binary")).fill_null(0).to_pylist()
+    n = next((i + 1 for i, total in enumerate(itertools.accumulate(sizes)) if total >= mb * 1e6), len(sizes))
+    return table.slice(0, n)
+
+
 def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, deid_table=None, workers: int = 2) -> dict:
     """Every stage's input for one corpus, made by the stages themselves (no Prefect), with ``workers``.
 
@@ -628,12 +743,16 @@ def prepare(name: str, root: Path, raw_table, repeat_mb: float | None, deid_tabl
     ds["sentences"] = Dataset("sentences", "bench", d / "vocab_input")
     step("vocab", vocab, VocabParams())
     ds["sentences"] = ds_sent
+    (d / "deid_scaling").mkdir()
+    pq.write_table(_first_rows_of_mb(pq.read_table(ds["clean"].part("notes.parquet")), DEID_SCALING_MB),
+                   d / "deid_scaling" / "notes.parquet")
     return {
         "ingest": str(ds["ingest"].part("notes.parquet")), "ingest_dir": str(ds["ingest"].path),
         "clean": str(ds["clean"].part("notes.parquet")), "clean_dir": str(ds["clean"].path),
         "deid": str(ds["deid"].part("notes.parquet")), "deid_dir": str(ds["deid"].path),
         "sentences": str(ds["sentences"].part("sentences.parquet")), "sentences_dir": str(ds["sentences"].path),
         "vocab_dir": str(ds["vocab"].path), "prep_seconds": seconds, "repeats": repeats,
+        "deid_scaling": str(d / "deid_scaling" / "notes.parquet"), "deid_scaling_dir": str(d / "deid_scaling"),
     }
 
 
@@ -684,20 +803,58 @@ def measure(jobs: dict[str, dict], rounds: int, pysbd_mb: float, log) -> dict:
     return best
 
 
+SCALED = (("clean", "clean_run", "ingest"), ("deid", "deid_run", "deid_scaling"), ("sentences", "sentences_run", "deid"))
+"""The row-parallel stages (``pipeline.core.parallel``), the side that runs each one's ``run()``, its input."""
+
+
 def scaling(job: dict, rounds: int, log) -> dict:
-    """Wall-clock ``run()`` of the row-parallel stages (clean, sentences) with 1 and then 2 worker processes,
-    back to back (this host's load moves within minutes, so the two must be adjacent), and the 2-worker pool's
-    start-up alone (a fixed cost that a small corpus cannot amortise). ``rounds`` pairs; the best of each kept."""
+    """``run()`` of each row-parallel stage with 1 and then 2 worker processes, back to back (this host's load
+    moves within minutes, so the two must be adjacent); each one's fixed cost (the same call on two one-note
+    chunks; with 2 workers, the pool's start-up, which a small corpus cannot amortise); and the contention
+    control (``side_contention``). ``rounds`` passes; of each measurement the least wall and, apart, the least
+    CPU of the whole process tree are kept (on a shared host, the least is the pass other jobs disturbed least)."""
     out: dict[str, dict] = {}
     for _ in range(rounds):
-        for side, stage in (("clean_run", "clean"), ("sentences_run", "sentences")):
-            for w in (1, 2, "startup"):
-                r = run_side("pool_startup", {"stage": stage}) if w == "startup" else run_side(side, dict(job, workers=w))
-                cur = out.setdefault(side, {}).get(w)
-                if cur is None or r["wall"] < cur["wall"]:
-                    out[side][w] = r
-                log(f"scaling {side} workers={w}: {r['wall']:.2f} s wall")
+        for stage, side, source in SCALED:
+            for kind, w in (("run", 1), ("run", 2), ("startup", 1), ("startup", 2), ("contention", 2)):
+                name = {"run": side, "startup": "pool_startup", "contention": "contention"}[kind]
+                r = run_side(name, dict(job, workers=w, stage=stage, input=source))
+                best = out.setdefault(stage, {}).setdefault((kind, w), {"wall": r, "tree_cpu": r})
+                for key in best:
+                    if r[key] < best[key][key]:
+                        best[key] = r
+                log(f"scaling {stage} {kind} workers={w}: {r['wall']:.2f} s wall, {r['tree_cpu']:.2f} s CPU (tree)")
     return out
+
+
+def scaling_rows(scale: dict) -> list[str]:
+    """Table rows: wall and process-tree CPU of 1 and 2 workers per stage. "On 2 free cores" is 1 worker's CPU
+    against half of 2 workers' (what two idle cores would take, whatever the load here); "per MB" leaves out
+    each side's fixed cost (imports, initializer, pool start-up), i.e. the speed-up on a corpus large enough;
+    "contention" is what two processes cost over one for the same chunks with no pool at all."""
+    rows = []
+    for stage, _, _ in SCALED:
+        if stage not in scale:
+            continue
+        s = scale[stage]
+        cpu = {k: s[k]["tree_cpu"]["tree_cpu"] for k in s}
+        ctl = s[("contention", 2)]["tree_cpu"]
+        for w in (1, 2):
+            r = s[("run", w)]["wall"]
+            if w == 1:
+                speed = f"CPU of all processes {cpu['run', 1]:.1f} s, fixed {cpu['startup', 1]:.1f} s"
+            else:
+                free = 2 * cpu["run", 1] / cpu["run", 2]
+                per_mb = 2 * (cpu["run", 1] - cpu["startup", 1]) / (cpu["run", 2] - cpu["startup", 2])
+                speed = (f"speed-up (wall) {s[('run', 1)]['wall']['wall'] / r['wall']:.2f}x; on 2 free cores "
+                         f"**{free:.2f}x** (CPU of all processes {cpu['run', 1]:.1f} s -> {cpu['run', 2]:.1f} s); "
+                         f"per MB {per_mb:.2f}x (fixed {cpu['startup', 1]:.1f} s -> {cpu['startup', 2]:.1f} s); "
+                         f"contention: the chunk work alone in 1 vs 2 forked processes {ctl['cpu']:.1f} s -> "
+                         f"{ctl['tree_cpu']:.1f} s ({ctl['tree_cpu'] / ctl['cpu']:.2f}x)")
+            rows.append(f"| {stage} scaling | synthetic | `run()`, {w} worker{'s' if w > 1 else ''} | "
+                        f"{r['bytes'] / 1e6:.1f} | {r['bytes'] / 1e6 / r['wall']:.2f} (wall) | {r['notes'] / r['wall']:,.0f} | "
+                        f"{r['peak_rss_mb']:.0f} (main process) | {speed} | |")
+    return rows
 
 
 # ==========================================================================================================
@@ -848,23 +1005,7 @@ def table(best: dict, corpora: dict, dedup_quality: dict, agreement: dict, scale
             rows.append(f"| {stage} | {corpus} | {r['label']} | {r['bytes'] / 1e6:.1f} | {rate:.2f} | "
                         f"{r['notes'] / r['cpu'] if r['cpu'] > 0 else float('inf'):,.0f} | {r['peak_rss_mb']:.0f} | "
                         f"{ratio} | {quality} |")
-    for side, label in (("clean_run", "clean"), ("sentences_run", "sentences")):
-        if side not in scale:
-            continue
-        one, startup = scale[side][1], scale[side]["startup"]["wall"]
-        for w in (1, 2):
-            r = scale[side][w]
-            mbs = r["bytes"] / 1e6 / r["wall"]
-            speed = "—"
-            if w > 1:
-                net = one["wall"] / max(r["wall"] - startup, 1e-9)
-                bound = one["tree_cpu"] / (r["tree_cpu"] / 2)
-                speed = (f"speed-up {one['wall'] / r['wall']:.2f}x ({net:.2f}x net of the pool's {startup:.1f} s "
-                         f"start-up); on 2 free cores {bound:.2f}x (CPU of all processes {one['tree_cpu']:.1f} s "
-                         f"-> {r['tree_cpu']:.1f} s)")
-            rows.append(f"| {label} scaling | synthetic | `run()`, {w} worker{'s' if w > 1 else ''} (wall) | "
-                        f"{r['bytes'] / 1e6:.1f} | {mbs:.2f} (wall) | {r['notes'] / r['wall']:,.0f} | "
-                        f"{r['peak_rss_mb']:.0f} (main process) | {speed} | |")
+    rows += scaling_rows(scale)
     if dag:
         plain = dag.get("plain")
         for mode, label in (("plain", "`run_preprocess`, no Prefect"), ("prefect", "Prefect flow (temporary server)"),
@@ -910,6 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-prefect", action="store_true", help="no whole-DAG / Prefect / Dask runs")
     ap.add_argument("--prefect", action="store_true", help="with --quick: do the whole-DAG / Prefect / Dask runs "
                     "(about 2 minutes more: each Prefect run starts a temporary server)")
+    ap.add_argument("--scaling-only", action="store_true", help="only the 1 vs 2 worker runs of the row-parallel "
+                    "stages (clean, deid, sentences) on the synthetic corpus; --rounds 3 or more on a shared host")
     ap.add_argument("--json", type=Path, help="also write every measurement here (numbers and ids only)")
     args = ap.parse_args(argv)
     size = "quick" if args.quick else "full"
@@ -920,6 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
     mp.set_forkserver_preload(["pyarrow", "pyarrow.parquet", "numpy"])
+    mp_forkserver.ensure_running()  # now: the stages' pools in prepare() would start it with their own preloads
     t_start = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -937,30 +1081,30 @@ def main(argv: list[str] | None = None) -> int:
         log(f"synthetic: {raw.num_rows} notes")
         jobs = {"synthetic": prepare("synthetic", root, raw, None, deid_syn)}
         planted = {"synthetic": planted_syn}
-        real = real_notes(args.aci, args.physionet)
+        real = [] if args.scaling_only else real_notes(args.aci, args.physionet)
         if real:
             ids, raws = zip(*real)
             jobs["real"] = prepare("real", root, _note_table(list(ids), list(raws), "real"), real_mb)
         log("prepared: " + ", ".join(f"{c} {json.dumps({k: round(v, 1) for k, v in j['prep_seconds'].items()})}"
                                       for c, j in jobs.items()))
-        best = measure(jobs, args.rounds, PYSBD_MB[size], log)
+        best = {} if args.scaling_only else measure(jobs, args.rounds, PYSBD_MB[size], log)
         scale = scaling(jobs["synthetic"], args.rounds, log)
-        agreement = boundary_agreement() if LABELS.is_file() else {}
+        agreement = boundary_agreement() if LABELS.is_file() and not args.scaling_only else {}
         dag = {}
-        if not args.skip_prefect and (args.prefect or not args.quick):
+        if not args.skip_prefect and not args.scaling_only and (args.prefect or not args.quick):
             dag_raw, _, _ = synthetic_raw(dag_mb, seed=19)
             dag = dag_runs(dag_raw, root, log)
             dag["mb"] = _text_bytes(dag_raw.column("text").to_pylist()) / 1e6
     finally:
         if tmp is not None:
             tmp.cleanup()
-    quality = dedup_pairs(best, jobs, planted)
+    quality = dedup_pairs(best, jobs, planted) if best else {}
     load = os.getloadavg()
     print(f"\nehrlm preprocessing benchmark ({size}): `python bench/preprocess.py {' '.join(argv or sys.argv[1:])}`")
     print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores shared with other jobs (load average "
           f"{load[0]:.1f}): compare rows of this run, not runs. synthetic = {syn_mb:g} MB asked"
           + (f"; real = {len(real)} unique notes repeated {jobs['real']['repeats']}x (raw) to ≥ {real_mb:g} MB"
-             if real else "; no real text given (--aci / --physionet)"))
+             if real else "; scaling only" if args.scaling_only else "; no real text given (--aci / --physionet)"))
     print()
     print("\n".join(table(best, jobs, quality, agreement, scale, dag)))
     print("rows/s: notes for clean, dedup and sentences; sentences for vocab and shards. MB/s/core: MB of "
@@ -974,7 +1118,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"sides": {"|".join(k): {kk: vv for kk, vv in v.items() if kk != "pairs"}
                                                    for k, v in best.items()},
                                          "dedup_pairs": quality, "boundaries": agreement,
-                                         "scaling": {s: {str(w): r for w, r in v.items()} for s, v in scale.items()},
+                                         "scaling": {s: {f"{k} {w}": r for (k, w), r in v.items()}
+                                                     for s, v in scale.items()},
                                          "dag": dag}, indent=1, default=str))
     return 0
 

@@ -23,11 +23,12 @@ from pathlib import Path
 import ftfy
 import ftfy.badness
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.config import CleanParams
 from pipeline.core.dataset import Dataset, Progress, StageResult
-from pipeline.core.parallel import map_chunks
+from pipeline.core.parallel import imap_batches
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -128,41 +129,56 @@ def _clean_chunk(chunk: Sequence[bytes | None], params: CleanParams) -> list[tup
     return out
 
 
+CHUNK_NOTES = 500
+"""Notes per work unit."""
+_CLEANED = pa.schema([("text", pa.large_string()), ("reason", pa.string()), *((k, pa.int32()) for k in REPAIR_KINDS)])
+"""Per input note: the cleaned text (null when dropped), the drop reason (null when kept), each repair's count."""
+
+
+def _clean_batch(notes: pa.RecordBatch, params: CleanParams) -> pa.RecordBatch:
+    """:func:`_clean_chunk` on a chunk's ``text`` column, as Arrow rows (what crosses back from a worker)."""
+    results = _clean_chunk(notes.column("text").to_pylist(), params)
+    cols: dict[str, list] = {
+        "text": [text for text, _, _ in results],
+        "reason": [reason for _, _, reason in results],
+        **{kind: [counts.get(kind, 0) for _, counts, _ in results] for kind in REPAIR_KINDS},
+    }
+    return pa.RecordBatch.from_pydict(cols, schema=_CLEANED)
+
+
 def run(
     inputs: Mapping[str, Dataset], out: Path, params: CleanParams, progress: Progress | None = None, workers: int = 1
 ) -> StageResult:
     table = pq.read_table(inputs["ingest"].part("notes.parquet"))
-    raws = table.column("text").to_pylist()
-    results = map_chunks(partial(_clean_chunk, params=params), raws, workers=workers, chunk_size=500, progress=progress)
-    keep, texts = [], []
-    dropped: Counter[str] = Counter()
-    notes_repaired: Counter[str] = Counter()
-    occurrences: Counter[str] = Counter()
-    dropped_rows = []
-    ids = table.column("note_id").to_pylist()
-    for i, (text, counts, reason) in enumerate(results):
-        for kind, n in counts.items():
-            notes_repaired[kind] += 1
-            occurrences[kind] += n
-        if reason:
-            dropped[reason] += 1
-            dropped_rows.append({"note_id": ids[i], "reason": reason})
-        else:
-            keep.append(i)
-            texts.append(text)
-    kept = table.take(pa.array(keep, pa.int64()))
-    kept = kept.set_column(kept.schema.get_field_index("text"), "text", pa.array(texts, pa.large_string()))
+    parts, done = [], 0
+    chunks = table.select(["text"]).to_batches(max_chunksize=CHUNK_NOTES)
+    for _, cleaned in imap_batches(partial(_clean_batch, params=params), chunks, workers=workers):
+        parts.append(cleaned)
+        done += cleaned.num_rows
+        if progress is not None:
+            progress(done, table.num_rows)
+    results = pa.Table.from_batches(parts, schema=_CLEANED)
+    reasons = results.column("reason")
+    kept_mask = pc.is_null(reasons)
+    dropped_mask = pc.invert(kept_mask)
+    kept = table.take(pc.indices_nonzero(kept_mask).cast(pa.int64()))
+    texts = results.column("text").filter(kept_mask).combine_chunks()
+    kept = kept.set_column(kept.schema.get_field_index("text"), "text", texts)
     pq.write_table(kept, out / "notes.parquet")
     pq.write_table(
-        pa.Table.from_pylist(dropped_rows, schema=pa.schema([("note_id", pa.string()), ("reason", pa.string())])),
+        pa.table(
+            {"note_id": table.column("note_id").filter(dropped_mask).combine_chunks(),
+             "reason": reasons.filter(dropped_mask).combine_chunks()},
+            schema=pa.schema([("note_id", pa.string()), ("reason", pa.string())]),
+        ),
         out / "dropped.parquet",
     )
     return StageResult(
         rows_in=table.num_rows,
         rows_out=kept.num_rows,
-        dropped=dict(dropped),
+        dropped=dict(Counter(reasons.filter(dropped_mask).to_pylist())),
         counts={
-            "notes_repaired": {k: notes_repaired[k] for k in REPAIR_KINDS},
-            "repairs": {k: occurrences[k] for k in REPAIR_KINDS},
+            "notes_repaired": {k: pc.sum(pc.greater(results.column(k), 0)).as_py() or 0 for k in REPAIR_KINDS},
+            "repairs": {k: pc.sum(results.column(k)).as_py() or 0 for k in REPAIR_KINDS},
         },
     )

@@ -32,18 +32,19 @@ from __future__ import annotations
 
 import ctypes
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
 import blingfire
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.config import SentenceParams
 from pipeline.core.dataset import Dataset, Progress, StageResult
-from pipeline.core.parallel import imap_chunks
+from pipeline.core.parallel import imap_batches
 
 PART = "sentences.parquet"
 SCHEMA = pa.schema(
@@ -257,14 +258,21 @@ def split(text: str, params: SentenceParams) -> list[str]:
 # --- stage ---------------------------------------------------------------------------------------------------
 
 
-def _split_chunk(chunk: tuple[list[str], list[str | None]], params: SentenceParams) -> tuple[list[str], list[list[str]]]:
-    ids, texts = chunk
-    return ids, [split(t or "", params) for t in texts]
-
-
-def _chunks(path: Path) -> Iterator[tuple[list[str], list[str | None]]]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_NOTES, columns=["note_id", "text"]):
-        yield batch.column("note_id").to_pylist(), batch.column("text").to_pylist()
+def _split_batch(notes: pa.RecordBatch, params: SentenceParams) -> pa.RecordBatch:
+    """The sentences of a chunk of notes as output rows, built where the splitting runs (in a worker, so that
+    they cross back as Arrow, not one Python object per sentence). ``doc_index`` counts from 0 in the chunk:
+    :func:`run` adds the documents of the chunks before it."""
+    cols: dict[str, list] = {name: [] for name in SCHEMA.names}
+    doc = 0
+    for note_id, text in zip(notes.column("note_id").to_pylist(), notes.column("text").to_pylist()):
+        sents = split(text or "", params)
+        if sents:
+            cols["note_id"].extend([note_id] * len(sents))
+            cols["doc_index"].extend([doc] * len(sents))
+            cols["sent_index"].extend(range(len(sents)))
+            cols["text"].extend(sents)
+            doc += 1
+    return pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
 
 
 def run(
@@ -275,24 +283,21 @@ def run(
     ``doc_index`` numbers the notes that have at least one sentence, densely and in input order, so that the
     shard stage and the SOP sampler can treat it as a document id.
     """
-    src = inputs["deid"].part("notes.parquet")
-    total = pq.ParquetFile(src).metadata.num_rows
+    src = pq.ParquetFile(inputs["deid"].part("notes.parquet"))
+    total = src.metadata.num_rows
     n_notes = n_docs = n_sents = n_chars = 0
+    doc_field = SCHEMA.get_field_index("doc_index")
     with pq.ParquetWriter(out / PART, SCHEMA, compression="zstd") as writer:
-        for ids, sents_per_note in imap_chunks(partial(_split_chunk, params=params), _chunks(src), workers=workers):
-            cols: dict[str, list] = {"note_id": [], "doc_index": [], "sent_index": [], "text": []}
-            for note_id, sents in zip(ids, sents_per_note):
-                if sents:
-                    cols["note_id"].extend([note_id] * len(sents))
-                    cols["doc_index"].extend([n_docs] * len(sents))
-                    cols["sent_index"].extend(range(len(sents)))
-                    cols["text"].extend(sents)
-                    n_docs += 1
-                    n_sents += len(sents)
-                    n_chars += sum(map(len, sents))
-            n_notes += len(ids)
-            if cols["note_id"]:
-                writer.write_table(pa.table(cols, schema=SCHEMA))
+        chunks = src.iter_batches(batch_size=CHUNK_NOTES, columns=["note_id", "text"])
+        for notes, sents in imap_batches(partial(_split_batch, params=params), chunks, workers=workers):
+            n_notes += notes.num_rows
+            if sents.num_rows:
+                local = sents.column(doc_field)
+                sents = sents.set_column(doc_field, SCHEMA.field(doc_field), pc.add(local, pa.scalar(n_docs, pa.int32())))
+                n_docs += local[-1].as_py() + 1
+                n_sents += sents.num_rows
+                n_chars += pc.sum(pc.utf8_length(sents.column("text"))).as_py()
+                writer.write_batch(sents)
             if progress is not None:
                 progress(n_notes, total)
     return StageResult(

@@ -49,6 +49,28 @@ def test_run_accounts_for_every_note(tmp_path):
     assert pq.read_table(out / "dropped.parquet").column("reason").to_pylist() == ["empty", "undecodable", "empty"]
 
 
+def test_workers_give_identical_bytes_and_counts(tmp_path, monkeypatch):
+    """1 and 2 workers, several chunks (kept, dropped, repaired and null notes in each): same files, same counts,
+    and the counts a note-by-note loop gives."""
+    monkeypatch.setattr(clean, "CHUNK_NOTES", 3)
+    raws = [b"good  note", b"", b"\xff\xfe", "caf\u00e9 &amp;\u00a0x".encode(), None, b"a\r\nb\x07"] * 3
+    pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(raws))], "text": pa.array(raws, pa.large_binary())}),
+                   tmp_path / "notes.parquet")
+    results = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        out.mkdir()
+        seen = []
+        r = clean.run({"ingest": Dataset("ingest", "x", tmp_path)}, out, P, lambda d, t, s=seen: s.append((d, t)), workers)
+        results[workers] = (r, {f: (out / f).read_bytes() for f in ("notes.parquet", "dropped.parquet")}, seen)
+    (r1, files1, seen1), (r2, files2, seen2) = results[1], results[2]
+    assert files1 == files2 and r1 == r2 and seen1 == seen2 and seen1[-1] == (18, 18)
+    singles = [clean.clean_text(raw or b"", P)[1] for raw in raws]
+    assert r1.counts["repairs"] == {k: sum(c[k] for c in singles) for k in clean.REPAIR_KINDS}
+    assert r1.counts["notes_repaired"] == {k: sum(k in c for c in singles) for k in clean.REPAIR_KINDS}
+    assert r1.counts["repairs"]["html_entities"] == 3 and r1.counts["notes_repaired"]["control_chars"] == 3
+
+
 def test_legacy_encodings_are_decoded_per_note_and_counted():
     text, counts, reason = clean.clean_text("José Müller, temp 38.5°, “stable”".encode("cp1252"), P)
     assert text == "José Müller, temp 38.5°, “stable”" and reason is None
