@@ -84,9 +84,21 @@ from pipeline.deid.regex_reverse import Lookbehind
 Validator = Callable[[str], bool]
 
 DISTRIBUTIONS = ("presidio-analyzer", "philter-ucsf", "names")
-NURSING_ABBREVIATIONS = Path(__file__).parents[1] / "data" / "nursing_abbreviations.txt"
-DATA_FILES = (NURSING_ABBREVIATIONS,)
 """Packages whose word lists and engine shape the spans (``pipeline.core.dataset.code_version``)."""
+_DATA = Path(__file__).parents[1] / "data"
+CLINICAL_WORDS_FILE = _DATA / "clinical_words.txt"
+NURSING_ABBREVIATIONS = _DATA / "nursing_abbreviations.txt"
+STOP_WORDS_FILE = _DATA / "stop_words.txt"
+AMBIGUOUS_WORDS_FILE = _DATA / "ambiguous_words.txt"
+EXTRA_SAFE_WORDS_FILE = _DATA / "extra_safe_words.txt"
+DATA_FILES = (CLINICAL_WORDS_FILE, NURSING_ABBREVIATIONS, STOP_WORDS_FILE, AMBIGUOUS_WORDS_FILE, EXTRA_SAFE_WORDS_FILE)
+"""Word lists this module reads: their bytes enter the deid stage's code version."""
+
+
+def _word_list(path: Path) -> frozenset[str]:
+    """The words of a word-list file: whitespace-separated, ``#`` starts a comment."""
+    with open(path, encoding="utf-8") as fh:
+        return frozenset(w for line in fh for w in line.split("#", 1)[0].split())
 
 # ---------------------------------------------------------------------------------------------------------
 # Word lists (lower case)
@@ -94,71 +106,7 @@ DATA_FILES = (NURSING_ABBREVIATIONS,)
 
 # Clinical vocabulary that is never a name outside an honorific (many are census surnames or first names:
 # Foley, Parkinson, Babinski, Homan, Gleason, PO, RA, "Patient", "Plan", "Care"...).
-CLINICAL_WORDS: frozenset[str] = frozenset(
-    """
-    md do pa np rn lpn cna dds dpm phd pharmd mph msn aprn crna fnp arnp lcsw pa-c dr mr mrs ms practitioner practitioners
-    po iv im sq sc pr sl ng og pv prn bid tid qid qd qod qhs qam qpm hs ac pc st ra la lv rv lad lcx rca
-    cr bun etoh abd ekg ecg eeg emg cxr ct cta mri mra us er ed icu micu sicu ccu cvicu nicu picu or pacu
-    ob gyn ent gi gu cv cbc bmp cmp lft lfts inr pt ptt tsh bnp hgb hct plt wbc rbc na cl co2 ca mg phos
-    alb ast alt alk ldh cpk ck trop hba1c a1c ldl hdl tg ua bcx ucx abg vbg nad nkda rrr ctab perrla
-    eomi heent jvd cva hpi pmh psh ros sob doe cp uri uti copd chf cad htn dm ckd esrd afib dvt pe mi
-    cabg pci tia gerd bph oa osa als sle hiv hcv hbv tb mrsa vre dnr dni fx hx dx tx rx sx bx fh sh yo
-    rr hr bp sat spo2 o2 nc bipap cpap picc cvc ngt peg jp pca gtt ns lr kcl asa apap nsaid ppi ssri
-    ace arb hctz cc mrn dob ssn npi dea aox aaox
-    csru ctic cvicu msicu nsicu tsicu pmicu vicu ctsicu sdu tcu pcu imc ew ir hd ep pacu tele stepdown osh
-    snf alf ltac ltach irf ecf nh vna hha acf ltc icf ama pacs ps psv peep vent covid sars beat beats
-    patient pt pts plan care home pain doctor nurse chief complaint history physical exam assessment
-    impression diagnosis diagnoses procedure procedures medications medication allergies allergy labs
-    vitals review systems social family surgical past present illness hospital course discharge
-    admission admit admitted disposition condition instructions follow followup signed attending
-    resident fellow intern surgeon consultant consult team service unit floor ward bed room clinic
-    emergency department cardiology neurology nephrology oncology hematology pulmonology gastroenterology
-    endocrinology rheumatology urology dermatology psychiatry psychology radiology pathology surgery
-    orthopedics ortho anesthesia anesthesiology medicine pediatrics obstetrics gynecology ophthalmology
-    otolaryngology podiatry physiatry rehab rehabilitation hospice palliative infectious disease
-    critical internal general primary cardiac renal hepatic pulmonary neuro psych vascular thoracic
-    normal stable negative positive unremarkable alert oriented pleasant afebrile chest heart lungs
-    abdomen extremities skin neck head eyes ears nose throat back spine pelvis left right bilateral
-    blood pressure pulse temp temperature weight height bmi oxygen saturation glucose sodium potassium
-    chloride bicarbonate creatinine calcium magnesium phosphorus albumin bilirubin troponin lipase amylase
-    lactate hemoglobin hematocrit platelets ferritin iron zinc vitamin folate thiamine insulin heparin
-    foley parkinson parkinsons alzheimer alzheimers babinski crohn crohns hodgkin hodgkins cushing
-    cushings addison addisons graves hashimoto raynaud raynauds guillain barre huntington kaposi
-    paget wernicke korsakoff lyme tourette asperger apgar glasgow swan ganz whipple nissen roux billroth
-    hartmann mcburney rovsing homan homans kernig brudzinski romberg trendelenburg valsalva tinel phalen
-    lachman mcmurray spurling gleason breslow cheyne stokes kussmaul levine fogarty hickman penrose bovie
-    doppler holter heimlich chvostek trousseau virchow osler janeway kerley ranson braden karnofsky
-    cockcroft gault wenckebach mobitz brugada snellen rinne marfan kawasaki reiter behcet wegener
-    goodpasture fanconi zollinger ellison boerhaave zenker hirschsprung meckel ogilvie charcot
-    dupuytren heberden bouchard colles epstein barr kocher wilms ewing burkitt lasix furosemide
-    metoprolol lisinopril atorvastatin simvastatin aspirin tylenol acetaminophen ibuprofen motrin advil
-    warfarin coumadin eliquis apixaban xarelto rivaroxaban plavix clopidogrel lantus humalog novolog
-    metformin glipizide prednisone solumedrol dexamethasone decadron vancomycin vanc zosyn cefepime
-    ceftriaxone rocephin levaquin levofloxacin cipro azithromycin zithromax doxycycline bactrim keflex
-    cephalexin augmentin amoxicillin penicillin flagyl metronidazole morphine dilaudid hydromorphone
-    oxycodone percocet norco vicodin fentanyl tramadol gabapentin neurontin lyrica pregabalin ativan
-    lorazepam xanax alprazolam valium diazepam haldol haloperidol seroquel quetiapine zyprexa olanzapine
-    risperdal zoloft sertraline prozac fluoxetine lexapro celexa citalopram trazodone ambien zolpidem
-    melatonin protonix pantoprazole omeprazole prilosec nexium pepcid famotidine zofran ondansetron
-    reglan colace senna senokot miralax dulcolax lactulose amlodipine norvasc carvedilol coreg diltiazem
-    cardizem digoxin amiodarone hydralazine losartan valsartan spironolactone aldactone torsemide bumex
-    nitroglycerin ntg isosorbide imdur albuterol duoneb atrovent spiriva advair symbicort flovent
-    singulair synthroid levothyroxine keppra dilantin depakote tegretol lamictal sinemet aricept namenda
-    flomax tamsulosin finasteride allopurinol colchicine narcan naloxone epinephrine norepinephrine
-    levophed vasopressin dopamine dobutamine propofol versed midazolam ketamine precedex benadryl
-    lidocaine toradol ketorolac cymbalta wellbutrin buspar effexor remeron abilify lithium klonopin
-    clonazepam clonidine lovenox enoxaparin humira methotrexate plaquenil entresto jardiance januvia
-    ozempic crestor lipitor zocor zetia lopressor toprol atenolol labetalol nifedipine cozaar diovan
-    mucinex chantix suboxone methadone cellcept tacrolimus prograf
-    pugh child medicare medicaid insurance urgent bedside breast cancer alive deceased living unknown
-    order orders protocol colon sigmoid rectum rectal stomach gastric liver kidney renal skin prostate
-    appendix gallbladder lung bladder uterus cervix ovary thyroid pancreas spleen bone marrow lymph node
-    polyp biopsy specimen tissue margin margins
-    """.split()
-) | frozenset(
-    line.strip() for line in NURSING_ABBREVIATIONS.read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-)
+CLINICAL_WORDS: frozenset[str] = _word_list(CLINICAL_WORDS_FILE) | _word_list(NURSING_ABBREVIATIONS)
 
 @lru_cache(maxsize=1)
 def clinical_vocabulary() -> frozenset[str]:
@@ -168,50 +116,11 @@ def clinical_vocabulary() -> frozenset[str]:
 
 # Function words and sentence starters that appear capitalized at the start of a sentence; some are census
 # names ("Will", "May", "Case", "Long", "Early"). Never part of a name outside an honorific.
-STOP_WORDS: frozenset[str] = frozenset(
-    """
-    a an the and or but nor of in on at by for with from to into onto upon via per as than then so
-    this that these those there here his her hers him he she they them their its it we our us you your
-    my me i is are was were be been being am has have had do does did done will would shall should
-    may might must can could not no yes all any both each every few more most much many other some such
-    only own same too very just also still even ever never always often again once well back down due
-    first last next new old over off out up under after before during while when where why how what
-    who whom which if else because although though since until unless
-    call see saw say said show keep go goes went get got give gave take took make made let lets tell
-    told ask asked note noted seen seeing will continue continued start started stop stopped hold held
-    increase decrease change changed discuss discussed return returned reports reported denies denied
-    states stated presents presented admits admitted complains agreed agrees understand understands
-    today tomorrow yesterday tonight now day days week weeks month months year years morning evening
-    night afternoon daily weekly monthly hourly
-    monday tuesday wednesday thursday friday saturday sunday
-    january february march september october november december
-    christmas easter thanksgiving halloween hanukkah kwanzaa passover ramadan
-    mr mrs ms miss dr jr sr ii iii iv
-    wife husband spouse partner daughter son mother father mom dad sister brother niece nephew grandson
-    granddaughter grandmother grandfather aunt uncle cousin friend neighbor neighbour caregiver fiance fiancee
-    boyfriend girlfriend proxy guardian roommate stepson stepdaughter family staff team pharmacy nursing
-    """.split()
-)
+STOP_WORDS: frozenset[str] = _word_list(STOP_WORDS_FILE)
 
 # English words that are also census names: a name only in a name position (after an honorific, a label,
 # a first name or an initial), e.g. "Dr. Hill", "John Park" but not "up the hill", "Park Avenue".
-AMBIGUOUS_WORDS: frozenset[str] = frozenset(
-    """
-    hill park lane will may june april rose grace hope faith joy dawn mark bill pat sue art chase gene
-    guy ray sandy summer ivy carol frank rich jack van lou sol iris ruby pearl amber crystal penny
-    holly daisy violet olive ginger heather jade brook brooks dale glen forest king long little young
-    brown white green black gray grey gold silver rice cook baker miller hunter fisher porter carter
-    walker parker page cash rush best bond hall moore strong sharp bright swift noble wise hale hart
-    love fair major minor short tall sweet good power ward case bass root wood woods stone field fields
-    bush price river rain storm sky north south east west street avenue road drive court way centre
-    center lake lakes bay beach spring springs valley ridge mountain port fort mount saint
-    alpha angle brain chance chi clay desire don dot echo german hang kitty man manual max meta min nan
-    numbers sage sal shin soon star sun tiny winter val del von mac len lang autumn august candy charity
-    cherry cliff constance coral destiny dusty earl easter eve gale genesis golden grant harmony hazel
-    honey ivory jasmine liberty lily mercy merry misty moon noel nova patience precious prince princess
-    prudence rocky rod royal rusty sterling stormy sunny temple trinity wade son
-    """.split()
-)
+AMBIGUOUS_WORDS: frozenset[str] = _word_list(AMBIGUOUS_WORDS_FILE)
 
 # Words that make a preceding capitalized word an eponym, not a person ("Wilson disease", "Bell's palsy").
 _EPONYM_WORDS = (
@@ -354,17 +263,7 @@ def safe_words() -> frozenset[str]:
 
 # Clinical and English words missing from Philter's whitelist that appear capitalized in notes (eponymous
 # scales and signs, vehicle makes, common inflections).
-_EXTRA_SAFE_WORDS: frozenset[str] = frozenset(
-    """
-    morse murphy fleischner barrett bell nile navy army courier chevy chevrolet honda toyota ford buick
-    nissan dodge jeep subaru hyundai kia silverado civic camry accord corolla tacoma tundra
-    trended towed flagged reoriented redirectable uptitrating uptitrated downtitrated titrated
-    medicare medicaid tricare humana aetna cigna kaiser bcbs blue cross shield unitedhealthcare
-    epic cerner mychart
-    stalk stalks grayscale greyscale rokitansky aschoff
-    fingerprint fingerprints thumbprint thumbprints voiceprint voiceprints palmprint palmprints
-    """.split()
-)
+_EXTRA_SAFE_WORDS: frozenset[str] = _word_list(EXTRA_SAFE_WORDS_FILE)
 
 
 # ---------------------------------------------------------------------------------------------------------
