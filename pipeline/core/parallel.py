@@ -6,13 +6,13 @@ back in input order, so the output is byte-identical for any worker count. At mo
 chunks are in flight, so a stage can stream a corpus larger than memory.
 
 Besides its share of the work, a pool costs its workers' imports and moving rows across the process boundary.
-On the sentences stage (47 MB, 2 workers; docs/benchmarks.md, "Scaling") pickling every note out and every
-sentence back as a Python object cost the main process 0.8-1.1 CPU-seconds and the workers about as much
-again, and each worker's imports 0.2-0.3. So:
+On the sentences stage (47 MB, 2 workers; docs/benchmarks.md, "Scaling"), pickling every note out and every
+sentence back as a Python object kept the main process busy 0.75-1.1 CPU-seconds (writing included) and the
+workers 0.35-0.5 more, and each worker's imports took 0.2-0.3. So:
 
 - **Arrow rows cross as Arrow IPC bytes** (:func:`imap_batches`): a few buffer copies per chunk; the worker
-  builds its output rows as Arrow, and the main process only writes them (0.4 CPU-seconds there). Pickling
-  an Arrow *slice* is no way out: it copies the whole parent buffer.
+  builds its output rows as Arrow and the main process only writes them (0.4-0.55 CPU-seconds there now).
+  Pickling an Arrow *slice* is no way out: it copies the whole parent buffer.
 - **The forkserver preloads the modules the workers call**, so their imports run once in the server, not once
   per worker; later pools of the same process fork from a server that has them.
 
