@@ -102,14 +102,15 @@ def pipeline(
     results: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     for job in jobs:
-        state = finetune_flow.with_options(flow_run_name=f"finetune-{job.label}")(
-            task=job.task, checkpoint=run["hf_path"], data=job.data, data_root=str(data_root), params=job.params,
-            benchmark=job.benchmark, force=FINETUNE in forced, return_state=True,
-        )  # fmt: skip
-        if state.is_completed():
-            results[job.label] = state.result()
-        else:
-            failed[job.label] = state.message or state.name
+        # the value, not return_state=True: a returned state's result may be "missing" (MissingResult) when
+        # Prefect hands back the state as read from its API without the in-memory data
+        try:
+            results[job.label] = finetune_flow.with_options(flow_run_name=f"finetune-{job.label}")(
+                task=job.task, checkpoint=run["hf_path"], data=job.data, data_root=str(data_root), params=job.params,
+                benchmark=job.benchmark, force=FINETUNE in forced,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 -- one job's failure must not stop the others; the step task
+            failed[job.label] = str(exc) or type(exc).__name__  # has already sanitised the exception
             logger.error("fine-tuning job %s failed: %s", job.label, failed[job.label])
 
     _publish(pre, run, jobs, results, failed)
