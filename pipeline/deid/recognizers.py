@@ -353,7 +353,9 @@ class GroupRegexRecognizer(EntityRecognizer):
             for r in rules
         ]
         self._trim = trim_leading
-        self._rule_at = {id(rx): i for i, (_, rx, *_) in enumerate(self._patterns)}  # regex id -> rule index
+        self._rule_at: dict[int, list[int]] = {}  # regex id -> the rules using it (``_compile`` shares equal regexes)
+        for i, (_, rx, *_) in enumerate(self._patterns):
+            self._rule_at.setdefault(id(rx), []).append(i)
         self._ungated: tuple[frozenset[int] | None, list[int]] = (None, [])  # per gate: rules it does not know
         super().__init__(supported_entities=[entity], name=name or f"{entity.title()}Recognizer")
 
@@ -377,8 +379,8 @@ class GroupRegexRecognizer(EntityRecognizer):
         # only the rules the gate gave candidates to, and those it does not know, in rule order: set
         # arithmetic in C instead of a look-up per rule (~100 rules, a few with candidates in a note)
         if self._ungated[0] is not known:
-            self._ungated = (known, [i for rid, i in self._rule_at.items() if rid not in known])
-        gated = [self._rule_at[rid] for rid in candidates.keys() & self._rule_at.keys()]
+            self._ungated = (known, [i for rid, rules in self._rule_at.items() if rid not in known for i in rules])
+        gated = [i for rid in candidates.keys() & self._rule_at.keys() for i in self._rule_at[rid]]
         for i in sorted(gated + self._ungated[1]):
             rule = self._patterns[i]
             rx = rule[1]
@@ -1194,17 +1196,22 @@ _MOVED_PLACE_WORDS = (
 )
 
 
+def _possessive_key(word: str) -> str:
+    """The folded word without a possessive ``'s`` ("Hopkins'" stays, "Jude's" -> "jude")."""
+    return _fold(word[:-2] if word.endswith(("'s", "’s")) else word)
+
+
 def _english_only(span: str) -> bool:
     """Every word is on a safe-word list and none is a census name."""
     first, last = census_names()
-    keys = [_fold(w.rstrip("'’s") if w.endswith(("'s", "’s")) else w) for w in span.split()]
+    keys = [_possessive_key(w) for w in span.split()]
     return all(k in safe_words() and k not in first and k not in last for k in keys)
 
 
 def _title_place_ok(span: str) -> bool:
     """Title-case words name a place unless the first is clinical or generic ("went to Physical Therapy",
     "sent to Nuclear Medicine" are services; "Sacred Heart" is a hospital) or any is a function word."""
-    keys = [_fold(w.rstrip("'’s") if w.endswith(("'s", "’s")) else w) for w in span.split()]
+    keys = [_possessive_key(w) for w in span.split()]
     return not (keys[0] in CLINICAL_WORDS or keys[0] in _GENERIC_FACILITY_WORDS or any(k in STOP_WORDS for k in keys))
 
 
@@ -1538,8 +1545,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             # is the cue. Anchored (0.7) when a word is a name or no English word; English words only ("went to
             # Interventional Radiology") are a guess the tagger must confirm (0.6).
             ("moved_place_words", _MOVED_PLACE_WORDS, 0.7, lambda span: _title_place_ok(span) and not _english_only(span)),
-            # (its own regex object: the prefilter maps each compiled regex to one rule)
-            ("moved_place_words_english", _MOVED_PLACE_WORDS + "(?#english)", 0.6, lambda span: _title_place_ok(span) and _english_only(span)),
+            ("moved_place_words_english", _MOVED_PLACE_WORDS, 0.6, lambda span: _title_place_ok(span) and _english_only(span)),
             # a facility named after its state: "Ohio Rehab", "Texas General", "Iowa Medical Center" (the state
             # alone is kept by safe harbor; the facility is not)
             (

@@ -350,6 +350,27 @@ def test_rule_recognizer_same_spans_with_a_gate_knowing_some_rules_or_none() -> 
                 assert sorted(rec.spans(text)) == want
 
 
+def test_two_rules_sharing_one_regex_both_run_inside_a_gate() -> None:
+    """Equal patterns compile to one shared regex object: the gate's candidates must reach every rule using it
+    (two score tiers of one pattern, told apart by their validators)."""
+    from pipeline.deid import prefilter as phi_prefilter
+    from pipeline.deid.recognizers import GroupRegexRecognizer
+
+    if not phi_prefilter.available():
+        pytest.skip("hyperscan not installed")
+    pattern = r"(?<![A-Za-z])to (?P<phi>[A-Z][a-z]+)"
+    rec = GroupRegexRecognizer(
+        "LOCATION", [("strong", pattern, 0.7, lambda s: s != "Clinic"), ("weak", pattern, 0.6, lambda s: s == "Clinic")]
+    )
+    assert rec._patterns[0][1] is rec._patterns[1][1]
+    text = "Went to Ravenna, then to Clinic."
+    a, b = text.index("Ravenna"), text.index("Clinic")
+    want = [("LOCATION", a, a + 7, 0.7), ("LOCATION", b, b + 6, 0.6)]
+    assert sorted(rec.spans(text)) == want
+    with phi_prefilter.Gate([rec._patterns[0][1]]).note(text):
+        assert sorted(rec.spans(text)) == want
+
+
 @pytest.mark.parametrize(
     "value", ["ABC123", "no digits", "", "MRN-٣٤٥", "José", "²", "A1", "\u0663", "ⅷ", "ID: 9"]
 )
