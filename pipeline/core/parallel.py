@@ -14,7 +14,9 @@ workers 0.35-0.5 more, and each worker's imports took 0.2-0.3. So:
   builds its output rows as Arrow and the main process only writes them (0.4-0.55 CPU-seconds there now).
   Pickling an Arrow *slice* is no way out: it copies the whole parent buffer.
 - **The forkserver preloads the modules the workers call**, so their imports run once in the server, not once
-  per worker; later pools of the same process fork from a server that has them.
+  per worker; later pools of the same process fork from a server that has them. A stage whose workers need
+  slow set-up beyond imports (deid's word lists and compiled rules, about 2 CPU-seconds) names a module that
+  does it on import (:func:`preload_in_workers`): the server does it once and every worker forks with it done.
 
 Workers are not handed Parquet row ranges to read themselves: the stages write one row group per file (up to
 a million notes), pyarrow reads whole row groups, and each worker would decode the whole file.
@@ -38,6 +40,17 @@ from pipeline.core.dataset import Progress
 C = TypeVar("C")
 R = TypeVar("R")
 T = TypeVar("T")
+
+_SERVER_PRELOADS: set[str] = set()
+
+
+def preload_in_workers(module: str) -> None:
+    """Have the pools' forkserver import ``module`` when it starts, besides the modules of the functions the
+    workers call. Why a registry and not a pool argument: one server serves every pool of a process and keeps
+    the preloads it started with, so a later stage's needs must be known before the first pool starts. Stage
+    modules register when they are imported, and a DAG run imports every stage (to fingerprint its code)
+    before any runs; a process that imported a stage but never runs it pays that module's import once."""
+    _SERVER_PRELOADS.add(module)
 
 
 def imap_chunks(
@@ -76,12 +89,13 @@ def imap_chunks(
 def _context(*callables: Callable[..., Any] | None) -> BaseContext:
     """A forkserver context whose server, when this call starts it, preloads the modules of the functions the
     workers will call (and ``__main__``, as by default), so workers fork with those imports done. A server
-    already running keeps its preloads. (The preloaded server holds the helper threads of numpy's OpenBLAS and
-    pyarrow's jemalloc; both libraries reset them in a forked child.) spawn where there is no forkserver."""
+    already running keeps its preloads. The modules named by :func:`preload_in_workers` are preloaded too.
+    (The preloaded server holds the helper threads of numpy's OpenBLAS and pyarrow's jemalloc; both libraries
+    reset them in a forked child.) spawn where there is no forkserver."""
     if "forkserver" not in get_all_start_methods():
         return get_context("spawn")
     ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["__main__", *sorted(_modules(callables) - {"__main__"})])
+    ctx.set_forkserver_preload(["__main__", *sorted((_modules(callables) | _SERVER_PRELOADS) - {"__main__"})])
     return ctx
 
 

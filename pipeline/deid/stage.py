@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 from pipeline.deid import metadata as deid_metadata
 from pipeline.config import DeidParams
 from pipeline.core.dataset import Dataset, Progress, StageResult, path_digest
-from pipeline.core.parallel import map_chunks
+from pipeline.core.parallel import map_chunks, preload_in_workers
 from pipeline.deid.prefilter import Gate, may_match
 from pipeline.deid.tags import CATEGORY_ORDER, TAGS, tag_for
 from pipeline.deid.vocab import is_kept_place
@@ -69,6 +69,8 @@ CHUNK_NOTES = 32  # notes per task sent to a worker process (~0.1 s of work at 2
 POOL_MIN_CHARS = 8_000_000
 
 _log = logging.getLogger(__name__)
+
+preload_in_workers("pipeline.deid.preload")  # the pools' forkserver builds the rules engine once, for every worker
 
 SPAN_SCHEMA = pa.schema(
     [

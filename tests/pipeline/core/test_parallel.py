@@ -3,14 +3,20 @@ window, Arrow batches that cross as compact IPC bytes."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import pyarrow as pa
 
 from pipeline.core import parallel
 from pipeline.core.parallel import from_ipc, imap_batches, imap_chunks, map_chunks, to_ipc
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _upper(batch: pa.RecordBatch, tag: str) -> pa.RecordBatch:
@@ -95,3 +101,30 @@ def test_ipc_writes_only_the_rows_of_a_slice():
 def test_the_forkserver_preloads_the_modules_the_workers_call():
     fn = partial(parallel._ipc_call, partial(_upper, tag="x"))
     assert parallel._modules([fn, None]) == {"pipeline.core.parallel", __name__}
+
+
+def _probe_pids(chunk: list[int]) -> tuple[int, int]:
+    """In a worker: the process that imported the probe module, and this worker's own."""
+    from tests.pipeline.core import preload_probe
+
+    return preload_probe.IMPORTED_IN, os.getpid()
+
+
+_REGISTERED_PRELOAD = """
+import json
+from pipeline.core import parallel
+from tests.pipeline.core.test_parallel import _probe_pids
+parallel.preload_in_workers("tests.pipeline.core.preload_probe")
+print(json.dumps(list(parallel.imap_chunks(_probe_pids, [[i] for i in range(6)], workers=2))))
+"""
+
+
+def test_a_registered_module_is_imported_once_by_the_server_not_by_each_worker():
+    # a fresh process, so the forkserver starts here with this registry (a running one keeps its preloads)
+    done = subprocess.run([sys.executable, "-c", _REGISTERED_PRELOAD], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pairs = json.loads(done.stdout)
+    imported_in = {imp for imp, _ in pairs}
+    workers = {pid for _, pid in pairs}
+    assert len(imported_in) == 1 and not imported_in & workers  # one import, in the server, none in a worker
