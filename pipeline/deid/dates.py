@@ -48,7 +48,7 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
     """The extent of the whole number token around ``text[start:end]`` (digits and separators) when it is an
     ``m/d``, ``m/yy``, ``m-d`` or ``m/d/y`` date with a real month -- not a small fraction or an ``x/5`` grade,
     not an ``x/10`` next to a pain word or an ``x/6`` next to a murmur word, not a spine level (``C6-7``), not a
-    range of scores (``2-7/10``), not a ventilator setting (a mode word before it on its line, or a mode
+    range of scores (``2-7/10``), not a ventilator setting (a mode word before it in its clause -- its line, after any opening parenthesis --, or a mode
     word or percentage right after it), not part of a longer number (``600/12``, ``31.5/11.2``) -- else None.
     The tagger may tag part of a date (``7/`` of ``7/1``): the whole token is what is redacted."""
     a, b = _token(text, start, end)
@@ -74,5 +74,6 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None  # a murmur grade: "Grade 2/6 systolic ejection murmur"
     if text[max(0, a - 3) : a].rstrip().endswith("#"):
         return None  # "#4/10"
-    line_before = text[max(0, a - 30) : a].rsplit("\n", 1)[-1]
-    return None if _VENT.search(line_before) or _VENT_AFTER.match(text, b) else (a, b)
+    # the mode word must be in the same clause: "VENT VIA TRACH (PLACED 8/14)" dates the trach
+    clause_before = re.split(r"[\n(]", text[max(0, a - 30) : a])[-1]
+    return None if _VENT.search(clause_before) or _VENT_AFTER.match(text, b) else (a, b)

@@ -542,7 +542,7 @@ _CAPWORD = (
     r"(?:[A-Z][A-Za-z]{0,2}\.|[A-Z][A-Za-z'’&-]*)"  # a capitalized word in a place name ("St.", "Mary's", "O'Hare")
 )
 _FACILITY_SUFFIX = (
-    r"Hospital|Medical Center|Med Ctr|Medical Centre|Health Center|Health Centre|Health System|Healthcare|"
+    r"Hospital|Hosp|Medical Center|Med Ctr|Medical Centre|Health Center|Health Centre|Health System|Healthcare|"
     r"Health Care|Clinic|Clinics|Rehabilitation Center|Rehabilitation Hospital|Rehab Center|Nursing Home|"
     r"Nursing Facility|Nursing Center|Care Center|Skilled Nursing|Infirmary|Hospice|Urgent Care|"
     r"Nursing and Rehab(?:ilitation)?(?: Center)?|Rehab|Hospice House|Surgery Center|Surgical Center|Cancer Center|Heart Institute|Medical Group|Medical Associates|"
@@ -554,6 +554,9 @@ _FACILITY_SUFFIX_LOWER = (
     r"hospital|medical center|regional medical center|health center|rehabilitation center|rehab center|"
     r"nursing home|nursing and rehab|hospice house|heart institute|memorial hospital|va medical center"
 )
+# A facility's name does not run back over a preposition or verb: "OUTPUT FROM HARBOR HOSP" names "HARBOR HOSP"
+# (in ALL-CAPS notes every word looks like a name word)
+_NO_LINK = r"(?!(?i:from|to|at|in|into|by|with|via|on|per|was|were|is|are|and|or|but|no|not|then|after|before|since|until|while)(?![A-Za-z]))"
 _FACILITY_NOUNS = frozenset(w.lower() for w in re.split(r"[|\s]+", _FACILITY_SUFFIX) if w)
 # Words of a department or service name: "Heart Failure Clinic" or "Internal Medicine Clinic" identify nobody.
 _GENERIC_FACILITY_WORDS = frozenset(
@@ -725,6 +728,14 @@ def date_recognizer() -> GroupRegexRecognizer:
             ),
             # m/d alone on a line (note header)
             ("m_d_line", rf"(?=\d)(?m:^){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
+            # a two-digit year with its apostrophe after, as problem lists write it ("CVA 92'.", "repair in 14'"),
+            # not feet and inches (5'10"), a decade ("70's") or an angle ("HOB @ 30'", "elevated 30'")
+            (
+                "year_apostrophe",
+                r"(?=\d)(?<![\d'’.,/:#+-])(?P<phi>\d\d)['’](?![\d'’\"”A-Za-z])"
+                r"(?<!(?i:hob)[ \t]\d\d')(?<!@[ \t]\d\d')(?<!@\d\d')(?<!(?i:ated)[ \t]\d\d')(?<!(?i:hob)[ \t]\d\d’)",
+                0.5,
+            ),
             (
                 "ordinal",
                 r"(?=[OoIiTt])(?<![A-Za-z])(?i:on|it['’]?s|it[ \t]+is|today[ \t]+is)[ \t]+the[ \t]+"
@@ -1475,7 +1486,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             ),
             (
                 "facility",
-                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
+                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_NO_LINK}{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
                 rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?"
                 rf"(?:[ \t]+(?:House|Home|Pavilion|Tower|Annex|Wing|HOUSE|HOME|PAVILION|TOWER|ANNEX|WING))?"  # "Lakeside Hospice House"
                 rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])",
@@ -1794,6 +1805,16 @@ _RX_TITLE_ANY = _compile(
 )
 # "R. KESTENBAUM AWARE", "Dr Okafor notified", "quinn paged": nursing notes report whom they told, name first
 _RX_TOLD_AFTER = _compile(r"(?<=[^\W\d_])[ \t]+(?=(?i:aware|notified|paged|informed|made[ \t]+aware|updated)(?![A-Za-z]))")
+# A title and an initial alone: "Mr. K.", "MS S. WAS TOLD", "mr T remained" -- the letter needs its period or a
+# lower-case word after it ("MS A+O", "Mr. T. Nguyen" is the honorific rule's)
+_RX_TITLE_INITIAL = _compile(
+    r"(?=[Mm])(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|mr|mrs|ms|MR|MRS|MS|MISS)\.?[ \t]+"
+    r"(?P<phi>[A-Z]\.(?![A-Za-z])|[A-Z](?=[ \t]+[a-z]))"
+)
+# A contact list names a person before the number's label: "Lorna Baskel cell# 617-...", "Tom Ruiz home: (617)"
+_RX_CONTACT_LABEL = _compile(
+    r"(?<=[^\W\d_])[ \t]+(?=(?i:cell|home|work|mobile|pager|beeper|phone|tel)[ \t]*(?:#|:|no\.?)[ \t]*[\d(])"
+)
 # "son frank", "dtr marisol", "husband teodor", "Son, Abe,": a relative's name after the relation word
 _RX_RELATION_ANY = _compile(
     r"(?=[SsDdHhWwBbMmFfNnGg])(?<![A-Za-z])(?i:son|sons|daughter|dtr|husband|wife|brother|sister|mother|father|"
@@ -1893,7 +1914,7 @@ _RX_HEADER_NAME = re.compile(
 _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
     "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT "
-    "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER"
+    "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER _RX_TITLE_INITIAL _RX_CONTACT_LABEL"
 ).split()
 
 
@@ -2022,6 +2043,11 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_AFTER_NAME, text):
             if (span := self._name_before(text, m.start())) is not None:
                 spans.append((*span, 0.75))
+        for m in _scan(_RX_CONTACT_LABEL, text):
+            if (span := self._name_before(text, m.start())) is not None:
+                spans.append((*span, 0.7))
+        for m in _scan(_RX_TITLE_INITIAL, text):
+            spans.append((m.start("phi"), m.end("phi"), 0.7))
         for m in _scan(_RX_HEADER_NAME, text):
             if _fold(m.group("phi").split()[0]) not in self._never:
                 spans.append((m.start("phi"), m.end("phi"), 0.75))

@@ -257,7 +257,24 @@ def find_phi(text: str, analyzer: AnalyzerEngine | None = None, score_threshold:
     if TAGGER_NAME in registered and len(registered) > 1:  # also when the tagger found nothing: it vetoes
         rules = [s for s, n in zip(spans, names) if n != TAGGER_NAME]
         spans = combine(rules, [s for s, n in zip(spans, names) if n == TAGGER_NAME])
-    return merge_spans(spans)
+    return merge_spans([widen(text, s) for s in spans])
+
+
+_INITIAL_BEFORE = re.compile(r"(?:^|(?<=[\s(,;]))[A-Za-z]\.[ \t]?\Z")
+
+
+def widen(text: str, span: Span) -> Span:
+    """A span grown over what belongs to it, whichever recognizer found it: a name's initial before it
+    (``d. renna``, ``J. Ortiz`` when only the surname was found) and the parentheses around a phone number
+    (``(617-555-0101)``; removing them loses nothing, leaving them splits the number from its tag)."""
+    if span.category == "NAME" and span.start >= 2:
+        m = _INITIAL_BEFORE.search(text, max(0, span.start - 4), span.start)
+        if m is not None:
+            return span._replace(start=m.start())
+    if span.category == "PHONE" and 0 < span.start and span.end < len(text):
+        if text[span.start - 1] == "(" and text[span.end] == ")":
+            return span._replace(start=span.start - 1, end=span.end + 1)
+    return span
 
 
 def _replacement(text: str, span: Span, keep_year: bool) -> str:

@@ -43,6 +43,10 @@ FORMS: dict[str, list[str]] = {
         "History is from «Kendra», his daughter.",
         "Residence: lives with his wife «Mariel» in town.",
         "Got a call from «Maria Woods» today.",
+        "SPOKE WITH MS «K.» ABOUT THE PLAN",
+        "mr «T» slept through the night",
+        "«Ansel Maybury» cell# 555-0140 for updates",
+        "SISTER «RUTHANNE OKAFOR» HOME# 555-0188",
     ],
     "LOCATION": [
         "plan to return to «St. Bernadette's» on friday",
@@ -183,6 +187,8 @@ FORMS: dict[str, list[str]] = {
         "Last INR checked «Jan-03».",
         "Colonoscopy scheduled for the «21st».",
         "Hold warfarin until the «3rd» at 10 am.",
+        "PMH: CABG «96»'. TURP «03»'.",
+        "knee replacement in «11»' c/b infection",
     ],
     "AGE": [
         "A «93» year old woman with dementia.",
@@ -396,6 +402,10 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "HOB @ 30' at all times, HOB 45'",
+    "MS A+O X3, MAE",
+    "Ht 5'10\" Wt 80 kg",
+    "in his 70's, elevated 30'",
     "ST ELEVATION IN V2-V4, ST depression in the lateral leads",
     "Sent to CT, then to XR",
     "HO AWARE. TEAM AWARE, FAMILY NOTIFIED",

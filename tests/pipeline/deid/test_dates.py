@@ -21,6 +21,7 @@ def _judge(sentence: str) -> bool:
     "Echo [02/17/2011] showed an EF of 45%.",
     "Hx of CABG [4/96] and a stent since.",  # month/year
     "Woke [3/14] with CP radiating to the jaw.",  # chest pain near a date that is no x/10
+    "ON VENT VIA TRACH (PLACED [9/12]), SATS 98%.",  # the vent word is outside the parenthesis
 ])
 def test_dates_in_clinical_sentences_are_dates(sentence):
     assert _judge(sentence)
@@ -30,6 +31,7 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "Patient rates her chest pain [7/10] today.",  # pain words near it
     "c/o [6/10] back pain, given tylenol.",
     "Weaned to PSV [12/8] overnight.",  # ventilator mode before it
+    "VENT: (PSV [10/5]) tolerating well.",  # ... also inside a parenthesis
     "Remains on [6/6], 40% FiO2.",  # a percentage right after it
     "Crackles [1/3] up bilaterally.",  # a small fraction
     "Grip strength [4/5] on the left.",  # an x/5 grade

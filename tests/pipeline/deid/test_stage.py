@@ -11,7 +11,7 @@ import pytest
 from pipeline.deid import stage as deid
 from pipeline.config import DeidParams, MetadataParams
 from pipeline.core.dataset import Dataset
-from pipeline.deid.stage import Span, build_analyzer, find_phi, merge_spans, replace_phi
+from pipeline.deid.stage import Span, build_analyzer, find_phi, merge_spans, replace_phi, widen
 from pipeline.deid.metadata import id_key, keyed_hash
 from pipeline.deid.tags import ALL_TAGS, TAGS
 
@@ -335,3 +335,16 @@ def test_states_and_countries_are_kept_whole_and_in_part(analyzer):
         tagged = " ".join(text[s.start : s.end] for s in spans)
         assert not any(w in tagged for w in ("Virginia", "West", "Dominican", "Republic", "Florida")), tagged
     assert [text[s.start : s.end] for text in ["Lives in Ocala, Florida."] for s in find_phi(text, analyzer)] == ["Ocala"]
+
+
+def test_widen_takes_a_name_initial_and_a_phone_number_parentheses():
+    text = "nsg (r. tolliver and k. amblin); son (555-0140) called; BP 120/80. Mendez aware"
+    name = text.index("tolliver")
+    assert widen(text, Span(name, name + 8, "NAME", 0.9)).start == name - 3  # "r. tolliver"
+    phone = text.index("555-0140")
+    got = widen(text, Span(phone, phone + 8, "PHONE", 0.7))
+    assert text[got.start : got.end] == "(555-0140)"
+    mendez = text.index("Mendez")  # "80." is no initial
+    assert widen(text, Span(mendez, mendez + 6, "NAME", 0.75)).start == mendez
+    date = text.index("120/80")
+    assert widen(text, Span(date, date + 6, "DATE", 0.5)) == Span(date, date + 6, "DATE", 0.5)
