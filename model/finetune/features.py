@@ -52,12 +52,16 @@ def _word_chunks(n_pieces: Sequence[int], budget: int) -> list[tuple[int, int]]:
     return chunks
 
 
-def ner_features(sentences: Sequence[NerSentence], tokenizer, label2id: dict[str, int], max_length: int) -> list[Feature]:  # noqa: ANN001
+def ner_features(
+    sentences: Sequence[NerSentence], tokenizer, label2id: dict[str, int], max_length: int, case_types: bool = False  # noqa: ANN001
+) -> list[Feature]:
     """One feature per sentence, or per word window when a sentence does not fit ``max_length``.
 
     The label sits on each word's first sub-token (the paper's "BIO tag per word"); long sentences are cut
     between words rather than truncated, so every word gets a prediction and the scores are not inflated
-    by silently dropped words.
+    by silently dropped words. ``case_types``: the sub-tokens of a word that starts with a capital letter get
+    token type 1 -- an uncased tokenizer folds "Bill" into "bill", and the segment embedding BERT already has
+    is a way to give case back without a new input.
     """
     whole = tokenizer([list(s.words) for s in sentences], is_split_into_words=True, add_special_tokens=False)
     chunks: list[tuple[int, int, int]] = []
@@ -72,7 +76,9 @@ def ner_features(sentences: Sequence[NerSentence], tokenizer, label2id: dict[str
     features: list[Feature] = []
     for k, (si, w0, _) in enumerate(chunks):
         tags = sentences[si].tags
+        words = sentences[si].words
         labels, firsts, prev = [], [], None
+        types = [int(case_types and w is not None and words[w0 + w][:1].isupper()) for w in enc.word_ids(k)]
         for pos, w in enumerate(enc.word_ids(k)):
             if w is not None and w != prev:
                 labels.append(label2id.get(tags[w0 + w], IGNORE) if tags else IGNORE)
@@ -81,7 +87,7 @@ def ner_features(sentences: Sequence[NerSentence], tokenizer, label2id: dict[str
                 labels.append(IGNORE)
             prev = w
         ids = enc["input_ids"][k]
-        features.append({"input_ids": ids, "token_type_ids": [0] * len(ids), "labels": labels, "sentence": si, "first_tokens": firsts})
+        features.append({"input_ids": ids, "token_type_ids": types, "labels": labels, "sentence": si, "first_tokens": firsts})
     return features
 
 

@@ -44,6 +44,11 @@ class FinetuneParams(BaseModel):
     max_train_examples: int | None = Field(None, ge=1, description="use only the first N training examples")
     dev_fraction: float = Field(0.1, gt=0, lt=1, description="held out of train when the data has no dev split")
 
+    ner_case_types: bool = Field(
+        False,
+        description="NER: token type 1 on the sub-tokens of words that start with a capital letter, so an uncased "
+        "model sees case (for the PHI tagger it did not pay: docs/deid.md)",
+    )
     ner_mode: Literal["conlleval", "strict"] = Field("conlleval", description="entity reading of BIO tags (seqeval default / strict IOB2)")
     ner_entity_types: list[str] | None = Field(None, description="brat/i2b2: keep only these concept types")
 

@@ -180,6 +180,10 @@ def _body(
     device = trainer.pick_device()
     trainer.set_seed(params.seed)
     model = heads.TaskModel(encoder, spec.head, spec.n_outputs(ctx["train"]), params.dropout).to(device)
+    if spec.name == "ner" and params.ner_case_types and not model.use_token_types:
+        raise ValueError(
+            f"{checkpoint}: ner_case_types puts case in the token types, and this model has only one; set ner_case_types: false"
+        )
 
     def evaluate(split: str) -> dict[str, float]:
         logits = trainer.predict(model, feats[split], tok.pad_token_id, params.eval_batch_size, params.precision)
@@ -193,7 +197,10 @@ def _body(
     final = evaluate(eval_split)
     baseline = spec.baseline(data["train"], data[eval_split], ctx[eval_split])
     timings["final_eval_s"] = time.perf_counter() - t
-    ckpt.save_finetuned(model, tok, out, {"task": spec.name, "labels": labels, "allow_empty_answer": allow_empty})
+    info = {"task": spec.name, "labels": labels, "allow_empty_answer": allow_empty}
+    if spec.name == "ner":
+        info["case_types"] = params.ner_case_types  # how inputs were built: the tagger must build them the same way
+    ckpt.save_finetuned(model, tok, out, info)
 
     report = {
         "task": spec.name,

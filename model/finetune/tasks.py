@@ -94,7 +94,9 @@ class Ner(TaskSpec):
         return ["O", *sorted({t for s in train for t in s.tags} - {"O"})]
 
     def features(self, examples, tokenizer, ctx):
-        return ner_features(examples, tokenizer, {t: i for i, t in enumerate(ctx.labels)}, _max_length(ctx))
+        return ner_features(
+            examples, tokenizer, {t: i for i, t in enumerate(ctx.labels)}, _max_length(ctx), ctx.params.ner_case_types
+        )
 
     def score(self, examples, features, logits, ctx):
         pred = ner_decode(examples, features, logits, ctx.labels)

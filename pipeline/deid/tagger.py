@@ -63,6 +63,7 @@ class PhiTagger:
         unknown = {t[2:] for t in self.labels if t != "O"} - set(TAGS)
         if unknown:
             raise ValueError(f"{folder}: labels {sorted(unknown)} are not PHI categories of pipeline.deid.tags")
+        self.case_types = bool(info.get("case_types", False))  # inputs built as training built them
         self.model, self.tokenizer, _ = load_finetuned(folder)
         self.threshold = threshold
         self.batch_size = batch_size
@@ -85,7 +86,7 @@ class PhiTagger:
         out: list[list[SpanTuple]] = [[] for _ in texts]
         if not sentences:
             return out
-        features = ner_features(sentences, self.tokenizer, {}, self.max_length)
+        features = ner_features(sentences, self.tokenizer, {}, self.max_length, self.case_types)
         logits = predict(self.model, features, self.tokenizer.pad_token_id, self.batch_size, "fp32")
         probs: list[list[Any]] = [[None] * len(s.words) for s in sentences]
         for feat, lg in zip(features, logits, strict=True):

