@@ -506,6 +506,12 @@ _PHONE = (
 )
 _PHONE7 = r"\d{3}-\d{4}"
 
+
+def _not_a_range(span: str) -> bool:
+    """"TV 900-1000", "voiding 575-1000": a rising range of round numbers, not a 7-digit phone number."""
+    low, high = (int(x) for x in span.split("-"))
+    return not (low < high and low % 25 == 0 and high % 50 == 0)
+
 # Month names in any case (notes may be all lower case), except "may", which must be "May" or "MAY".
 _MONTH = (
     r"(?:(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
@@ -691,10 +697,12 @@ def date_recognizer() -> GroupRegexRecognizer:
                 0.6,
             ),
             # after a date word: m/d, m/d/yy or m/yy ("diagnosed in 3/87"), but not a pain score range
-            # ("from 8/10 to 4/10")
+            # ("from 8/10 to 4/10"), not 5/5 ("tried on 5/5 today": CPAP, or strength) and not before a
+            # ventilator word or a percentage ("on 10/5 BIPAP 65%")
             Rule(
                 "m_d_context",
-                rf"(?=\d)(?<![\d/.]){_MM}/\d{{1,2}}(?:/\d{{2}})?(?![\d/]|\.\d)(?!(?<=/10)[ \t]*(?:to|-)[ \t]*\d{{1,2}}/10)",
+                rf"(?=\d)(?<![\d/.]){_MM}/\d{{1,2}}(?:/\d{{2}})?(?![\d/]|\.\d)(?!(?<=/10)[ \t]*(?:to|-)[ \t]*\d{{1,2}}/10)"
+                r"(?<!(?<!\d)5/5)(?![^\n]{0,12}(?i:fio2|peep|ips\b|psv|cpap|bipap|%))",
                 0.6,
                 before=ctx,
             ),
@@ -820,7 +828,7 @@ def phone_recognizer() -> GroupRegexRecognizer:
                 r"(?=\d)(?<![\w.,/-])(?P<phi>\d{10})[ \t]*\(?(?i:cell|mobile|home|work|phone|tel|pager)(?![A-Za-z])",
                 0.7,
             ),
-            ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4),
+            ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4, _not_a_range),
             (
                 "pager",
                 r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)(?:[ \t]+(?i:number|no\.?|num))?[ \t]*[#:]?[ \t]*"
@@ -1039,7 +1047,7 @@ def ip_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "IP",
         [
-            ("ipv4", rf"(?=\d)(?<![\d.]){octet}(?:\.{octet}){{3}}(?!\.?\d)", 0.8),
+            ("ipv4", rf"(?=\d)(?<![\d./]){octet}(?:\.{octet}){{3}}(?!\.?\d)", 0.8),
             ("ipv6_full", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{7}}{h}(?![\w:])", 0.8),
             ("ipv6_short", rf"(?=[0-9A-Fa-f])(?<![\w:])(?:{h}:){{1,6}}:(?:{h}(?::{h}){{0,5}})?(?![\w:])", 0.6),
         ],
@@ -1105,7 +1113,7 @@ def id_recognizer() -> GroupRegexRecognizer:
     return GroupRegexRecognizer(
         "ID",
         [
-            ("labelled", _labelled(labels), 0.75, lambda v: _has_digit(v) and _not_a_vital_sign(v)),
+            ("labelled", _labelled(labels), 0.75, lambda v: _has_digit(v) and _not_a_finding(v)),
             (
                 "username",
                 r"(?=[PpUuLl])(?<![A-Za-z])(?i:portal[ \t]+account|user[ \t]*(?:name|id)|login|screen[ \t]*name)"
@@ -1113,22 +1121,30 @@ def id_recognizer() -> GroupRegexRecognizer:
                 0.9,
                 lambda s: s.lower() not in CLINICAL_WORDS and s.lower() not in STOP_WORDS,
             ),
-            ("accession", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,3}-?\d{2}-\d{3,6}(?=-[A-Z]\d|(?![A-Za-z0-9-]))", 0.5),
+            # "S-12-34567"; not a device reading's label and range ("MAP-75-100", "AD-91-118")
+            ("accession", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,3}-?\d{2}-\d{4,6}(?=-[A-Z]\d|(?![A-Za-z0-9-]))", 0.5),
             ("long_number", r"(?=\d)(?<![\w.,/-])\d{7,}(?![\w/-]|[.,]\d)", 0.35),
             ("code", r"(?=[A-Z])(?<![A-Za-z0-9-])[A-Z]{1,4}-?\d{5,}(?:-\d+)*(?![A-Za-z0-9-])", 0.35),
-            ("dashed", r"(?=\d)(?<![\w.-])\d{3,}(?:-\d+){2,}(?![\w-])", 0.35),
+            # not a blood-gas or pressure chain ("101-51-7.42", "114-17-49/52-67")
+            ("dashed", r"(?=\d)(?<![\w.-])\d{3,}(?:-\d+){2,}(?![\w-]|[./]\d)", 0.35),
         ],
         validate=_has_digit,
     )
 
 
 _VITAL_WORDS = frozenset("t tm tmax t-max temp temps febrile afebrile wbc max low grade hr bp".split())
+_RX_DECIMALS = re.compile(r"\d+\.\d+(?:[ \t]*-[ \t]*\d+(?:\.\d+)?)?")
 
 
-def _not_a_vital_sign(span: str) -> bool:
-    """"ID:" heads the infectious-disease part of a nursing note too ("ID: Tmax 100.8", "ID: afebrile"): an
-    identifier does not start with a temperature word."""
-    return _fold(span.split()[0].strip(".,:")) not in _VITAL_WORDS
+def _not_a_finding(span: str) -> bool:
+    """"ID:" heads the infectious-disease part of a nursing note too ("ID: Tmax 100.8", "ID: TMAX-99", "ID=
+    95.8-97.2", "ID: received 1000mg vanco"): an identifier does not start with a temperature word or, when it
+    has a space, with an English word, and is not a decimal number or range."""
+    first = span.split()[0].strip(".,:")
+    letters = re.match(r"[A-Za-z]*", first).group()
+    if _fold(letters) in _VITAL_WORDS or _RX_DECIMALS.fullmatch(span.strip()):
+        return False
+    return not (" " in span.strip() and letters == first and _fold(first) in safe_words())
 
 
 def _street_ok(span: str) -> bool:

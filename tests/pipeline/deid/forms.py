@@ -402,6 +402,13 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "ABG currently 7.38/101-51-7.42 on these settings",
+    "BP 114-17-49/52-67 overnight",
+    "IABP: AS- 86-105  AD-91-118  MAP-75-100",
+    "ID: TMAX-99, WBC 12.1; ID: received 1000mg vanco; ID=95.8-97.2",
+    "TV improved to 900-1000, voiding 575-1000 cc",
+    "Tried on 5/5 today, did well; ABG on 10/5 BIPAP 65%",
+    "settings: 80/48/7.45.34.7 on AC",
     "HOB @ 30' at all times, HOB 45'",
     "MS A+O X3, MAE",
     "Ht 5'10\" Wt 80 kg",
