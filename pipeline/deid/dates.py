@@ -19,6 +19,10 @@ _NUMERIC = re.compile(r"[\d/.\s-]+")
 # Words that make ``x/y`` a score or a measurement when near it (pain scales, ventilator modes and settings).
 _PAIN = re.compile(r"(?i)(?<![a-z])(?:pain|cp|discomfort|angina|ache|headache|scale|pressure|sore|hurts?)(?![a-z])")
 _MURMUR = re.compile(r"(?i)(?<![a-z])(?:grade|murmur|sem|hsm|systolic|diastolic|holosystolic|ejection)(?![a-z])")
+_STRENGTH = re.compile(
+    r"(?i)(?<![a-z])(?:strength|strong|motor|grips?|power|muscles?|extremit(?:y|ies)|[rlb][ul]e|ues?|les?|arms?|legs?"
+    r"|hands?|feet|foot|flex(?:ion)?|ext(?:ension)?|weak(?:ness)?|push|pull|dorsi\S*|plantar\S*|mae)(?![a-z])"
+)
 _VENT = re.compile(
     r"(?i)(?<![a-z])(?:psv?|cpap|ips|peep|bi-?pap|s?imv|vent|a/?c|settings?|fio2|flowby|pressure support)(?![a-z])"
 )
@@ -39,21 +43,41 @@ def _token(text: str, start: int, end: int) -> tuple[int, int]:
     return a, b
 
 
+def _near(words: re.Pattern[str], text: str, a: int, b: int, before: int = 25, after: int = 25) -> bool:
+    """One of ``words`` within ``before`` characters before ``text[a:b]`` or ``after`` characters after it."""
+    return bool(words.search(text[max(0, a - before) : a]) or words.search(text[b : b + after]))
+
+
 def is_numeric(span: str) -> bool:
     """Digits and date separators only: the spans :func:`calendar_date` judges."""
     return _NUMERIC.fullmatch(span) is not None
 
 
+_DATE_PAIR = re.compile(r"(\d{1,2})/(\d{1,2})[/-](\d{1,2})/(\d{1,2})")
+_DOTTED_YEAR = re.compile(r"(\d{1,2})/(\d{1,2})\.\d\d")
+
+
+def _month_day(month: int, day: int) -> bool:
+    """A real month and day that is no small fraction (``1/3``, ``3/4``)."""
+    return 1 <= month <= 12 and 1 <= day <= 31 and not month < day <= 4
+
+
 def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
     """The extent of the whole number token around ``text[start:end]`` (digits and separators) when it is an
-    ``m/d``, ``m/yy``, ``m-d`` or ``m/d/y`` date with a real month -- not a small fraction or an ``x/5`` grade,
-    not an ``x/10`` next to a pain word or an ``x/6`` next to a murmur word, not a spine level (``C6-7``), not a
-    range of scores (``2-7/10``), not a ventilator setting (a mode word before it in its clause -- its line, after any opening parenthesis --, or a mode
-    word or percentage right after it), not part of a longer number (``600/12``, ``31.5/11.2``) -- else None.
-    The tagger may tag part of a date (``7/`` of ``7/1``): the whole token is what is redacted."""
+    ``m/d``, ``m/yy``, ``m-d`` or ``m/d/y`` date with a real month, a pair of them (``10/3-10/4``, ``10/03/10/04``:
+    treatment days) or an ``m/d.yy`` typed with a dot -- not a small fraction or an ``x/5`` grade, not an
+    ``x/10`` next to a pain word or an ``x/6`` next to a murmur word, not a spine level (``C6-7``), not a range of
+    scores (``2-7/10``), not a ventilator setting (a mode word before it in its clause -- its line, after any
+    opening parenthesis --, or a mode word or percentage right after it), not part of a longer number (``600/12``,
+    ``31.5/11.2``) -- else None. The tagger may tag part of a date (``7/`` of ``7/1``): the whole token is what
+    is redacted."""
     a, b = _token(text, start, end)
     if a > 0 and text[a - 1].isalpha():
         return None  # a spine level or a code: "C6-7", "L4-5", "T12"
+    if (pair := _DATE_PAIR.fullmatch(text, a, b)) or (pair := _DOTTED_YEAR.fullmatch(text, a, b)):
+        numbers = [int(g) for g in pair.groups()]
+        valid = all(_month_day(m, d) for m, d in zip(numbers[::2], numbers[1::2], strict=True))
+        return (a, b) if valid and not _setting(text, a, b) else None
     if "/" in text[a:b] and "-" in text[a:b]:
         return None  # mixed separators: a range of scores ("2-7/10"), not a date
     parts = re.split(r"[/-]", text[a:b])
@@ -66,14 +90,21 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
         return (a, b) if len(parts[1]) == 2 else None  # month/year: "CABG 8/87"
     if day < 1 or (len(parts) == 3 and len(parts[2]) not in (2, 4)):
         return None
-    if len(parts) == 2 and (month < day <= 4 or (day == 5 and month <= 5)):
-        return None  # 1/2, 1/3, 3/4 (fractions); 4/5, 5/5 (strength, ventilator settings)
-    if len(parts) == 2 and day == 10 and (_PAIN.search(text[max(0, a - 25) : a]) or _PAIN.search(text[b : b + 25])):
+    if len(parts) == 2 and (not _month_day(month, day) or (day == 5 and month == 5)):
+        return None  # 1/2, 1/3, 3/4 (fractions); 5/5 (full strength, a CPAP setting)
+    if len(parts) == 2 and day == 5 and month < 5 and _near(_STRENGTH, text, a, b):
+        return None  # a strength grade: "RUE 3/5", "grips 4/5 bilat"
+    if len(parts) == 2 and day == 10 and _near(_PAIN, text, a, b):
         return None  # a pain score: "c/o 6/10 back pain", "CP 4/10"
-    if len(parts) == 2 and day == 6 and (_MURMUR.search(text[max(0, a - 25) : a]) or _MURMUR.search(text[b : b + 30])):
+    if len(parts) == 2 and day == 6 and _near(_MURMUR, text, a, b, after=30):
         return None  # a murmur grade: "Grade 2/6 systolic ejection murmur"
+    return None if _setting(text, a, b) else (a, b)
+
+
+def _setting(text: str, a: int, b: int) -> bool:
+    """``text[a:b]`` is a numbered setting: after ``#`` (``#4/10``) or a ventilator mode word in its clause
+    (``VENT VIA TRACH (PLACED 8/14)`` dates the trach), or before a mode word or a percentage."""
     if text[max(0, a - 3) : a].rstrip().endswith("#"):
-        return None  # "#4/10"
-    # the mode word must be in the same clause: "VENT VIA TRACH (PLACED 8/14)" dates the trach
+        return True
     clause_before = re.split(r"[\n(]", text[max(0, a - 30) : a])[-1]
-    return None if _VENT.search(clause_before) or _VENT_AFTER.match(text, b) else (a, b)
+    return bool(_VENT.search(clause_before) or _VENT_AFTER.match(text, b))

@@ -555,6 +555,8 @@ _FACILITY_SUFFIX = (
     r"Physicians Group|Family Practice|Pharmacy|Memorial|University|College|Institute|Assisted Living|"
     r"Senior Living|Retirement Home|Retirement Community|Correctional Facility|Prison|Jail|Shelter|VA"
 )
+# A facility noun right after a place name, in any case: a found place takes it in ("sacred heart Memorial")
+FACILITY_AFTER = re.compile(rf"[ \t]+(?i:{_FACILITY_SUFFIX})(?![A-Za-z])")
 # The unambiguous facility nouns, for all-lower-case notes ("clinic", "center" alone are too common there).
 _FACILITY_SUFFIX_LOWER = (
     r"hospital|medical center|regional medical center|health center|rehabilitation center|rehab center|"
@@ -719,10 +721,12 @@ def date_recognizer() -> GroupRegexRecognizer:
             # up"), "2/2" (secondary to), ventilator settings ("PSV 10/5", "CPAP 5/5 40%", "12/5 peep"), pain
             # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
             # (any x/5 up to 5/5: "Strength 4/5", "3/5 abduction strength"); x/10 and x/5 still count after a date
-            # word ("on 8/10": m_d_context)
+            # word ("on 8/10": m_d_context). A month/year (``7/81``: no setting has a second number over 31) stands
+            # before a percentage ("AMI 7/81-ECHO EF 40%").
             (
                 "m_d_bare",
-                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?|(?:3[2-9]|[4-9]\d))(?![\d/]|\.\d)"
+                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?(?![^\n]{{0,12}}(?i:fio2|peep|%))"
+                r"|(?:3[2-9]|[4-9]\d))(?![\d/]|\.\d)"
                 r"(?<!(?<!\d)1/2)(?<!(?<!\d)1/3)(?<!(?<!\d)2/3)(?<!(?<!\d)1/4)(?<!(?<!\d)3/4)(?<!(?<!\d)2/2)"
                 r"(?<!(?i:ps|ac) \d/\d)(?<!(?i:ps|ac) \d\d/\d)(?<!(?i:psv|imv|ips) \d/\d)(?<!(?i:psv|imv|ips) \d\d/\d)"
                 r"(?<!(?i:cpap|peep|simv) \d/\d)(?<!(?i:cpap|peep|simv) \d\d/\d)(?<!(?i:bipap) \d/\d)(?<!(?i:bipap) \d\d/\d)"
@@ -730,7 +734,7 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?<!(?<!\d)\d/10)(?<!(?<![\d/])10/10)(?<!(?i:grade) \d/\d)(?<!(?<!\d)[0-5]/5)"
                 r"(?![ \t]*(?:(?i:peep|ps\b|psv|cpap|cm|mic|mcg|mg|ml|cc|ns\b|str\b|strength|way|amp|tab|hour|hr|of\b|"
                 r"pain|sem\b|hsm\b|murmur|systolic|diastolic|holosystolic|scale|up\b|x\b)|%|[,;]?[ \t]*\d+[ \t]*%))"
-                r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))(?![^\n]{0,12}(?i:fio2|peep|%))"
+                r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))"
                 r"(?<!(?i:flowby) \d/\d)(?<!(?i:bi-pap) \d\d/\d)(?<!(?i:bi-pap) \d/\d)",
                 0.5,
             ),
@@ -798,6 +802,13 @@ def age_recognizer() -> GroupRegexRecognizer:
                 "age_gender",
                 rf"(?=[Aa])(?<![A-Za-z])(?i:an?)[ \t]+{num}[ \t]*(?:M|F|yM|yF|(?i:male|female|man|woman|gentleman|lady))(?![A-Za-z])",
                 0.8,
+            ),
+            # a note or line that opens with the patient's age, as nursing notes do ("98 s/p left hip fx", "92 F
+            # with ...", "101 w/ dementia") -- not a vital sign ("98.6", "98%", "98 RA")
+            (
+                "age_opening",
+                rf"(?=\d)(?m:^)[ \t]*{num}[ \t]*(?=(?:M|F|(?i:male|female|man|woman|s/p|w/|h/o|hx|pmh)|(?i:with)[ \t]+(?i:h/o|hx|pmh|a[ \t]+history))(?![A-Za-z]))",
+                0.6,
             ),
             (
                 "alive_at",

@@ -265,12 +265,19 @@ _INITIAL_BEFORE = re.compile(r"(?:^|(?<=[\s(,;]))[A-Za-z]\.[ \t]?\Z")
 
 def widen(text: str, span: Span) -> Span:
     """A span grown over what belongs to it, whichever recognizer found it: a name's initial before it
-    (``d. renna``, ``J. Ortiz`` when only the surname was found) and the parentheses around a phone number
+    (``d. renna``, ``J. Ortiz`` when only the surname was found), a facility noun after a place (``sacred heart
+    Memorial`` when the tagger found ``sacred heart``) and the parentheses around a phone number
     (``(617-555-0101)``; removing them loses nothing, leaving them splits the number from its tag)."""
     if span.category == "NAME" and span.start >= 2:
         m = _INITIAL_BEFORE.search(text, max(0, span.start - 4), span.start)
         if m is not None:
             return span._replace(start=m.start())
+    if span.category == "LOCATION":
+        from pipeline.deid.recognizers import FACILITY_AFTER  # loaded with the rules or the tagger
+
+        m = FACILITY_AFTER.match(text, span.end)
+        if m is not None:
+            return span._replace(end=m.end())
     if span.category == "PHONE" and 0 < span.start and span.end < len(text):
         if text[span.start - 1] == "(" and text[span.end] == ")":
             return span._replace(start=span.start - 1, end=span.end + 1)

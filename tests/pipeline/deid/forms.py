@@ -189,6 +189,7 @@ FORMS: dict[str, list[str]] = {
         "Hold warfarin until the «3rd» at 10 am.",
         "PMH: CABG «96»'. TURP «03»'.",
         "knee replacement in «11»' c/b infection",
+        "PMH: IMI «3/88»-cath at that time EF 35%.",
     ],
     "AGE": [
         "A «93» year old woman with dementia.",
@@ -201,6 +202,8 @@ FORMS: dict[str, list[str]] = {
         "Mother died at age «94».",
         "an «ninety-six» year old lady",
         "«99»yo female from NH",
+        "Nursing admit note\n«94» s/p fall at home, L hip fx",
+        "«101» F with hx of CHF, AFib",
     ],
     "PHONE": [
         "WIFE---«352 871-4409» (HOME)",
@@ -402,6 +405,10 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "T 98 s/p tylenol, now afebrile",
+    "\n98% on 2L NC",
+    "\n96 RA sat, no distress",
+    "CPAP 10/5 and 40% FiO2",
     "ABG currently 7.38/101-51-7.42 on these settings",
     "BP 114-17-49/52-67 overnight",
     "IABP: AS- 86-105  AD-91-118  MAP-75-100",

@@ -22,6 +22,10 @@ def _judge(sentence: str) -> bool:
     "Hx of CABG [4/96] and a stent since.",  # month/year
     "Woke [3/14] with CP radiating to the jaw.",  # chest pain near a date that is no x/10
     "ON VENT VIA TRACH (PLACED [9/12]), SATS 98%.",  # the vent word is outside the parenthesis
+    "Had XRT [11/02/11/03] and is due again Monday.",  # two treatment days in one token
+    "Chemo cycle [2/7-2/9] at the cancer center.",
+    "[12/14.97]\nNeuro: awake and alert.",  # a year typed after a dot
+    "Became diaphoretic [2/5] at the nursing home.",  # an x/5 with no strength word near it
 ])
 def test_dates_in_clinical_sentences_are_dates(sentence):
     assert _judge(sentence)
@@ -35,6 +39,10 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "Remains on [6/6], 40% FiO2.",  # a percentage right after it
     "Crackles [1/3] up bilaterally.",  # a small fraction
     "Grip strength [4/5] on the left.",  # an x/5 grade
+    "RLE [3/5], RUE 4/5.",  # ... after a limb
+    "Moves all extremities, [5/5] throughout.",  # full strength
+    "Treated for [1/2/3/4] of the courses.",  # a pair of fractions is no pair of dates
+    "PSV [12/5/10/5] trial this am.",  # ventilator settings written as a pair
     "Wedge [14-23] all shift.",  # not a month (23 is no month... 14 is)
     "HCT 31.5/[11].2 this am.",  # part of a longer number
     "ABG 7.31/[48/70] on arrival.",  # inside a chain of values

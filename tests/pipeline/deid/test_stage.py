@@ -348,3 +348,17 @@ def test_widen_takes_a_name_initial_and_a_phone_number_parentheses():
     assert widen(text, Span(mendez, mendez + 6, "NAME", 0.75)).start == mendez
     date = text.index("120/80")
     assert widen(text, Span(date, date + 6, "DATE", 0.5)) == Span(date, date + 6, "DATE", 0.5)
+
+
+def test_widen_takes_a_facility_noun_after_a_place():
+    text = "to go to rehab (mercy ridge Memorial) today; from Lakeview hosp; seen at Dunmore, hospital course"
+    place = text.index("mercy ridge")
+    got = widen(text, Span(place, place + 11, "LOCATION", 0.8))
+    assert text[got.start : got.end] == "mercy ridge Memorial"
+    place = text.index("Lakeview")
+    got = widen(text, Span(place, place + 8, "LOCATION", 0.8))
+    assert text[got.start : got.end] == "Lakeview hosp"
+    place = text.index("Dunmore")  # a comma between: "hospital course" is not the place's
+    assert widen(text, Span(place, place + 7, "LOCATION", 0.8)) == Span(place, place + 7, "LOCATION", 0.8)
+    name = text.index("Lakeview")  # a name is not widened over a facility noun
+    assert widen(text, Span(name, name + 8, "NAME", 0.8)) == Span(name, name + 8, "NAME", 0.8)
