@@ -564,7 +564,15 @@ _FACILITY_SUFFIX_LOWER = (
 )
 # A facility's name does not run back over a preposition or verb: "OUTPUT FROM HARBOR HOSP" names "HARBOR HOSP"
 # (in ALL-CAPS notes every word looks like a name word)
-_NO_LINK = r"(?!(?i:from|to|at|in|into|by|with|via|on|per|was|were|is|are|and|or|but|no|not|then|after|before|since|until|while)(?![A-Za-z]))"
+# nor over a verb of a nursing plan ("P: BEGIN REHAB", "AWAITING REHAB PLACEMENT", "WANTED TO LEAVE HOSPITAL") or
+# "self" ("ORIENTED TO SELF AND HOSPITAL")
+_NO_LINK = (
+    r"(?!(?i:from|to|at|in|into|by|with|via|on|per|was|were|is|are|and|or|but|no|not|then|after|before|since|until|"
+    r"while|begin|began|start|started|starting|cont|con't|cont'd|continue|continues|continued|leave|leaving|left|"
+    r"await|awaits|awaiting|schedule|scheduled|prepare|preparing|plan|plans|planned|planning|need|needs|needed|"
+    r"discuss|discussed|consider|considering|refer|referred|call|called|notify|notified|arrange|arranged|screen|"
+    r"screened|screening|wants?|wanted|self)(?![A-Za-z']))"
+)
 _FACILITY_NOUNS = frozenset(w.lower() for w in re.split(r"[|\s]+", _FACILITY_SUFFIX) if w)
 # Words of a department or service name: "Heart Failure Clinic" or "Internal Medicine Clinic" identify nobody.
 _GENERIC_FACILITY_WORDS = frozenset(
@@ -1516,7 +1524,9 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_NO_LINK}{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
                 rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?"
                 rf"(?:[ \t]+(?:House|Home|Pavilion|Tower|Annex|Wing|HOUSE|HOME|PAVILION|TOWER|ANNEX|WING))?"  # "Lakeside Hospice House"
-                rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])",
+                rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])"
+                # a health care proxy, agent or worker is a role, not a place ("LEGAL HEALTH CARE PROXY")
+                r"(?![ \t]+(?i:prox(?:y|ies)|agents?|providers?|workers?|aides?|team|power|decisions?)(?![A-Za-z]))",
                 0.6,
                 _named_facility,
             ),
@@ -1635,7 +1645,8 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}})(?![A-Za-z])",
                 0.6,
                 _place_word_ok,
-                before=rf"\d[^\n,;]{{2,60}}(?<![A-Za-z])(?i:{_STREET_SUFFIX})\.?(?:,?[ \t]*(?i:apt|unit|suite|ste|#)[^\n,;]{{0,12}})?",
+                # a street has a name between its number and its suffix: "HR 80-100 ST, INFREQ VEA" is sinus tachycardia
+                before=rf"\d[^\n,;]{{0,60}}[ \t][A-Za-z][^\n,;]{{0,60}}[ \t](?i:{_STREET_SUFFIX})\.?(?:,?[ \t]*(?i:apt|unit|suite|ste|#)[^\n,;]{{0,12}})?",
             ),
             # a named street without a house number after a preposition: "on 13th Street", "off Archer Road"
             (

@@ -405,6 +405,15 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "P: MONITOR SATS, BEGIN REHAB. RESUME LASIX",
+    "PT AWAITING REHAB PLACEMENT, SCREENED BY CM",
+    "SAYS HE WANTS TO LEAVE HOSPITAL AGAINST ADVICE",
+    "ORIENTED TO SELF AND HOSPITAL ONLY",
+    "WIFE IS HIS LEGAL HEALTH CARE PROXY",
+    "HR 90-110 ST, OCCAS PVC. NO RUNS",
+    "HR 100S ST, REMAINS ON ESMOLOL",
+    "NGT to CLWS, con't to monitor",
+    "RSBI 88 this am, Suct for thick secretions, LIWS via OGT",
     "T 98 s/p tylenol, now afebrile",
     "\n98% on 2L NC",
     "\n96 RA sat, no distress",
