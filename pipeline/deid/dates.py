@@ -23,9 +23,16 @@ _STRENGTH = re.compile(
     r"(?i)(?<![a-z])(?:strength|strong|motor|grips?|power|muscles?|extremit(?:y|ies)|[rlb][ul]e|ues?|les?|arms?|legs?"
     r"|hands?|feet|foot|flex(?:ion)?|ext(?:ension)?|weak(?:ness)?|push|pull|dorsi\S*|plantar\S*|mae)(?![a-z])"
 )
+# (``AC`` is assist control, except after a side: "R AC" is the antecubital fossa)
 _VENT = re.compile(
-    r"(?i)(?<![a-z])(?:psv?|cpap|ips|peep|bi-?pap|s?imv|vent|a/?c|settings?|fio2|flowby|pressure support)(?![a-z])"
+    r"(?i)(?<![a-z])(?:psv?|cpap|ips|peep|bi-?pap|s?imv|vent|(?<![rl][ \t])(?<!right[ \t])(?<!left[ \t])a/?c|"
+    r"settings?|fio2|flowby|pressure support)(?![a-z])"
 )
+# two labels of two letters or more joined by a slash, then the reading: "CO/CI 5/3", "PIP/PEEP: 30/5" (not
+# "s/p 3/14" or "d/c 4/2": one-letter halves are date words)
+_PAIR_LABEL = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,5}/[A-Za-z]{2,5}[ \t]*[:=]?[ \t]*\Z")
+# words that make the number right after them a date even beside a ventilator word
+_DATE_CUE = re.compile(r"(?i)(?<![a-z])(?:since|placed|started|intubated|extubated|inserted|dated)[ \t]*:?[ \t]*\Z")
 _VENT_AFTER = re.compile(r"(?i)[ \t,]*(?:\d+[ \t]*%|psv?|cpap|ips|peep|bi-?pap|fio2)(?![a-z])")
 
 
@@ -77,7 +84,7 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
     if (pair := _DATE_PAIR.fullmatch(text, a, b)) or (pair := _DOTTED_YEAR.fullmatch(text, a, b)):
         numbers = [int(g) for g in pair.groups()]
         valid = all(_month_day(m, d) for m, d in zip(numbers[::2], numbers[1::2], strict=True))
-        return (a, b) if valid and not _setting(text, a, b) else None
+        return (a, b) if valid and not is_setting(text, a, b) else None
     if "/" in text[a:b] and "-" in text[a:b]:
         return None  # mixed separators: a range of scores ("2-7/10"), not a date
     parts = re.split(r"[/-]", text[a:b])
@@ -98,13 +105,21 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None  # a pain score: "c/o 6/10 back pain", "CP 4/10"
     if len(parts) == 2 and day == 6 and _near(_MURMUR, text, a, b, after=30):
         return None  # a murmur grade: "Grade 2/6 systolic ejection murmur"
-    return None if _setting(text, a, b) else (a, b)
+    return None if is_setting(text, a, b) else (a, b)
 
 
-def _setting(text: str, a: int, b: int) -> bool:
-    """``text[a:b]`` is a numbered setting: after ``#`` (``#4/10``) or a ventilator mode word in its clause
-    (``VENT VIA TRACH (PLACED 8/14)`` dates the trach), or before a mode word or a percentage."""
-    if text[max(0, a - 3) : a].rstrip().endswith("#"):
+def is_setting(text: str, a: int, b: int) -> bool:
+    """``text[a:b]`` is a numbered setting or reading: after ``#`` (``#4/10``), after a pair of labels
+    (``CO/CI 5/3``, ``BUN/Cr 24/1``), after a ventilator mode word in its clause (``VENT VIA TRACH (PLACED 8/14)``
+    dates the trach, as does ``on vent since 3/14``: a date word right before wins), or before a mode word or a
+    percentage. Shared by the tagger's check and the rules."""
+    if text[max(0, a - 3) : a].rstrip().endswith("#") or _PAIR_LABEL.search(text, max(0, a - 16), a):
         return True
-    clause_before = re.split(r"[\n(]", text[max(0, a - 30) : a])[-1]
-    return bool(_VENT.search(clause_before) or _VENT_AFTER.match(text, b))
+    if _DATE_CUE.search(text, max(0, a - 16), a):
+        return False  # "on vent since 3/14": the word right before makes it a date
+    # the clause: back to a line break, an opening parenthesis or a sentence end, at most 30 characters; searched
+    # in place, so a word cut by the window ("...ac rehab" of "cardiac rehab") is not read as a mode word
+    lo = max(0, a - 30)
+    window = text[lo:a]
+    cut = max(window.rfind("\n"), window.rfind("("), window.rfind(". "))
+    return bool(_VENT.search(text, lo + cut + 1, a) or _VENT_AFTER.match(text, b))

@@ -76,6 +76,7 @@ def _import_presidio() -> None:
 _import_presidio()
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from pipeline.deid.dates import is_setting
 from pipeline.deid.prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.deid.tags import CATEGORY_ORDER, TAGS
 from pipeline.deid.vocab import device_words, drug_words, place_words
@@ -308,6 +309,8 @@ class Rule(NamedTuple):
     score: float
     validate: Validator | None = None
     before: str | None = None
+    in_context: Callable[[str, int, int], bool] | None = None
+    """(note, start, end) -> keep the span? For checks that read the clause around it, not just the span."""
 
 
 _BEFORE_WINDOW = 40
@@ -349,6 +352,7 @@ class GroupRegexRecognizer(EntityRecognizer):
                 r.validate or validate,
                 Lookbehind(_soft_wraps(r.before), _BEFORE_WINDOW) if r.before else None,
                 rx.groupindex.get("phi", 0),  # the group reported (0: the whole match)
+                r.in_context,
             )
             for r in rules
         ]
@@ -410,7 +414,7 @@ class GroupRegexRecognizer(EntityRecognizer):
     ) -> int:
         """Record match ``m`` of ``rule`` in ``found`` unless rejected; the position to search on from.
         ``before_checked``: the caller already tested the rule's ``before`` at the match start."""
-        _, _, score, validate, before, group = rule
+        _, _, score, validate, before, group, in_context = rule
         if before_checked:
             before = None
         start, end = m.span(group)
@@ -422,6 +426,7 @@ class GroupRegexRecognizer(EntityRecognizer):
             end <= start
             or (validate is not None and not validate(text[start:end]))
             or (before is not None and not before.ends_at(text, m.start()))
+            or (in_context is not None and not in_context(text, start, end))
         ):
             # a rejected match must not hide a later one inside it ("license: CLIA 10D0987654")
             return m.start() + 1
@@ -651,6 +656,12 @@ _PLACE_LEADING_NOISE = frozenset(
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _not_a_setting(text: str, start: int, end: int) -> bool:
+    """An ``m/d`` that is no ventilator setting or labelled reading in its clause (``PSV increased to 10/5``,
+    ``CO/CI 5/3``): the check the tagger's dates pass too (``pipeline.deid.dates.is_setting``)."""
+    return not is_setting(text, start, end)
+
+
 def date_recognizer() -> GroupRegexRecognizer:
     """DATE: numeric, textual and holiday dates; a bare ``m/d`` only after a date word (``5/5`` is strength)."""
     ctx_words = (
@@ -715,6 +726,7 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?<!(?<!\d)5/5)(?![^\n]{0,12}(?i:fio2|peep|ips\b|psv|cpap|bipap|%))",
                 0.6,
                 before=ctx,
+                in_context=_not_a_setting,
             ),
             # m/d before a clock time or a shift ("11/7 19:00-07:00", "3/29 9:44 a.m.")
             (
@@ -730,10 +742,11 @@ def date_recognizer() -> GroupRegexRecognizer:
             # scores (any x/10: "8/10 pain", "c/o CP 5/10"), murmur grades ("Grade 2/6", "+3/6 SEM") and strength
             # (any x/5 up to 5/5: "Strength 4/5", "3/5 abduction strength"); x/10 and x/5 still count after a date
             # word ("on 8/10": m_d_context). A month/year (``7/81``: no setting has a second number over 31) stands
-            # before a percentage ("AMI 7/81-ECHO EF 40%").
-            (
+            # before a percentage ("AMI 7/81-ECHO EF 40%"). Nor a setting or reading in its clause ("PSV increased
+            # to 10/5", "CO/CI 5/3": ``dates.is_setting``) or a range of readings after an apostrophe ("80-90'2/50's").
+            Rule(
                 "m_d_bare",
-                rf"(?=\d)(?<![\d/.:+#])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?(?![^\n]{{0,12}}(?i:fio2|peep|%))"
+                rf"(?=\d)(?<![\d/.:+#'’])(?<![\d/ ]-)(?<![+#] ){_MM}/(?:{_DD}(?:/(?:\d{{4}}|\d{{2}}))?(?![^\n]{{0,12}}(?i:fio2|peep|%))"
                 r"|(?:3[2-9]|[4-9]\d))(?![\d/]|\.\d)"
                 r"(?<!(?<!\d)1/2)(?<!(?<!\d)1/3)(?<!(?<!\d)2/3)(?<!(?<!\d)1/4)(?<!(?<!\d)3/4)(?<!(?<!\d)2/2)"
                 r"(?<!(?i:ps|ac) \d/\d)(?<!(?i:ps|ac) \d\d/\d)(?<!(?i:psv|imv|ips) \d/\d)(?<!(?i:psv|imv|ips) \d\d/\d)"
@@ -745,15 +758,18 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?![ \t]+(?:[A-Za-z-]+[ \t]+){1,2}(?i:murmur|sem\b|hsm\b))"
                 r"(?<!(?i:flowby) \d/\d)(?<!(?i:bi-pap) \d\d/\d)(?<!(?i:bi-pap) \d/\d)",
                 0.5,
+                in_context=_not_a_setting,
             ),
             # m/d alone on a line (note header)
             ("m_d_line", rf"(?=\d)(?m:^){_MM}/{_DD}(?=[ \t]*(?:\r?\n|\Z))", 0.5),
             # a two-digit year with its apostrophe after, as problem lists write it ("CVA 92'.", "repair in 14'"),
-            # not feet and inches (5'10"), a decade ("70's") or an angle ("HOB @ 30'", "elevated 30'")
+            # not feet and inches (5'10"), a decade ("70's"), an angle ("HOB @ 30'", "elevated 30'") or minutes
+            # ("trach mask x 30'")
             (
                 "year_apostrophe",
                 r"(?=\d)(?<![\d'’.,/:#+-])(?P<phi>\d\d)['’](?![\d'’\"”A-Za-z])"
-                r"(?<!(?i:hob)[ \t]\d\d')(?<!@[ \t]\d\d')(?<!@\d\d')(?<!(?i:ated)[ \t]\d\d')(?<!(?i:hob)[ \t]\d\d’)",
+                r"(?<!(?i:hob)[ \t]\d\d')(?<!@[ \t]\d\d')(?<!@\d\d')(?<!(?i:ated)[ \t]\d\d')(?<!(?i:hob)[ \t]\d\d’)"
+                r"(?<![xX][ \t]\d\d')(?<![xX]\d\d')",  # "x 30'" is thirty minutes
                 0.5,
             ),
             (

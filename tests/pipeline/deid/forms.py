@@ -190,6 +190,8 @@ FORMS: dict[str, list[str]] = {
         "PMH: CABG «96»'. TURP «03»'.",
         "knee replacement in «11»' c/b infection",
         "PMH: IMI «3/88»-cath at that time EF 35%.",
+        "Remains on the vent since «3/14», weaning slowly",
+        "PICC placed in R AC «2/11», no issues",
     ],
     "AGE": [
         "A «93» year old woman with dementia.",
@@ -405,6 +407,10 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "PSV increased to 10/5 overnight to rest",
+    "CO/CI 6/3 by Fick, SVR 1100",
+    "BP 110-130'2/60's overnight",
+    "trach mask x 30' tol well",
     "P: MONITOR SATS, BEGIN REHAB. RESUME LASIX",
     "PT AWAITING REHAB PLACEMENT, SCREENED BY CM",
     "SAYS HE WANTS TO LEAVE HOSPITAL AGAINST ADVICE",

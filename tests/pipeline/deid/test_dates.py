@@ -26,6 +26,9 @@ def _judge(sentence: str) -> bool:
     "Chemo cycle [2/7-2/9] at the cancer center.",
     "[12/14.97]\nNeuro: awake and alert.",  # a year typed after a dot
     "Became diaphoretic [2/5] at the nursing home.",  # an x/5 with no strength word near it
+    "On the vent since [3/14], weaning slowly.",  # a date word right before wins over the vent word
+    "PICC placed in R AC [2/11] without difficulty.",  # AC after a side is the antecubital fossa
+    "Cardiac rehab. Restart heparin [9/18] per team.",  # "ac" of "cardiac" is no assist-control mode
 ])
 def test_dates_in_clinical_sentences_are_dates(sentence):
     assert _judge(sentence)
@@ -39,6 +42,8 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "Remains on [6/6], 40% FiO2.",  # a percentage right after it
     "Crackles [1/3] up bilaterally.",  # a small fraction
     "Grip strength [4/5] on the left.",  # an x/5 grade
+    "CO/CI [6/3] by Fick this am.",  # a reading after a pair of labels
+    "PSV increased to [10/5] overnight to rest.",  # a mode word earlier in the clause
     "RLE [3/5], RUE 4/5.",  # ... after a limb
     "Moves all extremities, [5/5] throughout.",  # full strength
     "Treated for [1/2/3/4] of the courses.",  # a pair of fractions is no pair of dates
