@@ -33,7 +33,11 @@ _VENT = re.compile(
 _PAIR_LABEL = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,5}/[A-Za-z]{2,5}[ \t]*[:=]?[ \t]*\Z")
 # words that make the number right after them a date even beside a ventilator word
 _DATE_CUE = re.compile(r"(?i)(?<![a-z])(?:since|placed|started|intubated|extubated|inserted|dated)[ \t]*:?[ \t]*\Z")
-_VENT_AFTER = re.compile(r"(?i)[ \t,]*(?:\d+[ \t]*%|psv?|cpap|ips|peep|bi-?pap|fio2)(?![a-z])")
+# a mode word, a percentage or a unit right after: "10/5 PEEP", "12/5 40%", "1 1/2HR" typed as "11/2HR"
+_VENT_AFTER = re.compile(
+    r"(?i)[ \t,]*(?:\d+[ \t]*%|psv?|cpap|ips|peep|bi-?pap|fio2)(?![a-z])"
+    r"|[ \t]*(?i:hrs?|hours?|mins?|minutes?|mg|mcg|ml|cc|units?|amps?|tabs?)(?![a-z])"
+)
 
 
 def _token(text: str, start: int, end: int) -> tuple[int, int]:
@@ -111,8 +115,8 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
 def is_setting(text: str, a: int, b: int) -> bool:
     """``text[a:b]`` is a numbered setting or reading: after ``#`` (``#4/10``), after a pair of labels
     (``CO/CI 5/3``, ``BUN/Cr 24/1``), after a ventilator mode word in its clause (``VENT VIA TRACH (PLACED 8/14)``
-    dates the trach, as does ``on vent since 3/14``: a date word right before wins), or before a mode word or a
-    percentage. Shared by the tagger's check and the rules."""
+    dates the trach, as does ``on vent since 3/14``: a date word right before wins), or before a mode word, a
+    percentage or a unit. Shared by the tagger's check and the rules."""
     if text[max(0, a - 3) : a].rstrip().endswith("#") or _PAIR_LABEL.search(text, max(0, a - 16), a):
         return True
     if _DATE_CUE.search(text, max(0, a - 16), a):

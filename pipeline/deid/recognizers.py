@@ -1932,6 +1932,8 @@ _RX_AFTER_NAME = _compile(
     r"(?<=[^\W\d_][ \t])(?i:is)[ \t]+(?i:an?)[ \t]+(?=\d{1,3}[ -]?(?i:y))|"
     r"(?<=[^\W\d_.]),[ \t]*(?=(?i:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?i:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
 )
+# credentials that are also words or clinical abbreviations (pulmonary artery, patient, "do")
+_RX_WORD_CREDENTIAL = re.compile(r"[ \t,]*(?:PA|PT|DO)(?![A-Za-z])")
 _RX_AFTER_NAME_LOWER = _compile(
     r"(?=[mrnpi,])(?:(?:(?<=[a-z.][ ,])|(?<=[a-z.],[ ]))(?:md|m\.d\.|rn|np|phd|rrt|crt|licsw)(?![^\W_])|(?<=[a-z][ \t])is[ \t]+an?[ \t]+(?=\d{1,3}[ -]?y)|"
     r"(?<=[a-z]),[ \t]*(?=(?:age[ds]?[ \t]+)?\d{1,3}(?:[ \t-]*(?:years?|yo|y/o|y\.o\.)|[ \t]*,)))"
@@ -2360,13 +2362,20 @@ class NameRecognizer(EntityRecognizer):
             _fold(words[0]) in self._safe
         ):
             return None  # one English word before "PA"/"PT" with no comma: "Hemodynamics PA 54/18", "Await PT eval"
-        if (
-            all(w.isupper() for w in words)
-            and "," not in text[s0:end]
-            and not any(_fold(w) in self._strong for w in words)
-        ):
-            return None
+        if all(w.isupper() for w in words) and not any(_fold(w) in self._strong for w in words):
+            # ALL-CAPS with no census name: a "Last, First" needs a comma ("VASKOVIC, BREVIAN MD"), and before a
+            # credential that is also a word (PA, PT, DO) a word English does not explain: "PM, ASSYMPTOMATIC, PA
+            # P'S 50" and "DECISION MAKER, ALTHOUGH I DO" are prose
+            if "," not in text[s0:end] or (
+                _RX_WORD_CREDENTIAL.match(text, trigger) and all(self._english(w) for w in words)
+            ):
+                return None
         return s0, end
+
+    def _english(self, word: str) -> bool:
+        """A safe word, an inflection of one or a one-edit misspelling of one."""
+        key = _fold(word.strip(".,'’-"))
+        return key in self._safe or _inflected(key, self._safe) or _misspelled(key, self._safe)
 
     def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
         """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea").
@@ -2447,7 +2456,8 @@ class NameRecognizer(EntityRecognizer):
         return out
 
     def _last_first(self, text: str) -> list[tuple[int, int, float]]:
-        """``Last, First``: census-backed anywhere (0.7), or any name-shaped pair alone on a header line (0.6)."""
+        """``Last, First``: census-backed anywhere (0.7; 0.6 when both are English words), or any name-shaped pair
+        alone on a header line (0.6)."""
         out = []
         for m in _scan(_RX_LAST_FIRST, text):
             last, first = (t.strip() for t in m.group("phi").split(",", 1))
@@ -2464,7 +2474,9 @@ class NameRecognizer(EntityRecognizer):
             )
             caps = last.isupper() and (lkey in self._strong_last or fkey in self._strong_first)
             if census or caps:
-                out.append((m.start("phi"), m.end("phi"), 0.7))
+                # two English words ("3 LARGE, GOLDEN stools", "TEMP LOW, BEAR HUGGER") are a guess to confirm
+                english = lkey in self._safe and fkey in self._safe
+                out.append((m.start("phi"), m.end("phi"), 0.6 if english else 0.7))
             elif text.rfind("\n", 0, m.start()) + 1 == m.start() and _RX_LINE_END.match(text, m.end()):
                 out.append((m.start("phi"), m.end("phi"), 0.6))
         return out

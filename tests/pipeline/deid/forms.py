@@ -25,6 +25,7 @@ FORMS: dict[str, list[str]] = {
         "pt «kendrick» was seen and examined",
         "Discussed with «ORTEGA» of cardiology.",
         "Attending: «Mirela Quennell», MD",
+        "SEEN BY «KOWALCZYK, DANUTA» PA TODAY",
         "Electronically signed by: «Bronwyn T. Aldous», M.D.",
         "His wife «Marguerite» was at the bedside.",
         "Mr. «Ferraro» is a 67 year old man with CHF.",
@@ -407,6 +408,9 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "BP DOWN AT 4 PM, ASYMPTOMATIC, PA PRESSURES 40S",
+    "WARM AND WELL PERFUSED, R IJ PA LINE DAY 3",
+    "FRIEND (HEALTH PROXY, THOUGH I DO NOT SEE PAPERS)",
     "PSV increased to 10/5 overnight to rest",
     "CO/CI 6/3 by Fick, SVR 1100",
     "BP 110-130'2/60's overnight",

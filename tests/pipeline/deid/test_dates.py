@@ -43,6 +43,7 @@ def test_dates_in_clinical_sentences_are_dates(sentence):
     "Crackles [1/3] up bilaterally.",  # a small fraction
     "Grip strength [4/5] on the left.",  # an x/5 grade
     "CO/CI [6/3] by Fick this am.",  # a reading after a pair of labels
+    "FIO2 AT 40%. AFTER APPROX. [11/2]HR, RATE UP",  # 1 1/2 hours typed without its space
     "PSV increased to [10/5] overnight to rest.",  # a mode word earlier in the clause
     "RLE [3/5], RUE 4/5.",  # ... after a limb
     "Moves all extremities, [5/5] throughout.",  # full strength

@@ -415,3 +415,17 @@ def test_undominated_spans_change_no_merge_at_any_threshold() -> None:
         for threshold in (0.0, 0.3, 0.5, 0.8):
             assert merged(kept, threshold) == merged(raw, threshold), (raw, threshold)
     assert dropped > 1000  # the pass does drop spans: the test is not vacuous
+
+
+def test_last_first_of_two_english_words_is_a_weak_guess(analyzer) -> None:
+    """``LARGE, GOLDEN`` (both census names, both English) is left for the tagger to confirm (below the
+    rules+model veto score); a pair with a word English does not explain stays anchored."""
+    from pipeline.deid.stage import WEAK_RULE_SCORE
+
+    for text, needle, strong in (
+        ("GI: 2 LARGE, GOLDEN stools, guaiac neg", "LARGE, GOLDEN", False),
+        ("PATIENT: KOWALCZYK, DANUTA\nMRN 0000", "KOWALCZYK, DANUTA", True),
+    ):
+        scores = [s.score for s in find_phi(text, analyzer) if text[s.start : s.end] == needle]
+        assert scores, text
+        assert (max(scores) >= WEAK_RULE_SCORE) is strong, (text, scores)
