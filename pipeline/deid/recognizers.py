@@ -1537,7 +1537,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             ),
             (
                 "facility",
-                rf"(?=[A-Z])(?<![A-Za-z])(?P<phi>(?:{_NO_LINK}{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
+                rf"(?=[A-Z])(?<![A-Za-z'’])(?P<phi>(?:{_NO_LINK}{_CAPWORD}[ \t]+(?:(?i:of|the|and|for|&)[ \t]+)?){{0,5}}(?i:{_FACILITY_SUFFIX})"
                 rf"(?:[ \t]+(?i:of)[ \t]+(?:(?i:the)[ \t]+)?{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})?"
                 rf"(?:[ \t]+(?:House|Home|Pavilion|Tower|Annex|Wing|HOUSE|HOME|PAVILION|TOWER|ANNEX|WING))?"  # "Lakeside Hospice House"
                 rf"(?:[ \t]+(?:North|South|East|West|Downtown|Campus))?)(?![A-Za-z])"
@@ -2367,15 +2367,16 @@ class NameRecognizer(EntityRecognizer):
             # credential that is also a word (PA, PT, DO) a word English does not explain: "PM, ASSYMPTOMATIC, PA
             # P'S 50" and "DECISION MAKER, ALTHOUGH I DO" are prose
             if "," not in text[s0:end] or (
-                _RX_WORD_CREDENTIAL.match(text, trigger) and all(self._english(w) for w in words)
+                _RX_WORD_CREDENTIAL.match(text, trigger) and all(self._english(w, misspelled=True) for w in words)
             ):
                 return None
         return s0, end
 
-    def _english(self, word: str) -> bool:
-        """A safe word, an inflection of one or a one-edit misspelling of one."""
+    def _english(self, word: str, misspelled: bool = False) -> bool:
+        """A safe word or an inflection of one; with ``misspelled``, also a one-edit misspelling of one (about
+        half of real surnames are one edit from an English word: only where a name is unlikely anyway)."""
         key = _fold(word.strip(".,'’-"))
-        return key in self._safe or _inflected(key, self._safe) or _misspelled(key, self._safe)
+        return key in self._safe or _inflected(key, self._safe) or (misspelled and _misspelled(key, self._safe))
 
     def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
         """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea").
@@ -2394,10 +2395,11 @@ class NameRecognizer(EntityRecognizer):
         key = _fold(tok.group())
         if key in self._never:
             return None
-        if require_census and key not in self._strong_first and key not in self._strong_last:
+        if require_census and (key not in self._strong_first and key not in self._strong_last or self._english(key)):
+            # "pt sensing own p waves", "pt settles": an inflection or misspelling of an English word is no name
             sep = _RX_GAP.match(text, tok.end())
             nxt = _RX_LTOKEN.match(text, sep.end()) if sep else None
-            if nxt is None or _fold(nxt.group()) not in self._strong_last:
+            if nxt is None or _fold(nxt.group()) not in self._strong_last or self._english(nxt.group()):
                 return None
         end = tok.end()
         for _ in range(2):
@@ -2510,7 +2512,7 @@ class NameRecognizer(EntityRecognizer):
                     nkey in last
                     and nkey not in never
                     and (key not in AMBIGUOUS_WORDS or nkey not in AMBIGUOUS_WORDS)
-                    and not (key in self._safe and nkey in self._safe)
+                    and not (self._english(key) and self._english(nkey))  # "PACER SENSING", "COLA DRINKS"
                 ):
                     out.append((tok_start, self._extend(text, nxt.end(), allow_unknown=False), 0.65))
                     continue

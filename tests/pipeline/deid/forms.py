@@ -408,6 +408,10 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "will wean drip when pt settles down",
+    "overnight pt sensing own beats, rate 60",
+    "V PACER SENSING AND CAPTURING APPROPRIATELY",
+    "P: CON'T REHAB/PT EVAL",
     "BP DOWN AT 4 PM, ASYMPTOMATIC, PA PRESSURES 40S",
     "WARM AND WELL PERFUSED, R IJ PA LINE DAY 3",
     "FRIEND (HEALTH PROXY, THOUGH I DO NOT SEE PAPERS)",
