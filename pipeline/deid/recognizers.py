@@ -2378,10 +2378,14 @@ class NameRecognizer(EntityRecognizer):
         key = _fold(word.strip(".,'’-"))
         return key in self._safe or _inflected(key, self._safe) or (misspelled and _misspelled(key, self._safe))
 
-    def _lower_name(self, text: str, pos: int, require_census: bool) -> tuple[int, int] | None:
+    def _lower_name(
+        self, text: str, pos: int, require_census: bool, misspelled: bool = False
+    ) -> tuple[int, int] | None:
         """A lower-case name at ``pos`` ("dr. potvin", "pt: roach,dean", "friend chelsea").
 
-        ``require_census``: the first or second word must be a census name that is not an English word.
+        ``require_census``: the first or second word must be a census name that is not an English word (nor an
+        inflection of one, nor, with ``misspelled``, a one-edit misspelling of one: after a bare "pt", which
+        nursing prose follows with a verb -- "pt calmer", "pt settles" -- far more often than with a name).
         """
         start = pos
         if _RX_LTOKEN.match(text, pos) is None and (ini := _RX_LINITIAL.match(text, pos)):
@@ -2395,11 +2399,12 @@ class NameRecognizer(EntityRecognizer):
         key = _fold(tok.group())
         if key in self._never:
             return None
-        if require_census and (key not in self._strong_first and key not in self._strong_last or self._english(key)):
-            # "pt sensing own p waves", "pt settles": an inflection or misspelling of an English word is no name
+        if require_census and (
+            key not in self._strong_first and key not in self._strong_last or self._english(key, misspelled)
+        ):
             sep = _RX_GAP.match(text, tok.end())
             nxt = _RX_LTOKEN.match(text, sep.end()) if sep else None
-            if nxt is None or _fold(nxt.group()) not in self._strong_last or self._english(nxt.group()):
+            if nxt is None or _fold(nxt.group()) not in self._strong_last or self._english(nxt.group(), misspelled):
                 return None
         end = tok.end()
         for _ in range(2):
@@ -2417,7 +2422,8 @@ class NameRecognizer(EntityRecognizer):
             if (span := self._lower_name(text, m.end(), require_census=False)) is not None:
                 out.append((*span, 0.6))
         for m in _scan(_RX_LABEL_LOWER, text):
-            if (span := self._lower_name(text, m.end(), require_census=True)) is not None:
+            prose = m.group()[:1] in "pP" and not m.group().rstrip().endswith(":")  # "pt calmer", not "pt: roach"
+            if (span := self._lower_name(text, m.end(), require_census=True, misspelled=prose)) is not None:
                 out.append((*span, 0.6))
         for m in _scan(_RX_AFTER_NAME_LOWER, text):
             b = _RX_LNAME_BEFORE.search(text, max(0, m.start() - 60), m.start())
@@ -2458,7 +2464,7 @@ class NameRecognizer(EntityRecognizer):
         return out
 
     def _last_first(self, text: str) -> list[tuple[int, int, float]]:
-        """``Last, First``: census-backed anywhere (0.7; 0.6 when both are English words), or any name-shaped pair
+        """``Last, First``: census-backed anywhere (0.7; 0.5 when both are English words), or any name-shaped pair
         alone on a header line (0.6)."""
         out = []
         for m in _scan(_RX_LAST_FIRST, text):
@@ -2478,7 +2484,7 @@ class NameRecognizer(EntityRecognizer):
             if census or caps:
                 # two English words ("3 LARGE, GOLDEN stools", "TEMP LOW, BEAR HUGGER") are a guess to confirm
                 english = lkey in self._safe and fkey in self._safe
-                out.append((m.start("phi"), m.end("phi"), 0.6 if english else 0.7))
+                out.append((m.start("phi"), m.end("phi"), 0.5 if english else 0.7))
             elif text.rfind("\n", 0, m.start()) + 1 == m.start() and _RX_LINE_END.match(text, m.end()):
                 out.append((m.start("phi"), m.end("phi"), 0.6))
         return out

@@ -408,6 +408,8 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "family visited, pt calmer after they left",
+    "husband brought pt pasta for dinner",
     "will wean drip when pt settles down",
     "overnight pt sensing own beats, rate 60",
     "V PACER SENSING AND CAPTURING APPROPRIATELY",
