@@ -1604,6 +1604,24 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.7,
                 _moved_place_ok,
             ),
+            # a hospital's unit after a verb of moving: "transferred to Lally MICU" -- the word before the unit names
+            # the hospital even when it is a surname ("Cardiac MICU", "Medical ICU" name nothing)
+            (
+                "moved_place_unit",
+                r"(?=[TtAaSsBbCcRr])(?<![A-Za-z])(?i:transferred|transfered|tx['’]?d|admitted|sent|taken|brought|came|"
+                r"arrived|returned)[ \t]+(?i:to|from)[ \t]+(?:(?i:the)[ \t]+)?(?P<phi>[A-Z][a-z]+)"
+                r"(?=[ \t]+(?:MICU|SICU|CCU|CSRU|CVICU|TSICU|NICU|PICU|ICU)(?![A-Za-z]))",
+                0.7,
+                lambda span: _fold(span) not in _FACILITY_FILLER_WORDS and _fold(span) not in CLINICAL_WORDS,
+            ),
+            # a medical center by its acronym: "W/U BY GBMC", "seen at UMMC" (two letters or more before MC: CMC
+            # is a joint, PMC a colitis)
+            (
+                "medical_center_acronym",
+                r"(?=[A-Z])(?<![A-Za-z0-9/-])(?P<phi>[A-Z]{2,4}MC)(?![A-Za-z0-9/-])",
+                0.6,
+                lambda span: _fold(span) not in CLINICAL_WORDS,
+            ),
             # a place of two or three Title-case words after a verb of moving or presenting: "went to Sacred Heart",
             # "presenting to Mercy Ridge w/ sob", "transferred from Johns Hopkins" -- Title case in running text
             # is the cue. Anchored (0.7) when a word is a name or no English word; English words only ("went to
@@ -1874,6 +1892,15 @@ _RX_RELATION_ANY = _compile(
     r"(?=[SsDdHhWwBbMmFfNnGg])(?<![A-Za-z])(?i:son|sons|daughter|dtr|husband|wife|brother|sister|mother|father|"
     r"niece|nephew|grandson|granddaughter|friend|sil|dil)(?:[ \t]*[,:][ \t]*|[ \t]+)(?=[A-Za-z])"
 )
+# A verb of reaching someone, then whom: "ask to page Suzette", "spoke with Marisol", "called Teodora". The word
+# after must be a listed name and no English word, except census first names (``_titled``, level "strict":
+# "spoke with team", "called pharmacy", "page covering" are no names).
+_RX_CONTACT_VERB = _compile(
+    r"(?=[PpCcSsTtNnUuIi])(?<![A-Za-z])(?i:page|paged|call|called|phoned|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
+    r"notify|notified|updated|informed)[ \t]+(?=[A-Z][a-z])"
+)
+# Two capitalized first names joined by "and": "Both Suzette and Hank are his proxies"
+_RX_FIRST_NAME_PAIR = _compile(r"(?=[A-Z])(?<![A-Za-z])([A-Z][a-z]+)[ \t]+(?:and|&)[ \t]+([A-Z][a-z]+)(?![A-Za-z])")
 # Header labels followed by ":" ("CC:" is the chief complaint, "cc:" a copy).
 _LABELS = (
     r"patient(?:[ \t]+name)?|pt(?:[ \t]+name)?|name|full[ \t]+name|"
@@ -1970,7 +1997,8 @@ _RX_HEADER_NAME = re.compile(
 _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
     "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT "
-    "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER _RX_TITLE_INITIAL _RX_CONTACT_LABEL"
+    "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER _RX_TITLE_INITIAL _RX_CONTACT_LABEL _RX_CONTACT_VERB "
+    "_RX_FIRST_NAME_PAIR"
 ).split()
 
 
@@ -2093,6 +2121,12 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION_ANY, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.75))
+        for m in _scan(_RX_CONTACT_VERB, text):
+            if (span := self._titled(text, m.end(), "strict")) is not None:
+                spans.append((*span, 0.6))
+        for m in _scan(_RX_FIRST_NAME_PAIR, text):
+            if all(_fold(m.group(g)) in self._strong_first for g in (1, 2)):
+                spans.extend(((m.start(1), m.end(1), 0.6), (m.start(2), m.end(2), 0.6)))
         for m in _scan(_RX_TOLD_AFTER, text):
             if (span := self._told(text, m.start())) is not None:
                 spans.append((*span, 0.75))

@@ -26,6 +26,8 @@ FORMS: dict[str, list[str]] = {
         "Discussed with «ORTEGA» of cardiology.",
         "Attending: «Mirela Quennell», MD",
         "SEEN BY «KOWALCZYK, DANUTA» PA TODAY",
+        "cell 555-0101, ask to page «Lucinda» if no answer",
+        "Both «Imogen» and «Rosalind» are her proxies",
         "Electronically signed by: «Bronwyn T. Aldous», M.D.",
         "His wife «Marguerite» was at the bedside.",
         "Mr. «Ferraro» is a 67 year old man with CHF.",
@@ -50,6 +52,8 @@ FORMS: dict[str, list[str]] = {
         "SISTER «RUTHANNE OKAFOR» HOME# 555-0188",
     ],
     "LOCATION": [
+        "improved, then transferred to «Brannock» MICU for monitoring",
+        "MAY BE W/U BY «JHMC» FOR TRANSPLANT",
         "plan to return to «St. Bernadette's» on friday",
         "husband brought her to «rmh» this am",
         "Sent to «RMH» for further workup.",
@@ -408,6 +412,10 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "CMC joint arthritis, PMC ruled out",
+    "called pharmacy re: vanco dose",
+    "page covering resident with results",
+    "transferred to Medical ICU overnight",
     "family visited, pt calmer after they left",
     "husband brought pt pasta for dinner",
     "will wean drip when pt settles down",

@@ -429,3 +429,19 @@ def test_last_first_of_two_english_words_is_a_weak_guess(analyzer) -> None:
         scores = [s.score for s in find_phi(text, analyzer) if text[s.start : s.end] == needle]
         assert scores, text
         assert (max(scores) >= WEAK_RULE_SCORE) is strong, (text, scores)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("cell 555-0101, ask to page Lucinda if no answer", "Lucinda"),  # a contact verb, then a census first name
+    ("Both Imogen and Rosalind are her proxies", "Imogen"),  # two first names joined by "and"
+    ("Both Imogen and Rosalind are her proxies", "Rosalind"),
+    ("improved, then transferred to Brannock MICU for monitoring", "Brannock"),  # a surname naming a hospital
+    ("MAY BE W/U BY JHMC FOR TRANSPLANT", "JHMC"),  # a medical center's acronym
+])
+def test_anchored_forms_stand_without_the_tagger(analyzer, text, needle) -> None:
+    """Forms anchored enough to be kept by rules+model where the tagger found nothing (score >= the veto)."""
+    from pipeline.deid.stage import WEAK_RULE_SCORE
+
+    start = text.index(needle)
+    scores = [s.score for s in find_phi(text, analyzer) if s.start <= start and s.end >= start + len(needle)]
+    assert scores and max(scores) >= WEAK_RULE_SCORE, scores
