@@ -1660,6 +1660,13 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.7,
                 _saint_ok,
             ),
+            # a saint's hospital by its initial, after a place word: "a bed @ St A.", "back to St. J's"
+            (
+                "saint_initial",
+                r"(?=[@AaTtFf])(?<![A-Za-z])(?:@|(?i:at|to|from))[ \t]+(?P<phi>(?:St|ST)\.?[ \t]+[A-Z](?:\.|['’]s))"
+                r"(?![A-Za-z])",
+                0.6,
+            ),
             # placement: "accepted at Lakeside", "bed offer from Pine Ridge"
             (
                 "placement",

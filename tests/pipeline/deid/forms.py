@@ -52,6 +52,8 @@ FORMS: dict[str, list[str]] = {
         "SISTER «RUTHANNE OKAFOR» HOME# 555-0188",
     ],
     "LOCATION": [
+        "Social: has a rehab bed @ «St E.» pending insurance",
+        "plan to send back to «St. J's» tomorrow",
         "improved, then transferred to «Brannock» MICU for monitoring",
         "MAY BE W/U BY «JHMC» FOR TRANSPLANT",
         "plan to return to «St. Bernadette's» on friday",
@@ -412,6 +414,7 @@ FORMS: dict[str, list[str]] = {
 
 # Clinical text that must come out unchanged: drugs, eponyms, labs, abbreviations, credentials, scores.
 TRAPS: list[str] = [
+    "HR 90-100 ST A. FIB RULED OUT",
     "CMC joint arthritis, PMC ruled out",
     "called pharmacy re: vanco dose",
     "page covering resident with results",
