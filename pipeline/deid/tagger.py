@@ -123,9 +123,12 @@ def _clinical_phrase(span: str) -> bool:
 
 
 def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
-    """The tagger's span if it reads as its category, else None: a numeric DATE must be a calendar date
-    (``pipeline.deid.dates``; the span then covers the whole date), a NAME or LOCATION no clinical vocabulary."""
+    """The tagger's span if it reads as its category, else None: it must hold a letter or digit, a numeric DATE
+    must be a calendar date (``pipeline.deid.dates``; the span then covers the whole date), a NAME or LOCATION
+    no clinical vocabulary."""
     start, end, category, score = span
+    if not any(c.isalnum() for c in text[start:end]):
+        return None  # a lone hyphen or slash ("COVID-19" with only its "-" tagged) identifies nobody
     if category == "DATE" and is_numeric(text[start:end]):
         extent = calendar_date(text, start, end)
         return None if extent is None else (*extent, category, score)

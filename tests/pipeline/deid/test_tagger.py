@@ -77,6 +77,11 @@ def test_names_made_of_clinical_vocabulary_are_dropped(all_name):
     assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
 
 
+def test_a_span_of_punctuation_alone_is_dropped(all_name):
+    text = "Vex\n-\n/"
+    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
+
+
 def test_threshold_and_an_all_o_model(all_name, all_o):
     import torch
 
