@@ -562,6 +562,8 @@ _FACILITY_SUFFIX = (
 )
 # A facility noun right after a place name, in any case: a found place takes it in ("sacred heart Memorial")
 FACILITY_AFTER = re.compile(rf"[ \t]+(?i:{_FACILITY_SUFFIX})(?![A-Za-z])")
+# ... and a place that ends in one, after a word of its own ("general hospital", not "hospital")
+FACILITY_END = re.compile(rf"\S[ \t]+(?i:{_FACILITY_SUFFIX})\Z")
 # The unambiguous facility nouns, for all-lower-case notes ("clinic", "center" alone are too common there).
 _FACILITY_SUFFIX_LOWER = (
     r"hospital|medical center|regional medical center|health center|rehabilitation center|rehab center|"

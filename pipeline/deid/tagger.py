@@ -33,7 +33,7 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.deid.dates import calendar_date, is_numeric
-from pipeline.deid.recognizers import clinical_vocabulary
+from pipeline.deid.recognizers import FACILITY_AFTER, FACILITY_END, clinical_vocabulary
 from pipeline.deid.stage import TAGGER_NAME
 from pipeline.deid.tags import TAGS
 
@@ -133,7 +133,9 @@ def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
         extent = calendar_date(text, start, end)
         return None if extent is None else (*extent, category, score)
     if category in ("NAME", "LOCATION") and _clinical_phrase(text[start:end]):
-        return None
+        # but "the general hospital": a place the tagger found, named by generic words and a facility noun
+        if not (category == "LOCATION" and (FACILITY_AFTER.match(text, end) or FACILITY_END.search(text, start, end))):
+            return None
     return span
 
 

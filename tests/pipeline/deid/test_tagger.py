@@ -21,7 +21,7 @@ from pipeline.deid import stage as deid  # noqa: E402
 from pipeline.config import DeidParams  # noqa: E402
 from pipeline.deid.tagger import PhiTagger, PhiTaggerRecognizer  # noqa: E402
 
-LABELS = ["O", "B-DATE", "B-NAME", "I-NAME"]
+LABELS = ["O", "B-DATE", "B-NAME", "I-NAME", "B-LOCATION"]
 
 
 def _tagger(folder: Path, favour: str) -> Path:
@@ -75,6 +75,19 @@ def test_numeric_dates_must_read_as_calendar_dates(all_date):
 def test_names_made_of_clinical_vocabulary_are_dropped(all_name):
     text = "Colace\nQuinton cath\nVex\nPassy Muir"
     assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
+
+
+@pytest.fixture(scope="module")
+def all_location(tmp_path_factory) -> Path:
+    return _tagger(tmp_path_factory.mktemp("all_location"), "B-LOCATION")
+
+
+def test_generic_place_words_stand_only_with_a_facility_noun(all_location):
+    """A place of clinical/generic words alone is dropped ("rehab"), unless a facility noun ends it or follows:
+    "the general hospital" in a patient's words names a hospital."""
+    text = "general hospital\nrehab\ncolace\nMercy Ridge"
+    got = [text[s:e] for s, e, *_ in PhiTagger(all_location).spans([text])[0]]
+    assert got == ["general hospital", "Mercy Ridge"]
 
 
 def test_a_span_of_punctuation_alone_is_dropped(all_name):
