@@ -16,8 +16,8 @@
    fingerprint, and the sha256 of every training note's text (never ids or text: ids can be file names,
    which hospitals name after patients).
 4. ``folds=K``: K more taggers, each trained without one group of patients, in ``out/folds/<k>/``. Every gold
-   note is in exactly one held-out group; synthetic notes train every fold. ``ehrlm deid-eval --tagger out`` scores each note with the fold model
-   that never saw it, so the figures it prints for the training corpus are out of fold. Patients are taken
+   note is in exactly one held-out group; synthetic notes train every fold. ``ehrlm deid-eval --tagger out``
+   scores each note with the fold model that never saw it, so the figures it prints for the training corpus are out of fold. Patients are taken
    from the note file name with ``group_pattern`` (default: the part before the first ``_`` or ``-``,
    ``p012_n0003`` -> ``p012``; i2b2-2014 ``110-01`` -> ``110``).
 """

@@ -833,7 +833,8 @@ def age_recognizer() -> GroupRegexRecognizer:
             # with ...", "101 w/ dementia") -- not a vital sign ("98.6", "98%", "98 RA")
             (
                 "age_opening",
-                rf"(?=\d)(?m:^)[ \t]*{num}[ \t]*(?=(?:M|F|(?i:male|female|man|woman|s/p|w/|h/o|hx|pmh)|(?i:with)[ \t]+(?i:h/o|hx|pmh|a[ \t]+history))(?![A-Za-z]))",
+                rf"(?=\d)(?m:^)[ \t]*{num}[ \t]*(?=(?:M|F|(?i:male|female|man|woman|s/p|w/|h/o|hx|pmh)"
+                r"|(?i:with)[ \t]+(?i:h/o|hx|pmh|a[ \t]+history))(?![A-Za-z]))",
                 0.6,
             ),
             (
@@ -1697,7 +1698,8 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf",[ \t]*(?P<phi>{word}(?:[ -]{word}){{0,2}})(?![A-Za-z])",
                 0.6,
                 _place_word_ok,
-                # a street has a name between its number and its suffix: "HR 80-100 ST, INFREQ VEA" is sinus tachycardia
+                # a street has a name between its number and its suffix ("HR 80-100 ST, INFREQ VEA" is sinus
+                # tachycardia, not an address and its city)
                 before=rf"\d[^\n,;]{{0,60}}[ \t][A-Za-z][^\n,;]{{0,60}}[ \t](?i:{_STREET_SUFFIX})\.?(?:,?[ \t]*(?i:apt|unit|suite|ste|#)[^\n,;]{{0,12}})?",
             ),
             # a named street without a house number after a preposition: "on 13th Street", "off Archer Road"

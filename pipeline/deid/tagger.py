@@ -125,7 +125,7 @@ def _clinical_phrase(span: str) -> bool:
 def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
     """The tagger's span if it reads as its category, else None: it must hold a letter or digit, a numeric DATE
     must be a calendar date (``pipeline.deid.dates``; the span then covers the whole date), a NAME or LOCATION
-    no clinical vocabulary."""
+    must not be made of clinical vocabulary alone -- except a LOCATION a facility noun ends or follows."""
     start, end, category, score = span
     if not any(c.isalnum() for c in text[start:end]):
         return None  # a lone hyphen or slash ("COVID-19" with only its "-" tagged) identifies nobody

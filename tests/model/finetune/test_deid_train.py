@@ -86,7 +86,9 @@ def test_synthetic_notes_train_every_fold_and_are_never_held_out(tmp_path, monke
         note = _note(f"{pid}_n0001")
         (gold / f"{pid}_n0001.txt").write_text(note.text)
         (gold / f"{pid}_n0001.ann").write_text(f"T1\tDOCTOR {note.spans[0].start} {note.spans[0].end}\t{CANARY}\n")
-    summary = deid_train.train_tagger([gold], tmp_path / "t", tmp_path / "base", tmp_path / "data", synthetic=3, folds=2)
+    summary = deid_train.train_tagger(
+        [gold], tmp_path / "t", tmp_path / "base", tmp_path / "data", synthetic=3, folds=2
+    )
     synth = [i for i in trained[str(Path("t"))] if i.startswith("synth_")]
     assert len(synth) == 3 and summary["notes"] == 7 and summary["synthetic_notes"] == 3
     folds = [trained[str(Path("t") / "folds" / str(k))] for k in range(2)]
