@@ -38,7 +38,8 @@ from pipeline.deid import stage as deid
 from pipeline.config import DeidParams
 from pipeline.core.dataset import Dataset
 from pipeline.deid.eval import GoldNote, _gold_span, score
-from pipeline.deid.recognizers import ALL_FEATURES, PhiRecognizer, clear_word_caches
+from pipeline.deid.recognizers import ALL_FEATURES, PhiRecognizer
+from pipeline.deid.spelling import clear_word_caches
 from pipeline.deid.tags import TAGS
 from pipeline.synth.generator import generate
 

@@ -81,6 +81,7 @@ from pipeline.deid.prefilter import Gate, finditer, may_match, prefilter_view
 from pipeline.deid.tags import CATEGORY_ORDER, TAGS
 from pipeline.deid.vocab import device_words, drug_words, place_words
 from pipeline.deid.regex_reverse import Lookbehind
+from pipeline.deid import spelling
 
 Validator = Callable[[str], bool]
 
@@ -1250,7 +1251,7 @@ def _moved_place_ok(span: str) -> bool:
         return True
     if words[0].isupper() and len(key) <= 4:  # "KMH", "SJMC"; not "VENT", "WARD", "AV", "DIE"
         return key not in safe_words()
-    return key not in safe_words() and not _inflected(key, safe_words())
+    return key not in safe_words() and not spelling.inflected(key, safe_words())
 
 
 _MOVED_PLACE_WORDS = (
@@ -1437,49 +1438,6 @@ class LocationRecognizer(GroupRegexRecognizer):
                     h += 1
                 break
         return out
-
-
-@lru_cache(maxsize=1 << 16)
-def _inflected(key: str, safe: frozenset[str]) -> bool:
-    """Is ``key`` an inflection of a safe word ("trisected", "stalks", "trended")? The whitelist has base forms.
-    Cached: the same unknown words recur from note to note (a frozenset keeps its hash)."""
-    for suffix, repl in (("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("es", ""), ("s", ""), ("ly", ""), ("d", "")):
-        if key.endswith(suffix) and len(key) - len(suffix) >= 3 and key[: -len(suffix)] + repl in safe:
-            return True
-    return False
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-MISSPELLING_MIN_LETTERS = 5  # shorter words are one edit from too many others ("Hill" -> "hell", "pill")
-
-
-@lru_cache(maxsize=1 << 16)
-def _misspelled(key: str, safe: frozenset[str]) -> bool:
-    """Is ``key`` one edit (a letter left out, added, changed, or two swapped) from a safe word? Then it is far
-    more likely a misspelling ("Apetite", "Reveiw", "Labetelol") than a name: on real ICU nursing notes the
-    unknown-word rule found ~20 misspelled or abbreviated clinical words per real name, and 4 in 5 of them
-    were one edit from the whitelist, against about half of the real names it found. Cached like
-    ``_inflected``: ~50 set look-ups per letter, and the same unknown words recur from note to note."""
-    word = "".join(c for c in key if c in _LETTERS)
-    if len(word) < MISSPELLING_MIN_LETTERS:
-        return False
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    for left, right in splits:
-        if right and left + right[1:] in safe:
-            return True
-        if len(right) > 1 and left + right[1] + right[0] + right[2:] in safe:
-            return True
-        for c in _LETTERS:
-            if (right and left + c + right[1:] in safe) or left + c + right in safe:
-                return True
-    return False
-
-
-def clear_word_caches() -> None:
-    """Empty the per-word caches a long run fills (``_inflected``, ``_misspelled``), so that a benchmark times
-    each pass over its notes as a fresh worker meets them, not with every word already answered."""
-    _inflected.cache_clear()
-    _misspelled.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -2087,6 +2045,7 @@ class NameRecognizer(EntityRecognizer):
         self._never = CLINICAL_WORDS | STOP_WORDS
         self._not_first = self._never | AMBIGUOUS_WORDS
         self._safe = safe_words()
+        spelling.one_edit_index(self._safe)  # built with the engine (once in the workers' forkserver), not mid-note
         self._cities = _city_keys()
         self._strong_first = self._first - self._safe
         self._strong_last = self._last - self._safe
@@ -2178,8 +2137,8 @@ class NameRecognizer(EntityRecognizer):
         misspelled or abbreviated shorthand ("LOPRESSER", "HEMODYN") than a name (on real ICU nursing notes
         ~50 false names per real one; names in such lines are left to the anchored and dictionary rules and the
         learned tagger). An eponym ("Fleischner criteria"), a word right before a month date, and a word one edit
-        from a safe word (a misspelling, ``_misspelled``; unless an employer or residence phrase comes before
-        it: "employed by Publix") are not taken.
+        from a safe word (a misspelling, ``pipeline.deid.spelling.misspelled``; unless an employer or residence
+        phrase comes before it: "employed by Publix") are not taken.
         """
         out = []
         safe, cities = self._safe, self._cities
@@ -2191,12 +2150,12 @@ class NameRecognizer(EntityRecognizer):
             key, end = tokens.keys[i], tokens.matches[i].end()
             if len(key) < 3 or (tokens.words[i].isupper() and (len(key) < 4 or _caps_line(text, end))):
                 continue
-            if _inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
+            if spelling.inflected(key, safe) or ("-" in key and all(part in safe for part in key.split("-"))):
                 continue
             start = tokens.matches[i].start()
             if _RX_EPONYM_NEXT.match(text, end) or _eponym_of(text, start):
                 continue
-            if _misspelled(key, safe) and not _RX_EMPLOYER_BEFORE.search(text, max(0, start - 20), start):
+            if spelling.misspelled(key, safe) and not _RX_EMPLOYER_BEFORE.search(text, max(0, start - 20), start):
                 continue
             out.append((start, self._extend(text, end, allow_unknown=True), 0.35))
         return out
@@ -2289,7 +2248,7 @@ class NameRecognizer(EntityRecognizer):
                 level == "medium" and key in census_first and key not in _MODALS)
         if listed:
             return True
-        return level != "strict" and len(key) >= 3 and not _inflected(key, self._safe)
+        return level != "strict" and len(key) >= 3 and not spelling.inflected(key, self._safe)
 
     def _told(self, text: str, end: int) -> tuple[int, int] | None:
         """The name ending at ``end`` before "aware/notified/paged" (``_RX_TOLD_AFTER``): a word that reads as a
@@ -2430,7 +2389,9 @@ class NameRecognizer(EntityRecognizer):
         """A safe word or an inflection of one; with ``misspelled``, also a one-edit misspelling of one (about
         half of real surnames are one edit from an English word: only where a name is unlikely anyway)."""
         key = _fold(word.strip(".,'’-"))
-        return key in self._safe or _inflected(key, self._safe) or (misspelled and _misspelled(key, self._safe))
+        if key in self._safe or spelling.inflected(key, self._safe):
+            return True
+        return misspelled and spelling.misspelled(key, self._safe)
 
     def _lower_name(
         self, text: str, pos: int, require_census: bool, misspelled: bool = False

@@ -445,14 +445,3 @@ def test_anchored_forms_stand_without_the_tagger(analyzer, text, needle) -> None
     start = text.index(needle)
     scores = [s.score for s in find_phi(text, analyzer) if s.start <= start and s.end >= start + len(needle)]
     assert scores and max(scores) >= WEAK_RULE_SCORE, scores
-
-
-def test_clear_word_caches_empties_the_per_word_answers() -> None:
-    """The benchmark clears these before every pass, so a repeated pass is not timed with warm answers."""
-    from pipeline.deid.recognizers import _inflected, _misspelled, clear_word_caches, safe_words
-
-    safe = safe_words()
-    assert _misspelled("apetite", safe) and _inflected("trended", safe)  # one edit; an inflection
-    assert _misspelled.cache_info().currsize > 0 and _inflected.cache_info().currsize > 0
-    clear_word_caches()
-    assert _misspelled.cache_info().currsize == 0 and _inflected.cache_info().currsize == 0
