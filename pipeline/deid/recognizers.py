@@ -781,6 +781,13 @@ def date_recognizer() -> GroupRegexRecognizer:
                 r"(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])",
                 0.6,
             ),
+            (
+                "weekday_ordinal",  # "Monday the 5th", "Tues, 21st": a weekday names which day
+                r"(?=[MmTtWwFfSs])(?<![A-Za-z])(?i:mon|tues?|wed|thu|thur|thurs|fri|sat|sun)(?i:day|nesday|rsday|urday)?"
+                r"\.?,?[ \t]+(?:the[ \t]+)?(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])"
+                r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])",  # not "Tues 2nd dose"
+                0.6,
+            ),
             # "scheduled for the 21st.", "until the 3rd at 10 am", "from the 1st to the 5th" -- not "for the 2nd
             # time", "after the 3rd dose": the ordinal ends the phrase or is followed by at/and/or/to/through/until
             # (``[\t ]``: on the same line; a next line starting with a word does not make it a count)
@@ -870,8 +877,9 @@ def phone_recognizer() -> GroupRegexRecognizer:
             ("seven", rf"(?=\d)(?<![\w./-]){_PHONE7}(?![\w/-])", 0.4, _not_a_range),
             (
                 "pager",
-                r"(?=[PpBb])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|pg)(?:[ \t]+(?i:number|no\.?|num))?[ \t]*[#:]?[ \t]*"
-                r"(?:#[ \t]*)?(?P<phi>\d{4,6})(?![\d-])",
+                # and hospital extensions, often with the campus digit first: "beeper #4-7791", "ext. 2-1415"
+                r"(?=[PpBbEe])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|bpr|pg|ext\.?|extension)(?:[ \t]+(?i:number|no\.?|num))?"
+                r"[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6}|\d-\d{4})(?![\d-])",
                 0.6,
             ),
             # odd separators, as numbers are typed in a hurry: "352 871-4409", "(904322-1180)", "(412 555 20981)"
