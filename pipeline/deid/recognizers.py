@@ -1362,6 +1362,7 @@ class LocationRecognizer(GroupRegexRecognizer):
         first, last = name_lists(True)
         self._names = first | last
         self._common = safe_words() | self._names
+        self._clinical = CLINICAL_WORDS | STOP_WORDS  # "LIVES IN HOME", "IS FROM NORMAL" are no cities
 
     def spans(self, text: str) -> list[Found]:
         found = super().spans(text)
@@ -1428,8 +1429,10 @@ class LocationRecognizer(GroupRegexRecognizer):
                     out.append((*zip_code.span("zip"), 0.6))
                 if not all(k in self._common for k in run):
                     out.append((start, end, 0.5))
-                elif matches[i].group().isupper() and _caps_line(text, start):
-                    continue  # "IN EARLY EVENING", "IN PROGRESS", "BACK TO NORMAL": capitals hide the case signal
+                elif matches[i].group().isupper() and _caps_line(text, start) and not (
+                    _RESIDENCE_PREP.ends_at(text, start) and not all(k in self._clinical for k in run)
+                ):  # "IN EARLY EVENING", "BACK TO NORMAL": capitals hide the case signal; not "LIVES IN MILTON"
+                    continue
                 elif (
                     zip_code
                     or _PLACE_PREP.ends_at(text, start)
@@ -1816,6 +1819,12 @@ _PLACE_PREPS = (
     r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of"
 )
 _PLACE_PREP = Lookbehind(rf"(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+", 40)
+# Where someone lives or comes from: a city after it stands even in a line of capitals ("PT LIVES IN MILTON").
+_RESIDENCE_PREP = Lookbehind(
+    r"(?<![A-Za-z])(?i:(?:lives?|living|resides?|residing|home|house|apartment|apt)[ \t]+in|"
+    r"(?:is|was|are|were|comes?|came|originally|pt|patient)[ \t]+from)[ \t]+",
+    40,
+)
 # After a common-word city: "Tyler native", "the Salem area", "Madison ED".
 _RX_PLACE_NEXT = re.compile(
     r"[ \t]+(?=[NnRrAaSsMmCcFfPpEeVv])"

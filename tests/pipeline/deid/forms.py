@@ -170,6 +170,8 @@ FORMS: dict[str, list[str]] = {
         '«Marion County» EMS',
         '«Smith County» resident.',
         '«Knox County»',
+        "PT IS FROM «MILTON», WIFE DRIVES IN DAILY.",
+        "SOCIAL: LIVES IN «READING» WITH SON.",
     ],
     "DATE": [
         "PMH: CABG «6/91», AVR «4/03»",
@@ -438,6 +440,8 @@ TRAPS: list[str] = [
     "BP 110-130'2/60's overnight",
     "trach mask x 30' tol well",
     "Tues 2nd dose of vanco given, trough due",
+    "PT LIVES IN HOME WITH WIFE, BACK TO NORMAL",
+    "PT CAME FROM OR AFTER REPAIR, IS FROM NORMAL SINUS TO AFIB",
     "EXT 2 DEGREES, PG 3 OF 4",
     "P: MONITOR SATS, BEGIN REHAB. RESUME LASIX",
     "PT AWAITING REHAB PLACEMENT, SCREENED BY CM",
