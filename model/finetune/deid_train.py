@@ -37,6 +37,7 @@ from typing import Any
 
 from pipeline.deid.eval import GOLD_CATEGORIES, TAGGER_FILE, GoldNote, GoldSpan, read_gold, text_digest
 
+from model.finetune.deid_augment import surrogate_copy
 from model.finetune.params import FinetuneParams
 from model.finetune.readers import WORD, sentence_spans
 
@@ -51,6 +52,7 @@ DEFAULT_PARAMS = FinetuneParams(epochs=4, learning_rate=1e-4, batch_size=16, max
 @dataclass(frozen=True)
 class TrainConfig:
     negative_fraction: float = 0.2
+    surrogate_copies: int = 0  # see ``model.finetune.deid_augment``
     seed: int = 13
     group_pattern: str = DEFAULT_GROUP_PATTERN
 
@@ -82,12 +84,22 @@ def bio_sentences(note: GoldNote) -> list[tuple[list[str], list[str]]]:
     return out
 
 
-def write_conll(notes: Sequence[GoldNote], path: Path, negative_fraction: float, seed: int) -> Counter:
-    """CoNLL ``word<TAB>tag`` of ``notes``, PHI-free sentences sampled; returns counts (no text)."""
+def write_conll(
+    notes: Sequence[GoldNote], path: Path, negative_fraction: float, seed: int, surrogate_copies: int = 0
+) -> Counter:
+    """CoNLL ``word<TAB>tag`` of ``notes``, PHI-free sentences sampled, and the PHI sentences of
+    ``surrogate_copies`` copies of each note with other PHI values (``deid_augment``); returns counts (no text)."""
     rng = random.Random(seed)
+    copy_rng = random.Random(seed + 1)  # its own stream: copies do not change which negatives are sampled
     counts: Counter = Counter()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
+
+        def write(words: list[str], tags: list[str]) -> None:
+            counts.update(t[2:] for t in tags if t.startswith("B-"))
+            fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, tags, strict=True))
+            fh.write("\n")
+
         for note in notes:
             for words, tags in bio_sentences(note):
                 has_phi = any(t != "O" for t in tags)
@@ -95,9 +107,14 @@ def write_conll(notes: Sequence[GoldNote], path: Path, negative_fraction: float,
                     counts["sentences_without_phi_skipped"] += 1
                     continue
                 counts["sentences_with_phi" if has_phi else "sentences_without_phi"] += 1
-                counts.update(t[2:] for t in tags if t.startswith("B-"))
-                fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, tags, strict=True))
-                fh.write("\n")
+                write(words, tags)
+            if not any(g.safe_harbor and g.category for g in note.spans):
+                continue
+            for _ in range(surrogate_copies):
+                for words, tags in bio_sentences(surrogate_copy(note, copy_rng)):
+                    if any(t != "O" for t in tags):
+                        counts["surrogate_sentences"] += 1
+                        write(words, tags)
     return counts
 
 
@@ -131,7 +148,7 @@ def _train_one(
 ) -> dict[str, Any]:
     from model.finetune.run import finetune
 
-    counts = write_conll(notes, work / "train.tsv", config.negative_fraction, config.seed)
+    counts = write_conll(notes, work / "train.tsv", config.negative_fraction, config.seed, config.surrogate_copies)
     ds, computed = finetune("ner", base, {"train": work / "train.tsv"}, data_root, params, progress=progress)
     if out.exists():
         shutil.rmtree(out)
@@ -146,6 +163,7 @@ def _train_one(
         "trained_now": computed,
         "params": params.model_dump(mode="json"),
         "negative_fraction": config.negative_fraction,
+        "surrogate_copies": config.surrogate_copies,
         "notes": len(notes),
         "counts": dict(counts),
         "dev_scores": report.get("metrics", {}),

@@ -606,6 +606,14 @@ _GENERIC_FACILITY_WORDS = frozenset(
 _FACILITY_FILLER_WORDS = _GENERIC_FACILITY_WORDS | _FACILITY_NOUNS | STOP_WORDS
 
 
+def place_frame_words() -> frozenset[str]:
+    """Words that frame a place name rather than name it: facility nouns, department words, street suffixes,
+    clinical and function words ("Lakeside Nursing and Rehab" is named by "Lakeside" alone). For the tagger's
+    surrogate copies (``model.finetune.deid_augment``), which replace only the naming words."""
+    streets = {w.lower() for w in _STREET_SUFFIX.split("|")}
+    return _FACILITY_FILLER_WORDS | streets | CLINICAL_WORDS | {"saint", "mount"}
+
+
 def _named_facility(span: str) -> bool:
     """A facility span names a place only if some word is neither generic, clinical nor a facility noun."""
     return not _FACILITY_FILLER_WORDS.issuperset([w.lower().strip(".,") for w in span.replace("&", " ").split()])
