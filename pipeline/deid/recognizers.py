@@ -506,8 +506,8 @@ def _labelled(labels: str) -> str:
     return rf"{_initials(labels)}(?<![A-Za-z])(?i:{labels})(?![a-z]){_SEP}{_ID}"
 
 
-_PHONE = (
-    r"(?:\+?1[-.\s]?)?(?:\(\d{3}\)[ \t]?|\d{3}[-.\s])\d{3}[-.\s]\d{4}"
+_PHONE = (  # a space may follow a hyphen, as numbers are typed in a hurry ("508-555- 0177")
+    r"(?:\+?1[-.\s]?)?(?:\(\d{3}\)[ \t]?|\d{3}(?:-[ \t]?|[.\s]))\d{3}(?:-[ \t]?|[.\s])\d{4}"
     r"(?:[ \t]*(?:x|ext\.?|extension)[ \t]*\d{1,5})?"
 )
 _PHONE7 = r"\d{3}-\d{4}"
