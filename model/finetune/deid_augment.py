@@ -7,19 +7,20 @@ the contexts and changes the strings, so a name or place the tagger has never se
 Only sentences with PHI are worth copying (the others would repeat word for word).
 
 Replacements keep the span's shape, so the copy reads like a note: names come from the census lists with
-the original's case and layout (initials stay initials, "Last, First" stays so); in a place, words of the
+the original's case and layout (initials stay initials, "Last, First" stays so); in a place, words of
 ``place_frame_words`` stay ("Hospital", "St.", "Nursing and Rehab") and the others become words of US city
-names;
-dates, phones and other numbers go through ``pipeline.deid.surrogates`` with a random key (valid dates in
-the same layout, digits for digits; years are kept, as safe harbor keeps them); an age over 89 becomes
-another one. The same value is replaced the same way throughout a copy ("Mr. Ashby ... Ashby's wife"). Gold
-spans that safe harbor does not require keep their text (they are ``O`` in training).
+names; dates, phones and other numbers go through ``pipeline.deid.surrogates`` with a random key (valid
+dates in the same layout, digits for digits; years are kept, as safe harbor keeps them); an age over 89
+becomes another one. No value is replaced by itself. The same value is replaced the same way throughout a copy ("Mr. Ashby ... Ashby's wife"). Text
+under gold spans that safe harbor does not require stays (it is ``O`` in training either way).
 """
 
 from __future__ import annotations
 
 import random
 import re
+import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,6 +52,7 @@ def default_pools() -> Pools:
 
 
 def _case_like(word: str, original: str) -> str:
+    """``word`` in the case of the one it replaces: "SMITH", "smith", or "Smith" for anything else."""
     if original.isupper() and len(original) > 1:
         return word.upper()
     if original.islower():
@@ -67,37 +69,70 @@ def _case_like_text(text: str, original: str) -> str:
     return text.title() if text.islower() or text.isupper() else text
 
 
+def _draw(original: str, pool: Sequence[str], rng: random.Random) -> str:
+    """A value from ``pool`` other than ``original`` (a copy that kept its value would teach nothing)."""
+    while (value := rng.choice(pool)).lower() == original.lower() and len(pool) > 1:
+        pass
+    return value
+
+
+def _pick(word: str, pool: tuple[str, ...], rng: random.Random, memo: dict[str, str]) -> str:
+    """The replacement of ``word`` in this copy: drawn once, then the same ("Dr. Ames ... ames's plan")."""
+    key = word.lower()
+    if key not in memo:
+        memo[key] = _draw(word, pool, rng)
+    return memo[key]
+
+
+def _letter(original: str, rng: random.Random) -> str:
+    """An initial, a unit letter: another letter, same case."""
+    return _case_like(_draw(original, string.ascii_lowercase, rng), original)
+
+
 def _name(original: str, rng: random.Random, pools: Pools, memo: dict[str, str]) -> str:
+    """Census names in the original's layout: "Last, First", "First Last", initials stay initials. A lone
+    word is a first name or a surname by chance ("dtr Ann", "Dr. Ashby")."""
     words = list(_WORD.finditer(original))
+    comma = "," in original
 
     def fake(i: int, m: re.Match[str]) -> str:
         w = m.group()
-        if len(w) == 1:  # an initial stays an initial
-            return _case_like(rng.choice("abcdefghijklmnopqrstuvwxyz"), w)
-        last = ("," in original and i == 0) or (i == len(words) - 1 and len(words) > 1)
+        if len(w) == 1:
+            return _letter(w, rng)
+        if len(words) == 1:
+            last = rng.random() < 0.5
+        else:
+            last = i == 0 if comma else i == len(words) - 1
         return _case_like(_pick(w, pools.last if last else pools.first, rng, memo), w)
 
     return _replace(original, [(m.start(), m.end(), fake(i, m)) for i, m in enumerate(words)])
 
 
 def _place(original: str, rng: random.Random, pools: Pools, memo: dict[str, str]) -> str:
-    edits = [(m.start(), m.end(), _case_like(_pick(m.group(), pools.place_words, rng, memo), m.group()))
-             for m in _WORD.finditer(original) if m.group().lower() not in pools.keep]
-    edits += [(m.start(), m.end(), "".join(rng.choice("0123456789") for _ in m.group()))
-              for m in _DIGITS.finditer(original)]
+    """Naming words become city words, single letters other letters, digits other digits; frame words stay."""
+    edits = [
+        (m.start(), m.end(), _letter(m.group(), rng) if len(m.group()) == 1
+         else _case_like(_pick(m.group(), pools.place_words, rng, memo), m.group()))
+        for m in _WORD.finditer(original) if m.group().lower() not in pools.keep
+    ]
+    edits += [(m.start(), m.end(), _digits(m.group(), rng)) for m in _DIGITS.finditer(original)]
     return _replace(original, sorted(edits))
 
 
-def _pick(word: str, pool: tuple[str, ...], rng: random.Random, memo: dict[str, str]) -> str:
-    """The replacement of ``word`` in this copy: drawn once, then the same ("Dr. Ames ... ames's plan")."""
-    return memo.setdefault(word.lower(), rng.choice(pool))
+def _digits(original: str, rng: random.Random) -> str:
+    """As many digits, not the same number."""
+    while (new := "".join(rng.choice(string.digits) for _ in original)) == original:
+        pass
+    return new
 
 
 def _age(original: str, rng: random.Random) -> str:
-    return _DIGITS.sub(lambda m: str(rng.randint(90, 104)), original, count=1)
+    """Another age over 89 for the first number ("93 yo" -> "101 yo"); an age in words stays (rare)."""
+    return _DIGITS.sub(lambda m: _draw(m.group(), [str(a) for a in range(90, 105)], rng), original, count=1)
 
 
 def _replace(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end) replaced; ``edits`` sorted and disjoint."""
     out, at = [], 0
     for start, end, new in edits:
         out += [text[at:start], new]
@@ -106,23 +141,25 @@ def _replace(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def surrogate_copy(note: GoldNote, rng: random.Random, pools: Pools | None = None) -> GoldNote:
-    """``note`` with every required gold span's text replaced (see the module docstring), spans moved along."""
+    """``note`` with every required gold span's text replaced (see the module docstring), spans moved along.
+
+    Only required spans are kept in the copy (they are all ``bio_sentences`` reads); of overlapping ones the
+    first, longest is replaced and the others dropped, so no gold string is left in the copy under ``O``.
+    ``rng`` is drawn from in note order: a note's copies depend on the notes copied before it."""
     pools = pools or default_pools()
     surrogates = Surrogates(rng.randbytes(16), note.note_id, keep_year=True)
     chosen: dict[tuple[str, str], str] = {}  # (category, value) -> its replacement in this copy
     memo: dict[str, str] = {}  # name or place word -> its replacement in this copy
-    spans = sorted(note.spans, key=lambda g: (g.start, -g.end))
+    required = sorted((g for g in note.spans if g.safe_harbor and g.category), key=lambda g: (g.start, -g.end))
     out: list[str] = []
     new_spans: list[GoldSpan] = []
     at = shift = 0
-    for g in spans:
-        if g.start < at:  # overlaps a span already copied: the earlier one keeps the text
+    for g in required:
+        if g.start < at:  # inside or across a span already replaced
             continue
         original = note.text[g.start : g.end]
-        key = (g.category or "", " ".join(original.lower().split()))
-        if not (g.safe_harbor and g.category):
-            new = original
-        elif key in chosen:
+        key = (g.category, " ".join(original.lower().split()))
+        if key in chosen:
             new = _case_like_text(chosen[key], original)
         elif g.category == "NAME":
             new = _name(original, rng, pools, memo)

@@ -28,9 +28,9 @@ def inflected(key: str, safe: frozenset[str]) -> bool:
 
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd: powers of it stay distinct modulo 2**64
-_MAX_LETTERS = 64  # longer words are not indexed and never called misspelled
+_MAX_LETTERS = 64  # safe words up to this long are indexed; a word this long or longer is never called misspelled
 with np.errstate(over="ignore"):
-    _POW = np.concatenate(([np.uint64(1)], np.cumprod(np.full(_MAX_LETTERS + 1, _BASE, dtype=np.uint64))))  # _BASE**i
+    _POW = np.concatenate(([np.uint64(1)], np.cumprod(np.full(_MAX_LETTERS, _BASE, dtype=np.uint64))))  # _BASE**i
 _WILDCARD = np.uint64(ord("?"))  # stands for the one letter two words may differ in (never a letter itself)
 
 
@@ -78,9 +78,10 @@ def _wildcard_keys(word: str) -> np.ndarray:
 
 @lru_cache(maxsize=1 << 16)
 def misspelled(key: str, safe: frozenset[str]) -> bool:
-    """Is ``key`` (its letters) one edit from a safe word: a letter left out, added, changed, or two swapped?
-    Then it is far more likely a misspelling than a name (see the module docstring). Cached like
-    ``inflected``."""
+    """Is the lower-case ``key`` (its letters a-z) one edit from a safe word: a letter left out, added, changed,
+    or two swapped? Then it is far more likely a misspelling than a name (see the module docstring). The same
+    answers as trying every edit (tested), but for 64-bit hash collisions (~1e-12 per word) and words of
+    ``_MAX_LETTERS`` letters or more (no English word is that long). Cached like ``inflected``."""
     word = "".join(c for c in key if c in _LETTERS)
     if not MISSPELLING_MIN_LETTERS <= len(word) < _MAX_LETTERS:
         return False
@@ -90,9 +91,11 @@ def misspelled(key: str, safe: frozenset[str]) -> bool:
     if any(word[:i] + word[i + 1] + word[i] + word[i + 2 :] in safe for i in range(n - 1)):  # two swapped
         return True
     index = one_edit_index(safe)  # a letter changed (or none: ``word`` itself safe), or one left out
+    if not len(index):
+        return False
     queries = _wildcard_keys(word)
-    at = np.minimum(np.searchsorted(index, queries), max(len(index) - 1, 0))
-    return bool(len(index)) and bool((index[at] == queries).any())
+    at = np.minimum(np.searchsorted(index, queries), len(index) - 1)
+    return bool((index[at] == queries).any())
 
 
 def clear_word_caches() -> None:
