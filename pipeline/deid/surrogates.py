@@ -92,7 +92,8 @@ def _name(h: bytes, original: str) -> str:
         if len(w.rstrip(".")) == 1:  # an initial
             out.append(chr(ord("A") + h[i % len(h)] % 26) + ("." if w.endswith(".") else ""))
             continue
-        pool = _LAST if ("," in original and i == 0) or (i == len(words) - 1 and len(words) > 1) else _FIRST
+        last = i == 0 if "," in original else (i == len(words) - 1 and len(words) > 1)
+        pool = _LAST if last else _FIRST
         out.append(pool[h[(i + 3) % len(h)] % len(pool)])
     if not out:
         return _shape(h, original)

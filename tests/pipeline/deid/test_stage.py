@@ -263,6 +263,12 @@ def test_surrogates_are_consistent_per_note_and_keep_shapes():
     assert a.get("NAME", "Quackenbush") != "Quackenbush"
     assert {b.get("NAME", n) for n in ("Quackenbush", "Okonkwo", "Villegas")} != {a.get("NAME", "Quackenbush")}
     assert a.get("NAME", "SMITH, JOHN").isupper() and ", " in a.get("NAME", "SMITH, JOHN")
+    from pipeline.deid.surrogates import _FIRST, _LAST
+
+    last, first = a.get("NAME", "Smith, John").split(", ")  # "Last, First" keeps its order
+    assert last in _LAST and first in _FIRST
+    first, last = a.get("NAME", "John Smith").split(" ")
+    assert first in _FIRST and last in _LAST
     fake_date = a.get("DATE", "03/14/2019")
     m, d, y = fake_date.split("/")
     assert 1 <= int(m) <= 12 and 1 <= int(d) <= 28 and y == "2019"
