@@ -11,8 +11,9 @@ the original's case and layout (initials stay initials, "Last, First" stays so);
 ``place_frame_words`` stay ("Hospital", "St.", "Nursing and Rehab") and the others become words of US city
 names; dates, phones and other numbers go through ``pipeline.deid.surrogates`` with a random key (valid
 dates in the same layout, digits for digits; years are kept, as safe harbor keeps them); an age over 89
-becomes another one. No value is replaced by itself. The same value is replaced the same way throughout a copy ("Mr. Ashby ... Ashby's wife"). Text
-under gold spans that safe harbor does not require stays (it is ``O`` in training either way).
+becomes another one. No value is replaced by itself, and the same value is replaced the same way
+throughout a copy ("Mr. Ashby ... Ashby's wife"). Text under gold spans that safe harbor does not require
+stays (it is ``O`` in training either way).
 """
 
 from __future__ import annotations

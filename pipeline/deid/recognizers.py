@@ -673,6 +673,11 @@ def _not_a_setting(text: str, start: int, end: int) -> bool:
     return not is_setting(text, start, end)
 
 
+# An ordinal day ends its phrase or goes on with at/and/or/to/through/until ("the 21st.", "the 3rd at 10 am";
+# not "the 2nd time", "Tues 2nd dose"); ``[\t ]``: on the same line (a next line's first word makes no count)
+_ORDINAL_ENDS_PHRASE = r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])"
+
+
 def date_recognizer() -> GroupRegexRecognizer:
     """DATE: numeric, textual and holiday dates; a bare ``m/d`` only after a date word (``5/5`` is strength)."""
     ctx_words = (
@@ -793,17 +798,15 @@ def date_recognizer() -> GroupRegexRecognizer:
                 "weekday_ordinal",  # "Monday the 5th", "Tues, 21st": a weekday names which day
                 r"(?=[MmTtWwFfSs])(?<![A-Za-z])(?i:mon|tues?|wed|thu|thur|thurs|fri|sat|sun)(?i:day|nesday|rsday|urday)?"
                 r"\.?,?[ \t]+(?:the[ \t]+)?(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])"
-                r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])",  # not "Tues 2nd dose"
+                + _ORDINAL_ENDS_PHRASE,  # not "Tues 2nd dose"
                 0.6,
             ),
-            # "scheduled for the 21st.", "until the 3rd at 10 am", "from the 1st to the 5th" -- not "for the 2nd
-            # time", "after the 3rd dose": the ordinal ends the phrase or is followed by at/and/or/to/through/until
-            # (``[\t ]``: on the same line; a next line starting with a word does not make it a count)
+            # "scheduled for the 21st.", "from the 1st to the 5th" -- not "after the 3rd dose" (_ORDINAL_ENDS_PHRASE)
             (
                 "ordinal_prep",
                 r"(?=[FfBbUuTtAaSs])(?<![A-Za-z])(?i:for|by|until|till|to|before|after|since|through|thru|from|"
                 r"starting|beginning)[ \t]+the[ \t]+(?P<phi>(?:[12]?\d|3[01])(?:st|nd|rd|th))(?![A-Za-z0-9])"
-                r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])",
+                + _ORDINAL_ENDS_PHRASE,
                 0.5,
             ),
             (
