@@ -395,7 +395,9 @@ def deid_eval(
     gold: Annotated[Path, typer.Option("--gold", help="folder of brat (.txt + .ann) or i2b2-2014 XML annotated notes")],
     mode: Annotated[str, typer.Option(help="rules | model | rules+model")] = "rules",
     tagger: Annotated[Optional[Path], typer.Option(help="PHI tagger folder from `ehrlm deid-train` (modes model, rules+model)")] = None,
-    tagger_threshold: Annotated[float, typer.Option(help="a word is PHI when the tagger's P(not O) reaches this")] = 0.5,
+    tagger_threshold: Annotated[
+        Optional[float], typer.Option(help="a word is PHI when the tagger's P(not O) reaches this (default: 0.75 in rules+model, 0.5 in model)")
+    ] = None,
     show_text: Annotated[bool, typer.Option("--show-text", help="print the text of misses (PHI!) -- off by default")] = False,
     predictions_out: Annotated[
         Optional[Path], typer.Option("--predictions-out", help="write every predicted span as JSONL")
@@ -408,7 +410,9 @@ def deid_eval(
     from pipeline.deid.eval import evaluate
 
     params = DeidParams(mode=mode, tagger=str(tagger) if tagger else None, tagger_threshold=tagger_threshold)
-    evaluate(gold, show_text, predictions_out, params=params, workers=workers)
+    with _step_progress() as sink:
+        evaluate(gold, show_text, predictions_out, params=params, workers=workers,
+                 progress=lambda done, total: sink("deid-eval", done, total))
 
 
 @app.command("deid-train")

@@ -81,7 +81,13 @@ class DeidParams(_Params):
         "vetoing weakly anchored rule names and places it does not confirm (docs/deid.md, Combining)",
     )
     tagger: str | None = Field(None, description="folder of a PHI tagger trained by `ehrlm deid-train` (modes model, rules+model)")
-    tagger_threshold: float = Field(0.5, gt=0, lt=1, description="a word is PHI when the tagger's P(not O) reaches this")
+    tagger_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="a word is PHI when the tagger's P(not O) reaches this; unset: the mode's default "
+        "(pipeline.deid.stage.TAGGER_THRESHOLD: 0.75 in rules+model, 0.5 in model)",
+    )
     metadata: MetadataParams = Field(default_factory=MetadataParams)
     residual_max_rate: float = Field(
         0.005,

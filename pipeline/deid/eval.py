@@ -46,6 +46,7 @@ from xml.sax.saxutils import quoteattr
 
 from pipeline.brat import read_ann, read_text
 from pipeline.config import DeidParams
+from pipeline.core.dataset import Progress
 from pipeline.core.parallel import map_chunks
 from pipeline.deid.tags import TAGS
 
@@ -338,26 +339,33 @@ def assign_taggers(notes: Sequence[GoldNote], tagger: Path) -> tuple[list[Path],
     return out, use
 
 
-def predict(notes: Sequence[GoldNote], params: DeidParams, workers: int = 1) -> tuple[list[list[Pred]], TaggerUse | None]:
+def predict(
+    notes: Sequence[GoldNote], params: DeidParams, workers: int = 1, progress: Progress | None = None
+) -> tuple[list[list[Pred]], TaggerUse | None]:
     """Predicted spans per note; with a tagger, each note is scored by a tagger that did not train on it
-    where the tagger folder has one (``assign_taggers``)."""
+    where the tagger folder has one (``assign_taggers``). ``progress(done, total)`` counts notes over all
+    the taggers used."""
     from pipeline.deid.stage import engine_spec, warm_worker
 
     mode, tagger, threshold = engine_spec(params)
     if tagger is None:
         texts = [n.text for n in notes]
         return map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=(mode, None, threshold)),
-                          texts, workers=workers, chunk_size=16), None
+                          texts, workers=workers, chunk_size=16, progress=progress), None
     folders, use = assign_taggers(notes, Path(tagger))
     out: list[list[Pred] | None] = [None] * len(notes)
+    done = 0
     for folder in sorted(set(folders)):
         idx = [i for i, f in enumerate(folders) if f == folder]
         spec = (mode, str(folder), threshold)
+        so_far = done
         got = map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=spec),
                          [notes[i].text for i in idx], workers=workers, chunk_size=64,
-                         initializer=warm_worker, initargs=spec)
+                         initializer=warm_worker, initargs=spec,
+                         progress=(lambda n, _total, base=so_far: progress(base + n, len(notes))) if progress else None)
         for i, p in zip(idx, got, strict=True):
             out[i] = p
+        done += len(idx)
     return out, use  # type: ignore[return-value]
 
 
@@ -493,18 +501,19 @@ def evaluate(
     workers: int = 1,
     max_misses: int = 200,
     out: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> EvalReport:
     """Run deid on the gold notes under ``gold_path``, print the scores and return them.
 
     ``show_text`` adds each missed span's text to the miss list (off by default: gold may be real PHI).
     ``predictions_out``: write every predicted span as JSONL (note_id, start, end, category, score).
     ``params``: the deid settings to evaluate (``score_threshold`` matters here; default ``DeidParams()``).
-    ``max_misses``: how many misses to list (all are counted).
+    ``max_misses``: how many misses to list (all are counted). ``progress(done, total)``: notes scored.
     """
     out = out or sys.stdout
     params = params or DeidParams()
     notes = read_gold(Path(gold_path))
-    preds, tagger_use = predict(notes, params, workers)
+    preds, tagger_use = predict(notes, params, workers, progress)
     if predictions_out is not None:
         write_predictions(Path(predictions_out), notes, preds)
     report = score(notes, preds)
@@ -650,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--max-misses", type=int, default=200)
     ev.add_argument("--mode", default="rules", choices=["rules", "model", "rules+model"])
     ev.add_argument("--tagger")
-    ev.add_argument("--tagger-threshold", type=float, default=0.5)
+    ev.add_argument("--tagger-threshold", type=float, default=None, help="default: the mode's (0.75 rules+model, 0.5 model)")
     ex = sub.add_parser("export", help="write a synthetic corpus as gold")
     ex.add_argument("out")
     ex.add_argument("--n", type=int, default=500)

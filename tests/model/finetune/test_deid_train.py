@@ -115,7 +115,10 @@ def test_a_tagger_trained_on_synthetic_notes_finds_phi_in_new_ones(tmp_path):
     assert len(info["train_note_sha256"]) == summary["notes"] and "synth_" not in json.dumps(info)
     gold = tmp_path / "gold"
     export_synth(gold, 40, seed=777, profile="dev")
-    model = evaluate(gold, params=DeidParams(mode="model", tagger=str(out)), out=io.StringIO())
+    seen: list[tuple[int, int]] = []
+    model = evaluate(gold, params=DeidParams(mode="model", tagger=str(out)), out=io.StringIO(),
+                     progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (40, 40) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert model.tagger is not None and model.tagger.unseen == model.notes
     # the trained tagger finds most planted names and dates in notes it never saw
     assert model.strict["NAME"].recall > 0.6 and model.strict["DATE"].recall > 0.6

@@ -334,6 +334,17 @@ def test_combine_keeps_model_spans_strong_rules_and_only_confirmed_weak_names():
     assert combine(rules, []) == [r for r in rules if r.category not in ("NAME", "LOCATION") or r.score >= WEAK_RULE_SCORE]
 
 
+def test_tagger_threshold_defaults_per_mode_and_a_set_value_wins(tmp_path):
+    from pipeline.deid.stage import TAGGER_THRESHOLD, engine_spec
+
+    tagger = str(tmp_path)
+    assert engine_spec(DeidParams(mode="rules+model", tagger=tagger))[2] == TAGGER_THRESHOLD["rules+model"] == 0.75
+    assert engine_spec(DeidParams(mode="model", tagger=tagger))[2] == TAGGER_THRESHOLD["model"] == 0.5
+    assert engine_spec(DeidParams(mode="rules+model", tagger=tagger, tagger_threshold=0.3))[2] == 0.3
+    with pytest.raises(ValueError):
+        DeidParams(mode="model", tagger=tagger, tagger_threshold=1.0)
+
+
 def test_states_and_countries_are_kept_whole_and_in_part(analyzer):
     for text in ("She moved here from West Virginia last year.", "Born in the Dominican Republic.",
                  "Lives in Ocala, Florida with her son."):
