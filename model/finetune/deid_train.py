@@ -49,6 +49,15 @@ DEFAULT_GROUP_PATTERN = r"^(.+?)[_-]"
 DEFAULT_PARAMS = FinetuneParams(epochs=4, learning_rate=1e-4, batch_size=16, max_length=128, seed=13)
 
 
+def tagger_params(config: Path | None) -> FinetuneParams:
+    """``DEFAULT_PARAMS`` with the settings of the fine-tuning YAML ``config`` on top: a YAML that sets only
+    ``epochs`` keeps the tagger's rate and length, not the generic fine-tuning defaults."""
+    if config is None:
+        return DEFAULT_PARAMS
+    return FinetuneParams.model_validate({**DEFAULT_PARAMS.model_dump(exclude_unset=True),
+                                          **FinetuneParams.from_yaml(config).model_dump(exclude_unset=True)})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     negative_fraction: float = 0.2

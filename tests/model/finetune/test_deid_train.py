@@ -47,6 +47,16 @@ def test_phi_free_sentences_are_sampled_and_counted(tmp_path):
     assert everything["sentences_without_phi"] == 2
 
 
+def test_a_config_overrides_only_the_tagger_settings_it_names(tmp_path):
+    yaml_file = tmp_path / "tagger.yaml"
+    yaml_file.write_text("epochs: 8\n")
+    params = deid_train.tagger_params(yaml_file)
+    assert params.epochs == 8
+    assert (params.learning_rate, params.max_length, params.seed) == (
+        deid_train.DEFAULT_PARAMS.learning_rate, deid_train.DEFAULT_PARAMS.max_length, deid_train.DEFAULT_PARAMS.seed)
+    assert deid_train.tagger_params(None) == deid_train.DEFAULT_PARAMS
+
+
 def test_patients_come_from_the_file_name():
     assert patient_of("p012_n0003") == "p012"
     assert patient_of("110-01") == "110"
