@@ -817,8 +817,8 @@ def date_recognizer() -> GroupRegexRecognizer:
             ("m_d_bare", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}(?![\d/]|\.\d)(?![ \t]*(?i:pain|strength|murmur|scale))", 0.2),
             (
                 "holiday",
-                r"(?=[CTENHIFMLVPRYK])(?<![A-Za-z])(?:Christmas(?: Eve| Day)?|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
-                r"New Year['’]?s(?: Eve| Day)?|Halloween|Independence Day|Fourth of July|Memorial Day|Labor Day|"
+                r"(?=[CTENHIFMLVPRYK])(?<![A-Za-z])(?:Christmas(?: (?i:eve|day))?|Thanksgiving(?: (?i:day))?|Easter(?: (?i:sunday))?|"
+                r"New Year['’]?s(?: (?i:eve|day))?|Halloween|Independence Day|Fourth of July|Memorial Day|Labor Day|"
                 r"Veterans Day|Valentine['’]?s Day|Mother['’]?s Day|Father['’]?s Day|Hanukkah|Passover|Ramadan|"
                 r"Yom Kippur|Rosh Hashanah|Kwanzaa|Martin Luther King Day|MLK Day)(?![A-Za-z])",
                 0.6,
@@ -861,6 +861,14 @@ def age_recognizer() -> GroupRegexRecognizer:
                 rf"(?=[AaDdPp])(?<![A-Za-z])(?i:alive|died|dead|deceased|passed away|death)[ \t]+(?i:at|aged?)[ \t]+(?i:age[ \t]+)?{num}(?!\d|\.\d)",
                 0.8,
             ),
+            # "turned 90 last week", "celebrated her 95th" -- not "turned 90 degrees"
+            (
+                "turned",
+                rf"(?=[TtCc])(?<![A-Za-z])(?i:turned|turns|turning|celebrated|celebrating)[ \t]+(?:(?i:his|her)[ \t]+)?{num}"
+                r"(?:(?i:th))?(?![\d.%°]|[ \t]*(?i:deg|°|%|x\b|times|mg|ml|cc|min|sec|hour|hr|day|week|wk|month|lb|kg|mm|cm))",
+                0.7,
+            ),
+            ("birthday", rf"(?=\d)(?<![\d.]){num}(?i:th|st|nd|rd)?[ \t]+(?i:birthday|bday|b-day)(?![A-Za-z])", 0.8),
             (
                 "decade",
                 r"(?=[Ii])(?<![A-Za-z])(?i:in[ \t]+(?:his|her|their)[ \t]+(?:early[ \t]+|mid[ \t]+|late[ \t]+|mid-)?)(?P<phi>(?:9\d|1[01]\d)['’]?s|(?i:nineties))",
@@ -1952,6 +1960,13 @@ _RX_RELATION = _compile(
     rf"{_initials(_RELATIONS)}(?<![A-Za-z])(?i:{_RELATIONS})"
     rf"(?:[ \t]*[,(:][ \t]*|[ \t]+(?i:is|named|was)[ \t]+|[ \t]+)(?=[{_UP}{_LO}])"
 )
+# A one-word name in parentheses right after a relation or a role: "sister (carol)", "FLOOR RN (JUDY)"
+_PAREN_ROLES = _RELATIONS + r"|rn|np|md|nurse|resident|fellow|intern|attending|pcp|sw|chaplain|interpreter"
+_RX_PAREN_NAME = _compile(
+    rf"{_initials(_PAREN_ROLES)}(?<![A-Za-z])(?i:{_PAREN_ROLES})[ \t]*\([ \t]*(?P<phi>[A-Za-z][A-Za-z'’-]+)[ \t]*\)"
+)
+# A second name joined to a relative's name: "sons Tom and Bill"
+_RX_AND_NAME = re.compile(r"[ \t]+(?:and|&)[ \t]+([A-Za-z][a-z]+|[A-Z]+)(?![^\W\d_])")
 # A Title-case word set off by commas right after a relation word ("Son, Ed, was updated").
 _RX_APPOSITIVE = re.compile(r"([A-Z][a-z]+)(?=[ \t]*,)")
 _CREDENTIALS = (
@@ -2004,7 +2019,7 @@ _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
     "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT "
     "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER _RX_TITLE_INITIAL _RX_CONTACT_LABEL _RX_CONTACT_VERB "
-    "_RX_FIRST_NAME_PAIR"
+    "_RX_FIRST_NAME_PAIR _RX_PAREN_NAME"
 ).split()
 
 
@@ -2116,6 +2131,8 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION, text):
             if (span := self._anchored(text, m.end(), "relation")) is not None:
                 spans.append((*span, 0.8))
+                if (more := self._joined_name(text, span[1])) is not None:
+                    spans.append(more)
             elif "," in m.group() and (word := _RX_APPOSITIVE.match(text, m.end())) is not None:
                 key = _fold(word.group(1))  # "Son, Ed, was updated": even a clinical-looking word, but no role
                 if key not in STOP_WORDS and key not in ("pt", "patient") and not re.fullmatch(_CREDENTIALS, word.group(1).upper()):
@@ -2128,9 +2145,14 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_RELATION_ANY, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.75))
+                if (more := self._joined_name(text, span[1])) is not None:
+                    spans.append(more)
         for m in _scan(_RX_CONTACT_VERB, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.6))
+        for m in _scan(_RX_PAREN_NAME, text):
+            if self._census(m.group("phi")) and _fold(m.group("phi")) not in self._never:
+                spans.append((m.start("phi"), m.end("phi"), 0.75))
         for m in _scan(_RX_FIRST_NAME_PAIR, text):
             if all(_fold(m.group(g)) in self._strong_first for g in (1, 2)):
                 spans.extend(((m.start(1), m.end(1), 0.6), (m.start(2), m.end(2), 0.6)))
@@ -2189,6 +2211,21 @@ class NameRecognizer(EntityRecognizer):
         return out
 
     # -- helpers ---------------------------------------------------------------------------------------
+    def _joined_name(self, text: str, end: int) -> tuple[int, int, float] | None:
+        """A second relative joined by "and" to the name ending at ``end`` ("sons Tom and Bill"): a census
+        first name and no clinical or function word; in lower case or capitals also no English word ("son
+        tom and will", "WIFE MARY AND DAUGHTER")."""
+        more = _RX_AND_NAME.match(text, end)
+        if more is None:
+            return None
+        word = more.group(1)
+        key = _fold(word)
+        if key not in self._first or key in self._never:
+            return None
+        if word[:1].isupper() and not word.isupper() or key in self._strong_first:
+            return (*more.span(1), 0.7)
+        return None
+
     def _census(self, word: str) -> bool:
         key = _fold(word)
         return key in self._first or key in self._last

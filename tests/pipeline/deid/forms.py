@@ -10,6 +10,10 @@ FORMS: dict[str, list[str]] = {
     "NAME": [
         "PVCS NOTED, «R. KESTENBAUM» AWARE",
         "per dr «oyelowo», plan to wean",
+        "Family meeting with pt's sons «Tom» and «Bill».",
+        "wife «Marguerite» & «Rupert» (son) at bedside",
+        "sister («carol») to visit tomorrow.",
+        "FLOOR RN («JUDY») CALLED FOR REPORT.",
         "social: dtr «marisol» called for update",
         'Spoke with «Teodora» (daughter) by phone.',
         '«BRANTLEY, OSWIN J» admitted from ED.',
@@ -174,6 +178,7 @@ FORMS: dict[str, list[str]] = {
         "SOCIAL: LIVES IN «READING» WITH SON.",
     ],
     "DATE": [
+        "«Christmas eve» pt fell at home.",
         "PMH: CABG «6/91», AVR «4/03»",
         "TRANSFERRED TO CCU «11/4» @ 0200 FOR HYPOTENSION.",
         "Hx of GI bleed-«6/14/97».",
@@ -205,6 +210,8 @@ FORMS: dict[str, list[str]] = {
         "PICC placed in R AC «2/11», no issues",
     ],
     "AGE": [
+        "Pt turned «90» last week.",
+        "Family celebrated her «95»th birthday in the unit.",
         "A «93» year old woman with dementia.",
         "«91» yo M with fall.",
         "«ninety-two»-year-old male",
@@ -606,4 +613,10 @@ TRAPS: list[str] = [
     'Disposition: Home with services',
     'Residence: lives alone',
     'Hospital: day 3',
+    "turned 90 degrees to the left q2h",
+    "celebrated 90 days sober",
+    "Sister (deceased) had breast ca.",
+    "RN (float) to cover break.",
+    "son (HCP) and daughter updated by team",
+    "MD (covering) notified.",
 ]

@@ -265,6 +265,20 @@ def test_common_words_only_in_name_position(analyzer):
     assert len(got) == 2, got
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Wife Mary and daughter visited.", ["Mary"]),
+        ("SON TOM AND WIFE IN TO VISIT.", ["TOM"]),
+        ("son tom and will return tomorrow", ["tom"]),
+        ("sons Tom and Bill called", ["Tom", "Bill"]),
+    ],
+)
+def test_a_name_joined_to_a_relative_is_a_first_name_and_no_relation_or_word(analyzer, text, names):
+    got = [text[s.start : s.end] for s in find_phi(text, analyzer)]
+    assert got == names
+
+
 def test_age_under_90_is_not_phi(analyzer):
     assert find_phi("An 89 year old and an 85 yo and age 72.", analyzer) == []
 
