@@ -562,7 +562,10 @@ _FACILITY_SUFFIX = (
     r"Senior Living|Retirement Home|Retirement Community|Correctional Facility|Prison|Jail|Shelter|VA"
 )
 # A facility noun right after a place name, in any case: a found place takes it in ("sacred heart Memorial")
-FACILITY_AFTER = re.compile(rf"[ \t]+(?i:{_FACILITY_SUFFIX})(?![A-Za-z])")
+# ("LAWRENCE GENERAL", "Tri-County Regional": after a found place these words name its hospital)
+FACILITY_AFTER = re.compile(
+    rf"[ \t]+(?i:{_FACILITY_SUFFIX}|General(?:[ \t]+Hospital)?|Regional(?:[ \t]+(?:Medical[ \t]+Center|Hospital))?)(?![A-Za-z])"
+)
 # ... and a place that ends in one, after a word of its own ("general hospital", not "hospital")
 FACILITY_END = re.compile(rf"\S[ \t]+(?i:{_FACILITY_SUFFIX})\Z")
 # The unambiguous facility nouns, for all-lower-case notes ("clinic", "center" alone are too common there).
@@ -1582,6 +1585,14 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf"(?=[a-z])(?<![A-Za-z])(?:{_STATE_ABBR_SAFE.lower()}|{_STATE_NAME.lower()})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)",
                 0.7,
             ),
+            # an outside hospital named in parentheses: "from an OSH (Good Samaritan)", "rehab (Sea Crest)"
+            (
+                "facility_in_parentheses",
+                r"(?=[OoRrNnSsHhLl])(?<![A-Za-z])(?i:osh|outside[ \t]+hosp(?:ital)?|hosp(?:ital)?|rehab|nursing[ \t]+home|nh|snf|"
+                rf"ltach?|rehab[ \t]+facility)[ \t]*\([ \t]*(?P<phi>{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}})[ \t]*\)",
+                0.7,
+                _place_word_ok,
+            ),
             # a facility named before its kind: "discharged to Sunrise SNF", "Heritage Oaks ALF"
             (
                 "facility_kind",
@@ -1598,7 +1609,7 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
                 r"admitted|admit|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
                 r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
-                r"[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
+                r"(?:[ \t]+(?i:out|over))?[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
                 r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
                 r"general|rehab|center|campus))?)(?![A-Za-z])",
                 0.7,

@@ -56,6 +56,9 @@ FORMS: dict[str, list[str]] = {
         "SISTER «RUTHANNE OKAFOR» HOME# 555-0188",
     ],
     "LOCATION": [
+        "Transferred from an OSH («Good Samaritan») for further mgmt.",
+        "PT FROM «LAWRENCE GENERAL».",
+        "Sent out to «MGH» for MRI.",
         "Social: has a rehab bed @ «St E.» pending insurance",
         "plan to send back to «St. J's» tomorrow",
         "improved, then transferred to «Brannock» MICU for monitoring",
@@ -619,4 +622,7 @@ TRAPS: list[str] = [
     "RN (float) to cover break.",
     "son (HCP) and daughter updated by team",
     "MD (covering) notified.",
+    "Pt from OSH (ED) for eval.",
+    "rehab (PT/OT) following",
+    "Sent out to IR for drain",
 ]
