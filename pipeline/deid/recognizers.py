@@ -1971,8 +1971,12 @@ _RX_RELATION = _compile(
     rf"{_initials(_RELATIONS)}(?<![A-Za-z])(?i:{_RELATIONS})"
     rf"(?:[ \t]*[,(:][ \t]*|[ \t]+(?i:is|named|was)[ \t]+|[ \t]+)(?=[{_UP}{_LO}])"
 )
-# A one-word name in parentheses right after a relation or a role: "sister (carol)", "FLOOR RN (JUDY)"
-_PAREN_ROLES = _RELATIONS + r"|rn|np|md|nurse|resident|fellow|intern|attending|pcp|sw|chaplain|interpreter"
+# A one-word name in parentheses right after a relation, a role or a consulting service: "sister (carol)",
+# "FLOOR RN (JUDY)", "seen by ortho (lyons)"
+_PAREN_ROLES = (
+    _RELATIONS + r"|rn|np|md|pa|ho|nurse|resident|fellow|intern|attending|pcp|sw|chaplain|interpreter|team|consult|"
+    r"ortho|renal|neuro|cards|cardiology|gi|surgery|pulm|pulmonary|onc|oncology|heme|ent|uro|urology|psych|psychiatry"
+)
 _RX_PAREN_NAME = _compile(
     rf"{_initials(_PAREN_ROLES)}(?<![A-Za-z])(?i:{_PAREN_ROLES})[ \t]*\([ \t]*(?P<phi>[A-Za-z][A-Za-z'’-]+)[ \t]*\)"
 )

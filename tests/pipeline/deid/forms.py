@@ -14,6 +14,7 @@ FORMS: dict[str, list[str]] = {
         "wife «Marguerite» & «Rupert» (son) at bedside",
         "sister («carol») to visit tomorrow.",
         "FLOOR RN («JUDY») CALLED FOR REPORT.",
+        "Pt seen by ortho («lyons»)",
         "social: dtr «marisol» called for update",
         'Spoke with «Teodora» (daughter) by phone.',
         '«BRANTLEY, OSWIN J» admitted from ED.',
@@ -625,4 +626,5 @@ TRAPS: list[str] = [
     "Pt from OSH (ED) for eval.",
     "rehab (PT/OT) following",
     "Sent out to IR for drain",
+    "neuro (intact) exam, surgery (acs) aware",
 ]
