@@ -871,6 +871,8 @@ def age_recognizer() -> GroupRegexRecognizer:
                 r"(?:(?i:th))?(?![\d.%°]|[ \t]*(?i:deg|°|%|x\b|times|mg|ml|cc|min|sec|hour|hr|day|week|wk|month|lb|kg|mm|cm))",
                 0.7,
             ),
+            # the age set off by commas after the patient: "Pt, 94, lives alone"
+            ("set_off", rf"(?=[PpSsHh])(?<![A-Za-z])(?i:pt|patient|she|he)[ \t]*,[ \t]*{num}[ \t]*,", 0.7),
             ("birthday", rf"(?=\d)(?<![\d.]){num}(?i:th|st|nd|rd)?[ \t]+(?i:birthday|bday|b-day)(?![A-Za-z])", 0.8),
             (
                 "decade",

@@ -215,6 +215,7 @@ FORMS: dict[str, list[str]] = {
     ],
     "AGE": [
         "Pt turned «90» last week.",
+        "Pt, «94», lives alone.",
         "Family celebrated her «95»th birthday in the unit.",
         "A «93» year old woman with dementia.",
         "«91» yo M with fall.",
