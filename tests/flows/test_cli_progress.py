@@ -18,3 +18,17 @@ def test_lines_at_each_tenth_and_on_a_steady_pace_with_an_eta(capsys, monkeypatc
     assert len(lines) == 10 * 4  # per 100 s: 30 s, 60 s, 90 s after the last tenth, then the next tenth
     assert lines[0] == "finetune_ner: 30/1000 (3%), 30 s, ETA 970 s"
     assert lines[-1] == "finetune_ner: 1000/1000 (100%), 1000 s"
+
+
+def test_deid_eval_reports_notes_scored_without_their_text(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.deid.eval import export_synth, read_gold
+
+    n = export_synth(tmp_path / "gold", 40, seed=31, profile="heldout")
+    names = [note.text[s.start:s.end] for note in read_gold(tmp_path / "gold") for s in note.spans if s.category == "NAME"]
+    result = CliRunner().invoke(cli.app, ["deid-eval", "--gold", str(tmp_path / "gold")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("deid-eval:") and "%)" in line]
+    assert lines[-1].startswith(f"deid-eval: {n}/{n} (100%)") and f"deid-eval: {n} notes" in result.output
+    assert names and not any(name in result.output for name in names)
