@@ -902,9 +902,18 @@ def phone_recognizer() -> GroupRegexRecognizer:
             (
                 "pager",
                 # and hospital extensions, often with the campus digit first: "beeper #4-7791", "ext. 2-1415"
-                r"(?=[PpBbEe])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|bpr|pg|ext\.?|extension)(?:[ \t]+(?i:number|no\.?|num))?"
-                r"[ \t]*[#:]?[ \t]*(?:#[ \t]*)?(?P<phi>\d{4,6}|\d-\d{4})(?![\d-])",
+                r"(?=[PpBbEeTt])(?<![A-Za-z])(?i:pager|pgr|beeper|beep|bpr|pg|ext\.?|extension|tel\.?|page[ds]?|paging)"
+                r"(?:[ \t]+(?i:number|no\.?|num))?[ \t]*(?:[#:][ \t]*){0,2}(?P<phi>\d{4,6}|\d{1,2}-\d{4})(?![\d-])",
                 0.6,
+            ),
+            # an extension written with an x: "at x4-5521" (the campus digit and a hyphen: no "x4" dose count)
+            ("x_extension", r"(?=[Xx])(?<![A-Za-z\d])(?P<phi>[Xx]\d-\d{4})(?![\d-])", 0.6),
+            # a seven-digit number split by a space, after a phone word: "Contact # for daughter: 555 0193"
+            Rule(
+                "seven_spaced",
+                r"(?=\d)(?<![\w./-])\d{3}[ \t]\d{4}(?![\w/-]|[.,]\d)",
+                0.5,
+                before=r"(?i:phone|tel|cell[ \t]*[:#]|call|contact|reach|home|work|mobile|#)[^\n\d]{0,25}",  # not "cell count"
             ),
             # odd separators, as numbers are typed in a hurry: "352 871-4409", "(904322-1180)", "(412 555 20981)"
             (

@@ -231,6 +231,11 @@ FORMS: dict[str, list[str]] = {
         "«101» F with hx of CHF, AFib",
     ],
     "PHONE": [
+        "Pager #: «1-2345»",
+        "Call Dr. Wu at «x4-5521».",
+        "page «82-0117» w/ questions",
+        "Contact # for daughter: «555 0193»",
+        "Unit tel. «63152»",
         "WIFE---«352 871-4409» (HOME)",
         "niece («904322-1180») called",
         "can be reached at beeper number «44821»",
@@ -628,4 +633,6 @@ TRAPS: list[str] = [
     "rehab (PT/OT) following",
     "Sent out to IR for drain",
     "neuro (intact) exam, surgery (acs) aware",
+    "Lasix x4-5 days, WBC and cell count 250 1000",
+    "page 1-2 of 3 of the consent",
 ]
