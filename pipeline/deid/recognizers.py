@@ -93,7 +93,10 @@ NURSING_ABBREVIATIONS = _DATA / "nursing_abbreviations.txt"
 STOP_WORDS_FILE = _DATA / "stop_words.txt"
 AMBIGUOUS_WORDS_FILE = _DATA / "ambiguous_words.txt"
 EXTRA_SAFE_WORDS_FILE = _DATA / "extra_safe_words.txt"
-DATA_FILES = (CLINICAL_WORDS_FILE, NURSING_ABBREVIATIONS, STOP_WORDS_FILE, AMBIGUOUS_WORDS_FILE, EXTRA_SAFE_WORDS_FILE)
+US_REGIONS_FILE = _DATA / "us_regions.txt"
+DATA_FILES = (
+    CLINICAL_WORDS_FILE, NURSING_ABBREVIATIONS, STOP_WORDS_FILE, AMBIGUOUS_WORDS_FILE, EXTRA_SAFE_WORDS_FILE, US_REGIONS_FILE
+)
 """Word lists this module reads: their bytes enter the deid stage's code version."""
 
 
@@ -101,6 +104,26 @@ def _word_list(path: Path) -> frozenset[str]:
     """The words of a word-list file: whitespace-separated, ``#`` starts a comment."""
     with open(path, encoding="utf-8") as fh:
         return frozenset(w for line in fh for w in line.split("#", 1)[0].split())
+
+
+def _phrase_list(path: Path) -> list[str]:
+    """The phrases of a list file: one per line, ``#`` starts a comment."""
+    with open(path, encoding="utf-8") as fh:
+        return [p for line in fh if (p := " ".join(line.split("#", 1)[0].split()))]
+
+
+def _regions(after_the: bool) -> str:
+    """An alternation of the named regions of ``US_REGIONS_FILE`` that need a "the" before them (or not): a
+    phrase of several words in any case ("cape cod"), one word in Title case or capitals ("the Keys", not
+    "the keys")."""
+    alternatives = []
+    for phrase in _phrase_list(US_REGIONS_FILE):
+        if phrase.lower().startswith("the ") != after_the:
+            continue
+        core = phrase[4:] if after_the else phrase
+        pattern = re.escape(core).replace(r"\ ", r"[ \t]+")
+        alternatives.append(f"(?i:{pattern})" if " " in core or "-" in core else f"{pattern}|{re.escape(core.upper())}")
+    return "|".join(sorted(alternatives, key=len, reverse=True))
 
 # ---------------------------------------------------------------------------------------------------------
 # Word lists (lower case)
@@ -1596,6 +1619,10 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 rf"(?=[a-z])(?<![A-Za-z])(?:{_STATE_ABBR_SAFE.lower()}|{_STATE_NAME.lower()})\.?,?[ \t]+(?P<phi>\d{{5}}(?:-\d{{4}})?)(?!\d)",
                 0.7,
             ),
+            # a named region smaller than a state: "lives on Cape Cod", "moved to the Berkshires", "on the Cape"
+            ("region", rf"(?<![A-Za-z'’-])(?P<phi>{_regions(after_the=False)})(?![A-Za-z'’-])", 0.6),
+            Rule("region_after_the", rf"(?<![A-Za-z'’-])(?P<phi>{_regions(after_the=True)})(?![A-Za-z'’-])", 0.6,
+                 before=r"(?<![A-Za-z])(?i:the)[ \t]+"),
             # an outside hospital named in parentheses: "from an OSH (Good Samaritan)", "rehab (Sea Crest)"
             (
                 "facility_in_parentheses",

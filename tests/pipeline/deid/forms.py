@@ -57,6 +57,10 @@ FORMS: dict[str, list[str]] = {
         "SISTER «RUTHANNE OKAFOR» HOME# 555-0188",
     ],
     "LOCATION": [
+        "Pt lives on «Cape Cod» in summers.",
+        "Pt lives on the «Cape» with wife.",
+        "family drove down from the «north shore» today",
+        "PT FROM THE «BERKSHIRES»",
         "Transferred from an OSH («Good Samaritan») for further mgmt.",
         "PT FROM «LAWRENCE GENERAL».",
         "Sent out to «MGH» for MRI.",
@@ -635,4 +639,6 @@ TRAPS: list[str] = [
     "neuro (intact) exam, surgery (acs) aware",
     "Lasix x4-5 days, WBC and cell count 250 1000",
     "page 1-2 of 3 of the consent",
+    "gave pt the keys to her car",
+    "Cape of the shoulder intact; keys to the room",
 ]
