@@ -113,16 +113,15 @@ def _phrase_list(path: Path) -> list[str]:
 
 
 def _regions(after_the: bool) -> str:
-    """An alternation of the named regions of ``US_REGIONS_FILE`` that need a "the" before them (or not): a
-    phrase of several words in any case ("cape cod"), one word in Title case or capitals ("the Keys", not
-    "the keys")."""
+    """An alternation of the named regions of ``US_REGIONS_FILE`` that need a "the" before them (or not), as
+    the list writes them or in capitals ("the Keys", "CAPE COD"; not "the keys", "iron range 50-170")."""
     alternatives = []
     for phrase in _phrase_list(US_REGIONS_FILE):
         if phrase.lower().startswith("the ") != after_the:
             continue
         core = phrase[4:] if after_the else phrase
         pattern = re.escape(core).replace(r"\ ", r"[ \t]+")
-        alternatives.append(f"(?i:{pattern})" if " " in core or "-" in core else f"{pattern}|{re.escape(core.upper())}")
+        alternatives += [pattern, re.escape(core.upper()).replace(r"\ ", r"[ \t]+")]
     return "|".join(sorted(alternatives, key=len, reverse=True))
 
 # ---------------------------------------------------------------------------------------------------------

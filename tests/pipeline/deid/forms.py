@@ -59,7 +59,7 @@ FORMS: dict[str, list[str]] = {
     "LOCATION": [
         "Pt lives on «Cape Cod» in summers.",
         "Pt lives on the «Cape» with wife.",
-        "family drove down from the «north shore» today",
+        "family drove down from the «North Shore» today",
         "PT FROM THE «BERKSHIRES»",
         "Transferred from an OSH («Good Samaritan») for further mgmt.",
         "PT FROM «LAWRENCE GENERAL».",
@@ -639,6 +639,6 @@ TRAPS: list[str] = [
     "neuro (intact) exam, surgery (acs) aware",
     "Lasix x4-5 days, WBC and cell count 250 1000",
     "page 1-2 of 3 of the consent",
-    "gave pt the keys to her car",
+    "gave pt the keys to her car; iron range 50-170",
     "Cape of the shoulder intact; keys to the room",
 ]
