@@ -358,11 +358,10 @@ def predict(
     for folder in sorted(set(folders)):
         idx = [i for i, f in enumerate(folders) if f == folder]
         spec = (mode, str(folder), threshold)
-        so_far = done
         got = map_chunks(partial(_predict_chunk, score_threshold=params.score_threshold, spec=spec),
                          [notes[i].text for i in idx], workers=workers, chunk_size=64,
                          initializer=warm_worker, initargs=spec,
-                         progress=(lambda n, _total, base=so_far: progress(base + n, len(notes))) if progress else None)
+                         progress=(lambda n, _total, base=done: progress(base + n, len(notes))) if progress else None)
         for i, p in zip(idx, got, strict=True):
             out[i] = p
         done += len(idx)

@@ -122,7 +122,7 @@ def build_analyzer(mode: str = "rules", tagger: str | None = None, tagger_thresh
 # The tagger's threshold when the config sets none, per mode. Alone, the tagger is the only guard, so it
 # keeps its words from P(not O) 0.5. Beside the rules, its words between 0.5 and 0.75 found no span the
 # rules missed on the dev notes (out of fold, with this round's rules and with older ones not written
-# against the tagger's misses) while a fifth of them were false: docs/deid.md, "The tagger threshold".
+# against the tagger's misses); every prediction they added was false: docs/deid.md, "The tagger threshold".
 TAGGER_THRESHOLD = {"model": 0.5, "rules+model": 0.75}
 
 
