@@ -24,12 +24,14 @@ import argparse
 import dataclasses
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # presidio's EmailRecognizer: no network fetch
+os.environ.setdefault("EHRLM_ID_KEY", secrets.token_hex(32))  # the stage's keyed note ids; synthetic notes only
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -18,6 +18,7 @@ _TOKEN_CHAR = re.compile(r"[\d/-]|\.(?=\d)")
 _NUMERIC = re.compile(r"[\d/.\s-]+")
 # Words that make ``x/y`` a score or a measurement when near it (pain scales, ventilator modes and settings).
 _PAIN = re.compile(r"(?i)(?<![a-z])(?:pain|cp|discomfort|angina|ache|headache|scale|pressure|sore|hurts?)(?![a-z])")
+_GCS = re.compile(r"(?i)(?<![a-z])(?:gcs|glasgow|coma scale)(?![a-z])")
 _MURMUR = re.compile(r"(?i)(?<![a-z])(?:grade|murmur|sem|hsm|systolic|diastolic|holosystolic|ejection)(?![a-z])")
 _STRENGTH = re.compile(
     r"(?i)(?<![a-z])(?:strength|strong|motor|grips?|power|muscles?|extremit(?:y|ies)|[rlb][ul]e|ues?|les?|arms?|legs?"
@@ -114,11 +115,13 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def is_setting(text: str, a: int, b: int) -> bool:
     """``text[a:b]`` is a numbered setting or reading: after ``#`` (``#4/10``), after a pair of labels
-    (``CO/CI 5/3``, ``BUN/Cr 24/1``), after a ventilator mode word in its clause (``VENT VIA TRACH (PLACED 8/14)``
+    (``CO/CI 5/3``, ``BUN/Cr 24/1``), a coma score after its scale's name (``GCS 3/15``), after a ventilator mode word in its clause (``VENT VIA TRACH (PLACED 8/14)``
     dates the trach, as does ``on vent since 3/14``: a date word right before wins), or before a mode word, a
     percentage or a unit. Shared by the tagger's check and the rules."""
     if text[max(0, a - 3) : a].rstrip().endswith("#") or _PAIR_LABEL.search(text, max(0, a - 16), a):
         return True
+    if text.endswith("/15", a, b) and _GCS.search(text, max(0, a - 16), a):
+        return True  # a coma score: "GCS 3/15 on arrival", "GCS of 10/15"
     if _DATE_CUE.search(text, max(0, a - 16), a):
         return False  # "on vent since 3/14": the word right before makes it a date
     # the clause: back to a line break, an opening parenthesis or a sentence end, at most 30 characters; searched

@@ -1912,6 +1912,8 @@ _RX_ANY_NAME_WORD = re.compile(r"(?<![^\W_])[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d
 _RX_SPACE = re.compile(r"[ \t]+")
 _RX_ONE_SPACE = re.compile(r"[ \t](?![ \t])")
 _RX_PARTICLE = _compile(rf"[ \t]+(?=[abdeilmstv]){_PARTICLE}[ \t]+(?=[{_UP}])")
+# particles that open a surname after a title: "Dr. de la Cruz", "Mr. van der Berg"
+_RX_LEAD_PARTICLES = _compile(rf"(?:(?=[abdeilmstv]){_PARTICLE}[ \t]+)+(?=[{_UP}])")
 _RX_COMMA = _compile(r"[ \t]*,[ \t]*")
 _RX_SUFFIX = _compile(r",?[ \t]+(?=[JSI])(?:Jr|Sr|II|III|IV|JR|SR)\.?(?![A-Za-z])")
 # Tried after ~30 tokens per note, mostly before an ordinary word: ``re`` tries an alternation's words one by
@@ -1928,7 +1930,7 @@ _NOT_AFTER_HONORIFIC = frozenset("he she they it its the a an his her their this
 # Caps honorifics need their period: "MR" is mitral regurgitation, "DR" diabetic retinopathy, "MS" sclerosis.
 _RX_HONORIFIC = _compile(
     r"(?=[DMPN])(?<![A-Za-z])(?:(?:Dr|Drs|Mr|Mrs|Ms|Mx|Prof)(?:\.[ \t]*|[ \t]+)|(?:DR|DRS|MR|MRS|MS|PROF)\.[ \t]*|"
-    rf"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[{_UP}])"
+    rf"(?:Miss|Doctor|Professor|Nurse)[ \t]+)(?=[{_UP}]|(?:(?=[abdeilmstv]){_PARTICLE}[ \t]+)+[{_UP}])"
 )
 _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
 # Titles as nursing shorthand writes them, in any case and with or without a period: "per dr oyelowo", "DR
@@ -2421,6 +2423,8 @@ class NameRecognizer(EntityRecognizer):
             if gap is None or _RX_TOKEN.match(text, gap.end()) is None:
                 return (start, ini.end()) if mode == "honorific" else None
             pos, after_initial = gap.end(), True
+        elif mode == "honorific" and (lead := _RX_LEAD_PARTICLES.match(text, pos)):
+            pos = lead.end()
         tok = _RX_TOKEN.match(text, pos)
         if tok is None:
             return self._lower_name(text, pos, require_census=True) if mode == "relation" else None
