@@ -1416,7 +1416,8 @@ class LocationRecognizer(GroupRegexRecognizer):
             self._first_words[head] = max(n, self._first_words.get(head, 0))
         first, last = name_lists(True)
         self._names = first | last
-        self._common = safe_words() | self._names
+        self._safe = safe_words()
+        self._common = self._safe | self._names
         self._clinical = CLINICAL_WORDS | STOP_WORDS  # "LIVES IN HOME", "IS FROM NORMAL" are no cities
 
     def spans(self, text: str) -> list[Found]:
@@ -1427,7 +1428,8 @@ class LocationRecognizer(GroupRegexRecognizer):
 
     def _lower_cities(self, text: str) -> list[tuple[int, int, float]]:
         """Lower-case notes: a gazetteer city right after a place phrase ("lives in gainesville", "from ocala");
-        after a bare "in"/"from" only a city that is no common word or name; any gazetteer city right before
+        after a bare "in"/"from" only a city that is no common word ("in normal" is none; "from melrose" is a
+        place, and were it a surname it would be PHI all the same); any gazetteer city right before
         its state or ZIP ("grew up in paris, texas", "tyler, tx", "fresno 93711")."""
         out = []
         for m in _scan(_RX_LOWER_CITY_STATE, text):
@@ -1451,7 +1453,7 @@ class LocationRecognizer(GroupRegexRecognizer):
                 if any(_RX_SPACE.fullmatch(text, a.end(), b.start()) is None for a, b in pairwise(run)):
                     continue
                 keys = [_fold(w.group()) for w in run]
-                if " ".join(keys) in self._cities and (strong or not all(k in self._common for k in keys)):
+                if " ".join(keys) in self._cities and (strong or not all(k in self._safe for k in keys)):
                     out.append((run[0].start(), run[-1].end(), 0.6 if strong else 0.5))
                     break
         return out

@@ -60,6 +60,8 @@ FORMS: dict[str, list[str]] = {
     ],
     "LOCATION": [
         "Pt lives on «Cape Cod» in summers.",
+        "pt from «melrose», lives alone.",
+        "daughter flew in from «cleveland» last night",
         "Pt lives on the «Cape» with wife.",
         "family drove down from the «North Shore» today",
         "PT FROM THE «BERKSHIRES»",
