@@ -928,6 +928,13 @@ def phone_recognizer() -> GroupRegexRecognizer:
                 r"(?:[ \t]+(?i:number|no\.?|num))?[ \t]*(?:[#:][ \t]*){0,2}(?P<phi>\d{4,6}|\d{1,2}-\d{4})(?![\d-])",
                 0.6,
             ),
+            # "page me at 4-7719", "beeper @ 2-1415": after "at", only the campus-digit form ("paged at 1400" is a time)
+            (
+                "pager_at",
+                r"(?=[PpBb])(?<![A-Za-z])(?i:pager|beeper|page[ds]?|paging)(?:[ \t]+(?i:me|him|her|them|us))?[ \t]+"
+                r"(?i:at|@)[ \t]*#?[ \t]*(?P<phi>\d{1,2}-\d{4})(?![\d-])",
+                0.6,
+            ),
             # an extension written with an x: "at x4-5521" (the campus digit and a hyphen: no "x4" dose count)
             ("x_extension", r"(?=[Xx])(?<![A-Za-z\d])(?P<phi>[Xx]\d-\d{4})(?![\d-])", 0.6),
             # a seven-digit number split by a space, after a phone word: "Contact # for daughter: 555 0193"

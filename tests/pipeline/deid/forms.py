@@ -239,6 +239,7 @@ FORMS: dict[str, list[str]] = {
         "«101» F with hx of CHF, AFib",
     ],
     "PHONE": [
+        "Page me at «4-7719» with any questions.",
         "Pager #: «1-2345»",
         "Call Dr. Wu at «x4-5521».",
         "page «82-0117» w/ questions",
