@@ -541,6 +541,8 @@ TRAPS: list[str] = [
     "Plan: continue metoprolol",
     "Strength 5/5 in all extremities",
     "GCS 3/15 on arrival",
+    "She will be placed in an Aircast for ankle stabilization.",
+    "Mother: Non-Hodgkin's lymphoma.",
     "Glasgow coma scale 7/15 after sedation held",
     "Pain 8/10 improved to 4/10",
     "Babinski sign negative",
