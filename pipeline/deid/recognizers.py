@@ -893,6 +893,15 @@ def age_recognizer() -> GroupRegexRecognizer:
                 r"(?:(?i:th))?(?![\d.%°]|[ \t]*(?i:deg|°|%|x\b|times|mg|ml|cc|min|sec|hour|hr|day|week|wk|month|lb|kg|mm|cm))",
                 0.7,
             ),
+            # a person's age as the whole predicate: "Pt's husband is 96.", "Mother was 101," -- not "SBP is 96",
+            # "she is 96% on RA" or "pt is 98.6"
+            (
+                "person_is",
+                r"(?=[PpSsHhWwMmFfDdBbGg])(?<![A-Za-z])(?i:pt|patient|she|he|husband|wife|spouse|mother|father|mom|dad|"
+                rf"sister|brother|grandmother|grandfather)[ \t]+(?i:is|was|will[ \t]+be)[ \t]+{num}"
+                r"(?=[ \t]*(?:[,;]|\.(?!\d)|\n|\Z))",
+                0.7,
+            ),
             # the age set off by commas after the patient: "Pt, 94, lives alone"
             ("set_off", rf"(?=[PpSsHh])(?<![A-Za-z])(?i:pt|patient|she|he)[ \t]*,[ \t]*{num}[ \t]*,", 0.7),
             ("birthday", rf"(?=\d)(?<![\d.]){num}(?i:th|st|nd|rd)?[ \t]+(?i:birthday|bday|b-day)(?![A-Za-z])", 0.8),
@@ -1972,6 +1981,15 @@ _RX_CONTACT_VERB = _compile(
     r"(?=[PpCcSsTtNnUuIi])(?<![A-Za-z])(?i:page|paged|call|called|phoned|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
     r"notify|notified|updated|informed)[ \t]+(?=[A-Z][a-z])"
 )
+# A care role, then whom, in any case: "SEEN BY SW JOANNE", "case manager Rebecca" (level "strict" in
+# ``_titled``: "RN AWARE", "resident will call" are no names). Not CM or RT: "the 24 CM MARK", "ACE TO RT LE".
+_ROLES = (
+    r"sw|rn|ot|np|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
+    r"case[ \t]+manager|nutritionist|dietitian|pharmacist"
+)
+_RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*:?[ \t]+(?=[A-Za-z])")
+# A dash sign-off ending its line: "will cont to monitor. -DEIRDRE", "- karen" (the name read as in ``_titled``)
+_RX_DASH_SIGNOFF = _compile(r"(?m)(?<![\w-])[-~\u2013\u2014]{1,3}[ \t]*(?P<phi>[A-Za-z][A-Za-z'\u2019]+)[ \t]*\.?[ \t]*$")
 # Two capitalized first names joined by "and": "Both Suzette and Hank are his proxies"
 _RX_FIRST_NAME_PAIR = _compile(r"(?=[A-Z])(?<![A-Za-z])([A-Z][a-z]+)[ \t]+(?:and|&)[ \t]+([A-Z][a-z]+)(?![A-Za-z])")
 # Header labels followed by ":" ("CC:" is the chief complaint, "cc:" a copy).
@@ -2082,7 +2100,7 @@ _NAME_SCANS = (
     "_RX_HONORIFIC _RX_LABEL _RX_RELATION _RX_AFTER_NAME _RX_HEADER_NAME _RX_HEADER_NAME_LOWER _RX_SIGNER_INITIALS "
     "_RX_HONORIFIC_LOWER _RX_LABEL_LOWER _RX_AFTER_NAME_LOWER _RX_LAST_FIRST _RX_LOWER_CITY_STATE _RX_LOWER_PLACE_CONTEXT "
     "_RX_TITLE_ANY _RX_RELATION_ANY _RX_TOLD_AFTER _RX_TITLE_INITIAL _RX_CONTACT_LABEL _RX_CONTACT_VERB "
-    "_RX_FIRST_NAME_PAIR _RX_PAREN_NAME"
+    "_RX_FIRST_NAME_PAIR _RX_PAREN_NAME _RX_ROLE_ANY _RX_DASH_SIGNOFF"
 ).split()
 
 
@@ -2213,6 +2231,12 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_CONTACT_VERB, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.6))
+        for m in _scan(_RX_ROLE_ANY, text):
+            if (span := self._titled(text, m.end(), "strict")) is not None:
+                spans.append((*span, 0.7))
+        for m in _scan(_RX_DASH_SIGNOFF, text):
+            if self._name_like(m.group("phi"), "strict"):
+                spans.append((m.start("phi"), m.end("phi"), 0.7))
         for m in _scan(_RX_PAREN_NAME, text):
             if self._census(m.group("phi")) and _fold(m.group("phi")) not in self._never:
                 spans.append((m.start("phi"), m.end("phi"), 0.75))
