@@ -1992,13 +1992,13 @@ _RX_CONTACT_VERB = _compile(
     r"(?=[PpCcSsTtNnUuIi])(?<![A-Za-z])(?i:page|paged|call|called|phoned|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
     r"notify|notified|updated|informed)[ \t]+(?=[A-Z][a-z])"
 )
-# A care role, then whom, in any case: "SEEN BY SW JOANNE", "case manager Rebecca" (level "strict" in
+# A care role, then whom, in any case: "SEEN BY SW JOANNE", "attending, McAllister," (level "strict" in
 # ``_titled``: "RN AWARE", "resident will call" are no names). Not CM or RT: "the 24 CM MARK", "ACE TO RT LE".
 _ROLES = (
     r"sw|rn|ot|np|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
     r"case[ \t]+manager|nutritionist|dietitian|pharmacist"
 )
-_RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*:?[ \t]+(?=[A-Za-z])")
+_RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*[:,]?[ \t]+(?=[A-Za-z])")
 # A dash sign-off ending its line: "will cont to monitor. -DEIRDRE", "- karen" (the name read as in ``_titled``)
 _RX_DASH_SIGNOFF = _compile(r"(?m)(?<![\w-])[-~\u2013\u2014]{1,3}[ \t]*(?P<phi>[A-Za-z][A-Za-z'\u2019]+)[ \t]*\.?[ \t]*$")
 # Two capitalized first names joined by "and": "Both Suzette and Hank are his proxies"
@@ -2058,6 +2058,8 @@ _RX_PAREN_NAME = _compile(
     rf"{_initials(_PAREN_ROLES)}(?<![A-Za-z])(?i:{_PAREN_ROLES})[ \t]*\([ \t]*(?P<phi>[A-Za-z][A-Za-z'’-]+)[ \t]*\)"
 )
 # A second name joined to a relative's name: "sons Tom and Bill"
+# between the names of a list: "A and B", "A, B & C"
+_RX_LIST_SEP = re.compile(r"[ \t]*(?:,[ \t]*(?:(?:and|AND)[ \t]+|&[ \t]*)?|(?:and|AND)[ \t]+|&[ \t]*)")
 _RX_AND_NAME = re.compile(r"[ \t]+(?:and|&)[ \t]+([A-Za-z][a-z]+|[A-Z]+)(?![^\W\d_])")
 # A Title-case word set off by commas right after a relation word ("Son, Ed, was updated").
 _RX_APPOSITIVE = re.compile(r"([A-Z][a-z]+)(?=[ \t]*,)")
@@ -2216,6 +2218,15 @@ class NameRecognizer(EntityRecognizer):
             mode = "caps" if m.group()[:2].isupper() else "honorific"
             if (span := self._anchored(text, m.end(), mode)) is not None:
                 spans.append((*span, 0.85))
+                # "Drs. Feldman and Osei", "DRS. A, B & C": each is a name, if no clinical word ("Drs. X and Team")
+                plural = m.group()[:3].lower() == "drs"
+                while (
+                    plural
+                    and (sep := _RX_LIST_SEP.match(text, span[1]))
+                    and (span := self._anchored(text, sep.end(), mode)) is not None
+                    and _fold(text[span[0] : span[1]].split()[0].strip(",")) not in self._never
+                ):
+                    spans.append((*span, 0.85))
         for m in _scan(_RX_LABEL, text):
             mode = "label" if ":" in m.group() or m.group()[:1] in "Ll" else "by"
             if (span := self._anchored(text, m.end(), mode)) is not None:
