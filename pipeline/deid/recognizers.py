@@ -1691,6 +1691,15 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
                 0.7,
                 lambda span: _fold(span) not in _FACILITY_FILLER_WORDS and _fold(span) not in CLINICAL_WORDS,
             ),
+            # a floor of a building named after a person, the number first: "transfer to 6 Reisman", "going to 11
+            # STONEMAN" -- a word English does not explain: not "to 4 West", "sent to 2 Units"
+            (
+                "moved_floor_building",
+                r"(?=[TtSsGgMmWw])(?<![A-Za-z])(?i:transferred|transfered|transfer|tx['’]?d|tx|sent|going|go|went|moved|move)"
+                r"[ \t]+(?i:to)[ \t]+(?:[1-9]|1\d)[ \t]+(?P<phi>[A-Z][a-z]+|[A-Z]{3,})(?![A-Za-z])",
+                0.7,
+                lambda span: _fold(span) not in safe_words() and _fold(span) not in CLINICAL_WORDS,
+            ),
             # a medical center by its acronym: "W/U BY GBMC", "seen at UMMC" (two letters or more before MC: CMC
             # is a joint, PMC a colitis)
             (

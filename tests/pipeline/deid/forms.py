@@ -70,6 +70,8 @@ FORMS: dict[str, list[str]] = {
     "LOCATION": [
         "Pt lives on «Cape Cod» in summers.",
         "pt from «melrose», lives alone.",
+        "Transfer to 6 «Reisman» when bed available.",
+        "PT GOING TO 11 «STONEMAN» IN AM.",
         "daughter flew in from «cleveland» last night",
         "Pt lives on the «Cape» with wife.",
         "family drove down from the «North Shore» today",
@@ -562,6 +564,7 @@ TRAPS: list[str] = [
     "INC TO STERNUM, ACE TO RT LE INTACT.",
     "RN AWARE OF K 3.2, REPLETED.",
     "Pt seen by resident, will f/u in am.",
+    "Labs sent to 2 Units for crossmatch.",
     "Will cont to monitor. Stable",
     "Pt comfortable overnight. Will",
     "Resident will call back with results.",
