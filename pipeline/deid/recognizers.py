@@ -2004,7 +2004,7 @@ _RX_CONTACT_VERB = _compile(
 # A care role, then whom, in any case: "SEEN BY SW JOANNE", "attending, McAllister," (level "strict" in
 # ``_titled``: "RN AWARE", "resident will call" are no names). Not CM or RT: "the 24 CM MARK", "ACE TO RT LE".
 _ROLES = (
-    r"sw|rn|ot|np|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
+    r"sw|rn|rrt|ot|np|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
     r"case[ \t]+manager|nutritionist|dietitian|pharmacist"
 )
 _RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*[:,]?[ \t]+(?=[A-Za-z])")

@@ -231,7 +231,8 @@ precision (docs/deid.md)."""
 
 def combine(rule_spans: Sequence[Span], model_spans: Sequence[Span]) -> list[Span]:
     """``rules+model``: every tagger span, every rule span of a pattern category or strongly anchored, and a
-    weak rule name/place only where a tagger span overlaps it.
+    weak rule name/place only where a tagger span or a strongly anchored rule name/place overlaps it (the weak
+    span then extends a confirmed one: ``Farr 7`` beside the anchored ``transfer to Farr``).
 
     Why this policy: on real nursing notes the weak rule families are where the rules' false positives are
     (misspelled ALL-CAPS shorthand taken for names), while the anchored rules (dates, phones, ``Dr. X``) are
@@ -240,10 +241,12 @@ def combine(rule_spans: Sequence[Span], model_spans: Sequence[Span]) -> list[Spa
     model = sorted(model_spans)  # the tagger's spans do not overlap: sorted by start, their ends rise too
     starts = [s.start for s in model]
     out = list(model)
-    for s in rule_spans:
-        if s.category in ("NAME", "LOCATION") and s.score < WEAK_RULE_SCORE:
+    weak = [s.category in ("NAME", "LOCATION") and s.score < WEAK_RULE_SCORE for s in rule_spans]
+    strong = [s for s, w in zip(rule_spans, weak) if not w and s.category in ("NAME", "LOCATION")]
+    for s, w in zip(rule_spans, weak):
+        if w:
             i = bisect_left(starts, s.end)  # model[i - 1]: the last span starting before s ends, the furthest-reaching
-            if i == 0 or model[i - 1].end <= s.start:
+            if (i == 0 or model[i - 1].end <= s.start) and not any(a.start < s.end and a.end > s.start for a in strong):
                 continue
         out.append(s)
     return out

@@ -328,10 +328,14 @@ def test_combine_keeps_model_spans_strong_rules_and_only_confirmed_weak_names():
         Span(30, 35, "DATE", 0.5),  # pattern category: kept whatever its score
         Span(44, 50, "LOCATION", 0.4),  # weak place, overlaps the model's place: kept
         Span(60, 66, "LOCATION", 0.4),  # weak place alone: vetoed
+        Span(70, 76, "LOCATION", 0.7),  # strongly anchored place ("transfer to Farr")
+        Span(70, 78, "LOCATION", 0.5),  # weak, extends the anchored place ("Farr 7"): kept
+        Span(29, 31, "NAME", 0.4),  # weak, overlaps only a DATE rule span: vetoed
     ]
     kept = combine(rules, model)
-    assert sorted(kept) == sorted([*model, rules[1], rules[2], rules[3], rules[4]])
-    assert combine(rules, []) == [r for r in rules if r.category not in ("NAME", "LOCATION") or r.score >= WEAK_RULE_SCORE]
+    assert sorted(kept) == sorted([*model, rules[1], rules[2], rules[3], rules[4], rules[6], rules[7]])
+    strong_only = [r for r in rules if r.category not in ("NAME", "LOCATION") or r.score >= WEAK_RULE_SCORE]
+    assert combine(rules, []) == [r for r in rules if r in strong_only or r == rules[7]]
 
 
 def test_tagger_threshold_defaults_per_mode_and_a_set_value_wins(tmp_path):
