@@ -703,6 +703,12 @@ def _not_a_setting(text: str, start: int, end: int) -> bool:
 _ORDINAL_ENDS_PHRASE = r"(?![\t ]*(?!(?i:at|and|or|to|through|thru|until)(?![A-Za-z]))[A-Za-z0-9])"
 
 
+def _not_fraction_range(span: str) -> bool:
+    """A range of two dates, not of two fractions ("crackles 1/3-1/2 up"; "3/1-3/4" is two days)."""
+    nums = [int(n) for n in re.findall(r"\d+", span)]
+    return not all(m < d <= 4 for m, d in zip(nums[::2], nums[1::2]))
+
+
 def date_recognizer() -> GroupRegexRecognizer:
     """DATE: numeric, textual and holiday dates; a bare ``m/d`` only after a date word (``5/5`` is strength)."""
     ctx_words = (
@@ -730,7 +736,7 @@ def date_recognizer() -> GroupRegexRecognizer:
             # its month ("1->2 Nov", "3-5 June")
             (
                 "day_month_year",
-                rf"(?=\d)(?<![\d]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d)|,[ \t]*'?\d\d(?![\d:]))?",
+                rf"(?=\d)(?<![\dA-Za-z]){_DAY}[ \t]+(?:of[ \t]+)?{_MONTH}(?:,?[ \t]*{_YEAR}(?!\d)|,[ \t]*'?\d\d(?![\d:]))?",
                 0.85,
             ),
             (
@@ -755,7 +761,8 @@ def date_recognizer() -> GroupRegexRecognizer:
             (
                 "may_alone",
                 r"(?=[IiSsOoEeLlMmDdUuBbNnTtAaFf])(?<![A-Za-z])(?i:in|since|of|early|late|mid|during|until|by|last|next|this|before|after|through|"
-                r"from)[ \t]+(?:-[ \t]*)?(?P<phi>May|MAY)(?![A-Za-z])",
+                r"from)[ \t]+(?:-[ \t]*)?(?P<phi>May|MAY)(?![A-Za-z])"
+                r"(?![ \t]+(?i:be|have|need|require|go|get|not|also|help|cause|benefit|want|take|try|use|return|call)(?![A-Za-z]))",
                 0.6,
             ),
             # after a date word: m/d, m/d/yy or m/yy ("diagnosed in 3/87"), but not a pain score range
@@ -849,6 +856,7 @@ def date_recognizer() -> GroupRegexRecognizer:
                 "m_d_range",
                 rf"(?=\d)(?<![\d/.]){_MM}/{_DD}[ \t]*(?:-|to|through|until)[ \t]*{_MM}/{_DD}(?![\d/]|\.\d)",
                 0.6,
+                _not_fraction_range,
             ),
             ("m_d_bare", rf"(?=\d)(?<![\d/.]){_MM}/{_DD}(?![\d/]|\.\d)(?![ \t]*(?i:pain|strength|murmur|scale))", 0.2),
             (
@@ -1332,7 +1340,7 @@ def _moved_place_ok(span: str) -> bool:
     """The place after a verb of moving (rule ``moved_place``): a name before a facility word, an acronym of
     2-4 letters that names no care unit ("RMH", not "ICU", "OR", "EW"), or a word no safe-word list holds."""
     words = span.split()
-    key = _fold(words[0].strip(".,'’").rstrip("0123456789"))
+    key = _fold(re.sub(r"['’]s\Z", "", words[0].strip(".,'’").rstrip("0123456789")))  # "return to Pt's baseline"
     if key in CLINICAL_WORDS or key in STOP_WORDS or len(key) < 2:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
@@ -1517,6 +1525,8 @@ class LocationRecognizer(GroupRegexRecognizer):
                     _RESIDENCE_PREP.ends_at(text, start) and not all(k in self._clinical for k in run)
                 ):  # "IN EARLY EVENING", "BACK TO NORMAL": capitals hide the case signal; not "LIVES IN MILTON"
                     continue
+                elif all(k in self._clinical for k in run) and not zip_code and not _RX_STATE_NEXT.match(text, end):
+                    continue  # "from WARD 3", "back to NORMAL": a clinical word is a city only with its state or ZIP
                 elif (
                     zip_code
                     or _PLACE_PREP.ends_at(text, start)
@@ -1915,6 +1925,7 @@ _RX_LOWER_CITY_STATE = re.compile(
     r"|[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-]))"
 )
 # A ZIP code right after a city: "Salem 97301", "Tyler, 75701".
+_RX_STATE_NEXT = re.compile(rf"[ \t]*,[ \t]*(?:{_STATE_ABBR_SAFE}|{_STATE_NAME})(?![A-Za-z0-9-])")
 _RX_ZIP_NEXT = re.compile(r"[ \t]*,?[ \t]*\(?(?P<zip>\d{5}(?:-\d{4})?)\)?(?![\w-])")
 _RX_LOWER_WORD_AT = re.compile(r"(?=[a-z])(?<![^\W_])[a-z][a-z'’-]*(?![^\W_])")
 _PLACE_PREPS = (

@@ -33,7 +33,8 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from pipeline.deid.dates import calendar_date, is_numeric
-from pipeline.deid.recognizers import FACILITY_AFTER, FACILITY_END, clinical_vocabulary
+from pipeline.deid.recognizers import FACILITY_AFTER, FACILITY_END, clinical_vocabulary, name_lists, safe_words
+from pipeline.deid.spelling import inflected
 from pipeline.deid.stage import TAGGER_NAME
 from pipeline.deid.tags import TAGS
 
@@ -122,6 +123,23 @@ def _clinical_phrase(span: str) -> bool:
     return bool(words) and all(w in vocabulary for w in words)
 
 
+def _english_word(span: str) -> bool:
+    """One word of three letters or more that English explains -- a safe word or its inflection (``bilious``,
+    ``TOLERATING``) -- and no name list holds. The tagger takes nursing words for names; a real name that is an
+    English word is in the census lists (``Frank``, ``Hill``) and stays. Not one-edit misspellings: on the dev
+    notes as many real names as typos are one edit from an English word."""
+    words = _WORD.findall(span)
+    if len(words) != 1:
+        return False
+    key = words[0].lower().rstrip("'’")
+    key = key[:-2] if key.endswith(("'s", "’s")) else key
+    first, last = name_lists(True)
+    if key in first or key in last:
+        return False
+    safe = safe_words()
+    return len(key) >= 3 and (key in safe or inflected(key, safe))
+
+
 def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
     """The tagger's span if it reads as its category, else None: it must hold a letter or digit, a numeric DATE
     must be a calendar date (``pipeline.deid.dates``; the span then covers the whole date), a NAME or LOCATION
@@ -132,6 +150,8 @@ def _checked(text: str, span: SpanTuple) -> SpanTuple | None:
     if category == "DATE" and is_numeric(text[start:end]):
         extent = calendar_date(text, start, end)
         return None if extent is None else (*extent, category, score)
+    if category == "NAME" and _english_word(text[start:end]):
+        return None
     if category in ("NAME", "LOCATION") and _clinical_phrase(text[start:end]):
         # but "the general hospital": a place the tagger found, named by generic words and a facility noun
         if not (category == "LOCATION" and (FACILITY_AFTER.match(text, end) or FACILITY_END.search(text, start, end))):

@@ -50,11 +50,11 @@ def all_o(tmp_path_factory) -> Path:
 
 
 def test_words_become_spans_with_exact_offsets_joined_within_a_line(all_name):
-    text = "Seen by Dr. Vex.\nCall  him   on 10/13"
+    text = "Seen by Dr. Vex.\nZorn  Qaln   on 10/13"
     spans = PhiTagger(all_name).spans([text])[0]
     got = [(text[s:e], cat) for s, e, cat, _ in spans]
     # words join across one space or a punctuation mark, never across a newline or a wider gap
-    assert got == [("Seen by Dr. Vex.", "NAME"), ("Call", "NAME"), ("him", "NAME"), ("on 10/13", "NAME")]
+    assert got == [("Seen by Dr. Vex.", "NAME"), ("Zorn", "NAME"), ("Qaln", "NAME"), ("on 10/13", "NAME")]
     other = "Rounds done. Vex ok"
     assert [other[s:e] for s, e, *_ in PhiTagger(all_name).spans([other])[0]] == ["Rounds done.", "Vex ok"]
     assert all(0.99 < score <= 1.0 for *_, score in spans)
@@ -73,8 +73,16 @@ def test_numeric_dates_must_read_as_calendar_dates(all_date):
 
 
 def test_names_made_of_clinical_vocabulary_are_dropped(all_name):
-    text = "Colace\nQuinton cath\nVex\nPassy Muir"
-    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
+    text = "Colace\nQuinton cath\nZorn\nPassy Muir"
+    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Zorn"]
+
+
+def test_a_name_of_one_english_word_on_no_name_list_is_dropped(all_name):
+    """The tagger takes nursing words for names ("drng bilious", "TOLERATING EXTUBATION"); a name that is an
+    English word is on the census lists and stays, as do initials and words English does not explain."""
+    text = "bilious\nTOLERATING\nwheezes\nvex\nFrank\nHill\nQaln\nA\nbilious Zorn"
+    got = [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]]
+    assert got == ["Frank", "Hill", "Qaln", "A", "bilious Zorn"]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +99,8 @@ def test_generic_place_words_stand_only_with_a_facility_noun(all_location):
 
 
 def test_a_span_of_punctuation_alone_is_dropped(all_name):
-    text = "Vex\n-\n/"
-    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Vex"]
+    text = "Zorn\n-\n/"
+    assert [text[s:e] for s, e, *_ in PhiTagger(all_name).spans([text])[0]] == ["Zorn"]
 
 
 def test_threshold_and_an_all_o_model(all_name, all_o):
