@@ -127,7 +127,7 @@ def _english_word(span: str) -> bool:
     """One word of three letters or more that English explains -- a safe word or its inflection (``bilious``,
     ``TOLERATING``) -- and no name list holds. The tagger takes nursing words for names; a real name that is an
     English word is in the census lists (``Frank``, ``Hill``) and stays. Not one-edit misspellings: on the dev
-    notes as many real names as typos are one edit from an English word."""
+    notes six real names were one edit from an English word."""
     words = _WORD.findall(span)
     if len(words) != 1:
         return False
