@@ -2241,6 +2241,9 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_HONORIFIC, text):
             mode = "caps" if m.group()[:2].isupper() else "honorific"
             if (span := self._anchored(text, m.end(), mode)) is not None:
+                word = text[span[0] : span[1]].split()[0].strip(",")
+                if mode == "caps" and m.group().rstrip(". \t") in ("MS", "MR") and self._english(_fold(word)) and not self._census(word):
+                    continue  # "ALTERED MS. MAINTAIN AIRWAY", "IN MS. TOLERATING": mental status, then a verb
                 spans.append((*span, 0.85))
                 # "Drs. Feldman and Osei", "DRS. A, B & C": each is a name, if no clinical word ("Drs. X and Team")
                 plural = m.group()[:3].lower() == "drs"
