@@ -2020,11 +2020,12 @@ _ROLES = (
 )
 _RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*[:,]?[ \t]+(?=[A-Za-z])")
 # A sign-off: a name after a dash or tilde ending its line ("will cont to monitor. -DEIRDRE", "~Rosemary~"),
-# or alone after the last sentence of the note ("see flowsheet. Deirdre") (the name read as in ``_titled``)
+# or alone after the last sentence of the note ("see flowsheet. Deirdre") (the name read as in ``_titled``).
+# The second is searched in the note's last characters only: as a scan, every sentence end was a candidate.
 _RX_DASH_SIGNOFF = _compile(
-    r"(?m)(?:(?<![\w-])[-~\u2013\u2014]{1,3}[ \t]*(?P<phi>[A-Za-z][A-Za-z'\u2019]+)[ \t]*[-~]*\.?[ \t]*$"
-    r"|(?<=[.!])[ \t]+(?P<last>[A-Za-z][A-Za-z'\u2019]+)[ \t]*\.?\s*\Z)"
+    r"(?m)(?<![\w-])[-~\u2013\u2014]{1,3}[ \t]*(?P<phi>[A-Za-z][A-Za-z'\u2019]+)[ \t]*[-~]*\.?[ \t]*$"
 )
+_RX_LAST_WORD_SIGNOFF = re.compile(r"(?<=[.!])[ \t]+(?P<phi>[A-Za-z][A-Za-z'\u2019]+)[ \t]*\.?\s*\Z")
 # Two capitalized first names joined by "and": "Both Suzette and Hank are his proxies"
 _RX_FIRST_NAME_PAIR = _compile(r"(?=[A-Z])(?<![A-Za-z])([A-Z][a-z]+)[ \t]+(?:and|&)[ \t]+([A-Z][a-z]+)(?![A-Za-z])")
 # Header labels followed by ":" ("CC:" is the chief complaint, "cc:" a copy).
@@ -2283,10 +2284,10 @@ class NameRecognizer(EntityRecognizer):
         for m in _scan(_RX_ROLE_ANY, text):
             if (span := self._titled(text, m.end(), "strict")) is not None:
                 spans.append((*span, 0.7))
-        for m in _scan(_RX_DASH_SIGNOFF, text):
-            group = "phi" if m.group("phi") else "last"
-            if self._name_like(m.group(group), "strict"):
-                spans.append((m.start(group), m.end(group), 0.7))
+        last = _RX_LAST_WORD_SIGNOFF.search(text, max(0, len(text) - 40))
+        for m in (*_scan(_RX_DASH_SIGNOFF, text), *((last,) if last else ())):
+            if self._name_like(m.group("phi"), "strict"):
+                spans.append((m.start("phi"), m.end("phi"), 0.7))
         for m in _scan(_RX_PAREN_NAME, text):
             if self._census(m.group("phi")) and _fold(m.group("phi")) not in self._never:
                 spans.append((m.start("phi"), m.end("phi"), 0.75))
