@@ -584,9 +584,9 @@ _FACILITY_SUFFIX = (
     r"Senior Living|Retirement Home|Retirement Community|Correctional Facility|Prison|Jail|Shelter|VA"
 )
 # A facility noun right after a place name, in any case: a found place takes it in ("sacred heart Memorial")
-# ("LAWRENCE GENERAL", "Tri-County Regional": after a found place these words name its hospital)
+# ("LAWRENCE GENERAL", "Tri-County Regional", "Hogan Regional Center": after a found place these words name it)
 FACILITY_AFTER = re.compile(
-    rf"[ \t]+(?i:{_FACILITY_SUFFIX}|General(?:[ \t]+Hospital)?|Regional(?:[ \t]+(?:Medical[ \t]+Center|Hospital))?)(?![A-Za-z])"
+    rf"[ \t]+(?i:{_FACILITY_SUFFIX}|General(?:[ \t]+Hospital)?|Regional(?:[ \t]+(?:Medical[ \t]+Center|Hospital|Center))?|Center|Centre)(?![A-Za-z])"
 )
 # ... and a place that ends in one, after a word of its own ("general hospital", not "hospital")
 FACILITY_END = re.compile(rf"\S[ \t]+(?i:{_FACILITY_SUFFIX})\Z")
@@ -1932,7 +1932,8 @@ _PLACE_PREPS = (
     r"in|from|near|outside|around|home[ \t]+to|"
     r"(?:moved|moving|drove|driving|went|going|travel(?:l?ed|l?ing|s)?|trips?|flew|relocat(?:ed|ing)|transferred|"
     r"return(?:ed|ing|s)?|back|headed|commutes?|commuting|visit(?:ed|ing|s)?)(?:[ \t]+[a-z]+){0,2}?[ \t]+to|"
-    r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of"
+    r"(?:resident|native|city|town|suburbs?|outskirts|area)[ \t]+of|"
+    r"(?:vna|hospice|hospital|university|univ|college|association|assoc|society|services?|dept|department)[ \t]+of"
 )
 _PLACE_PREP = Lookbehind(rf"(?<![A-Za-z])(?i:{_PLACE_PREPS})[ \t]+", 40)
 # Where someone lives or comes from: a city after it stands even in a line of capitals ("PT LIVES IN MILTON").
@@ -2243,8 +2244,12 @@ class NameRecognizer(EntityRecognizer):
             mode = "caps" if m.group()[:2].isupper() else "honorific"
             if (span := self._anchored(text, m.end(), mode)) is not None:
                 word = text[span[0] : span[1]].split()[0].strip(",")
-                if mode == "caps" and m.group().rstrip(". \t") in ("MS", "MR") and self._english(_fold(word)) and not self._census(word):
-                    continue  # "ALTERED MS. MAINTAIN AIRWAY", "IN MS. TOLERATING": mental status, then a verb
+                if (
+                    m.group().rstrip(". \t") in ("MS", "MR", "Nurse")
+                    and self._english(_fold(word))
+                    and not self._census(word)
+                ):
+                    continue  # "ALTERED MS. MAINTAIN AIRWAY" (mental status, then a verb), "Visiting Nurse Assoc"
                 spans.append((*span, 0.85))
                 # "Drs. Feldman and Osei", "DRS. A, B & C": each is a name, if no clinical word ("Drs. X and Team")
                 plural = m.group()[:3].lower() == "drs"

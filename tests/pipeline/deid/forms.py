@@ -73,6 +73,8 @@ FORMS: dict[str, list[str]] = {
         "Pt lives on «Cape Cod» in summers.",
         "pt from «melrose», lives alone.",
         "Transfer to 6 «Reisman» when bed available.",
+        "Referral faxed to the Visiting Nurse Assoc of «Springfield».",
+        "Pt attends a day program at «Hogan Regional Center».",
         "PT GOING TO 11 «STONEMAN» IN AM.",
         "daughter flew in from «cleveland» last night",
         "Pt lives on the «Cape» with wife.",
