@@ -1336,11 +1336,16 @@ def _saint_ok(span: str) -> bool:
 _FACILITY_WORDS_AFTER = frozenset("hosp hosp. hospital regional memorial medical general rehab center campus".split())
 
 
+_PLACE_PREFIXES = frozenset("mt mount st saint ft fort".split())
+
+
 def _moved_place_ok(span: str) -> bool:
     """The place after a verb of moving (rule ``moved_place``): a name before a facility word, an acronym of
     2-4 letters that names no care unit ("RMH", not "ICU", "OR", "EW"), or a word no safe-word list holds."""
     words = span.split()
-    key = _fold(re.sub(r"['’]s\Z", "", words[0].strip(".,'’").rstrip("0123456789")))  # "return to Pt's baseline"
+    if len(words) > 1 and _fold(words[0].rstrip(".")) in _PLACE_PREFIXES:  # "mt auburn", "St. Elizabeth's"
+        return _fold(words[1].strip(".,'’")) not in CLINICAL_WORDS and _fold(words[1]) not in STOP_WORDS
+    key = _fold(re.sub(r"['’]s\Z", "", words[0].strip(".,'’-").rstrip("0123456789")))  # "return to Pt's baseline"
     if key in CLINICAL_WORDS or key in STOP_WORDS or len(key) < 2:
         return False
     if len(words) > 1 and _fold(words[-1]) in _FACILITY_WORDS_AFTER:  # "Union Hosp", not "outside hospital"
@@ -1682,12 +1687,12 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             # safe-word list, or any word before a facility word (``_moved_place_ok``)
             (
                 "moved_place",
-                r"(?=[TtAaSsRrBbCcMmDdGgFf])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
+                r"(?=[TtAaSsRrBbCcMmDdGgFfWw])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
                 r"admitted|admit|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
                 r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
                 r"(?:[ \t]+(?i:out|over))?[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
-                r"(?P<phi>[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|regional|memorial|medical[ \t]+center|"
-                r"general|rehab|center|campus))?)(?![A-Za-z])",
+                r"(?P<phi>(?:(?i:mt|mount|st|saint|ft|fort)\.?[ \t]+)?[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|"
+                r"regional|memorial|medical[ \t]+center|general|rehab|center|campus))?)(?![A-Za-z])",
                 0.7,
                 _moved_place_ok,
             ),
@@ -1984,10 +1989,11 @@ _RX_HONORIFIC = _compile(
 )
 _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
 # Titles as nursing shorthand writes them, in any case and with or without a period: "per dr oyelowo", "DR
-# KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN". The word after must look like a
+# KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN", "fr. dunne" (clergy). The word after must look like a
 # name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per protocol" do not.
 _RX_TITLE_ANY = _compile(
-    r"(?=[DdMmNnPp])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:per)(?:[ \t]+(?i:dr|np|md)\.?)?)[ \t]+(?=[A-Za-z])"
+    r"(?=[DdMmNnPpFfRr])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:fr|rev)\.|(?i:per)(?:[ \t]+(?i:dr|np|md)\.?)?)"
+    r"[ \t]+(?=[A-Za-z])"
 )
 # "R. KESTENBAUM AWARE", "Dr Okafor notified", "quinn paged": nursing notes report whom they told, name first
 _RX_TOLD_AFTER = _compile(r"(?<=[^\W\d_])[ \t]+(?=(?i:aware|notified|paged|informed|made[ \t]+aware|updated)(?![A-Za-z]))")
@@ -2275,7 +2281,7 @@ class NameRecognizer(EntityRecognizer):
                     spans.append((word.start(1), word.end(1), 0.8))
         for m in _scan(_RX_TITLE_ANY, text):
             title = m.group().split()[-1].rstrip(".").lower()
-            level = "strict" if title == "per" else "medium" if title in ("mr", "ms", "np") else "loose"
+            level = "strict" if title in ("per", "fr", "rev") else "medium" if title in ("mr", "ms", "np") else "loose"
             if (span := self._titled(text, m.end(), level)) is not None:
                 spans.append((*span, 0.75))
         for m in _scan(_RX_RELATION_ANY, text):
