@@ -1286,10 +1286,14 @@ def _not_a_finding(span: str) -> bool:
 
 def _street_ok(span: str) -> bool:
     """Reject dose-like and clinical "street" matches in capitals ("40 MG PO ST", "3 WAY FOLEY IN PLACE",
-    "8 TRACH IN PLACE"): no dose word, and no function or clinical word that is no street word either."""
-    words = [w.lower().strip(".,#") for w in span.split()[1:]]
+    "8 TRACH IN PLACE"): no dose word, no function word and no clinical word in capitals that is no street word
+    either (in Title case a clinical word names streets: "17 Pleasant St", "40 Spring Ave")."""
+    words = [w.strip(".,#") for w in span.split()[1:]]
     return not any(
-        k in _DOSE_WORDS or ((k in CLINICAL_WORDS or k in STOP_WORDS) and k not in _STREET_WORDS) for k in words
+        (k := w.lower()) in _DOSE_WORDS
+        or (k in STOP_WORDS and k not in _STREET_WORDS)
+        or (k in CLINICAL_WORDS and k not in _STREET_WORDS and not w.istitle())  # "17 Pleasant St" is a street
+        for w in words
     )
 
 

@@ -77,6 +77,7 @@ FORMS: dict[str, list[str]] = {
         "Transfer to 6 «Reisman» when bed available.",
         "Referral faxed to the Visiting Nurse Assoc of «Springfield».",
         "pt transferred from «mt auburn» ed at 1600",
+        "living with her at «17 Pleasant St, Apt 3» in «Framingham»",
         "pt went to «Lahey» for w/u last yr",
         "Pt attends a day program at «Hogan Regional Center».",
         "PT GOING TO 11 «STONEMAN» IN AM.",
