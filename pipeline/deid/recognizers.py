@@ -1692,7 +1692,8 @@ def location_recognizer(features: Features = ALL_FEATURES) -> GroupRegexRecogniz
             (
                 "moved_place",
                 r"(?=[TtAaSsRrBbCcMmDdGgFfWw])(?<![A-Za-z])(?:(?i:transferred|transfered|transfer|trans|tx['’]?d|tx|txed|"
-                r"admitted|admit|adm|brought|come|came|arrived|medflighted|flown|returned|discharged)(?:[ \t]+(?i:him|her|pt|patient))?"
+                r"admitted|admit|adm|brought|come|came|arrived|medflighted|flown|returned|discharged|d/c(?:['’]?d)?|dc['’]?d)"
+                r"(?:[ \t]+(?i:him|her|pt|patient))?"
                 r"[ \t]+(?i:to|into|from|at|back[ \t]+to)|(?i:sent|taken|referred|return|go|going|went|followed|seen)"
                 r"(?:[ \t]+(?i:out|over))?[ \t]+(?i:to|into|at|back[ \t]+to))[ \t]+(?:(?i:the)[ \t]+)?"
                 r"(?P<phi>(?:(?i:mt|mount|st|saint|ft|fort)\.?[ \t]+)?[A-Za-z][A-Za-z'’-]*\d?(?:[ \t]+(?i:hosp\.?|hospital|"
