@@ -79,7 +79,7 @@ FORMS: dict[str, list[str]] = {
         "pt transferred from «mt auburn» ed at 1600",
         "living with her at «17 Pleasant St, Apt 3» in «Framingham»",
         "pt went to «Lahey» for w/u last yr",
-        "Plan: possible d/c to «Kindred» in «Stoughton» on «4/21».",
+        "Plan: possible d/c to «Kindred» in «Stoughton» next week.",
         "Pt attends a day program at «Hogan Regional Center».",
         "PT GOING TO 11 «STONEMAN» IN AM.",
         "daughter flew in from «cleveland» last night",
