@@ -779,13 +779,13 @@ def date_recognizer() -> GroupRegexRecognizer:
             # m-d and m.d after an event word, as some nurses date things ("fell on 10-13 at home", "cath done 8.27
             # at OSH", "line placed on 11.3."), ending its clause -- not a dose, a setting or a count ("on 7.5 peep",
             # "ON 12.5 LOPRESSOR", "on 1-2 pillows", "on 2-4 L NC")
-            Rule(
+            (
                 "m_d_dash_dot_event",
-                rf"(?=\d)(?<![\d/.-]){_MM}[.-]{_DD}(?![\d/-]|\.\d)"
+                r"(?=[OoSsPpIiDdCcRrFfAaEe])(?<![A-Za-z])(?i:on|since|placed|inserted|started|done|changed|removed|pulled|"
+                r"fell|admitted|discharged|d/c'?d|extubated|intubated|performed|seen|dated)[ \t]+(?:(?i:on)[ \t]+)?"
+                rf"(?P<phi>{_MM}[.-]{_DD})(?![\d/-]|\.\d)"
                 r"(?=[ \t]*(?:[.,;)]|\r?\n|\Z|(?i:at|and|with|per|by)(?![A-Za-z])|@))",
                 0.6,
-                before=r"(?<![A-Za-z])(?i:on|since|placed|inserted|started|done|changed|removed|pulled|fell|admitted|"
-                r"discharged|d/c'?d|extubated|intubated|performed|seen|dated)[ \t]+(?:(?i:on)[ \t]+)?",
             ),
             # m/d before a clock time or a shift ("11/7 19:00-07:00", "3/29 9:44 a.m.")
             (
