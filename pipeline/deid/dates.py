@@ -115,9 +115,10 @@ def calendar_date(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def is_setting(text: str, a: int, b: int) -> bool:
     """``text[a:b]`` is a numbered setting or reading: after ``#`` (``#4/10``), after a pair of labels
-    (``CO/CI 5/3``, ``BUN/Cr 24/1``), a coma score after its scale's name (``GCS 3/15``), after a ventilator mode word in its clause (``VENT VIA TRACH (PLACED 8/14)``
-    dates the trach, as does ``on vent since 3/14``: a date word right before wins), or before a mode word, a
-    percentage or a unit. Shared by the tagger's check and the rules."""
+    (``CO/CI 5/3``, ``BUN/Cr 24/1``), a coma score after its scale's name (``GCS 3/15``), after a ventilator
+    mode word in its clause (``VENT VIA TRACH (PLACED 8/14)`` dates the trach, as does ``on vent since 3/14``: a
+    date word right before wins), or before a mode word, a percentage or a unit. Shared by the tagger's check
+    and the rules."""
     if text[max(0, a - 3) : a].rstrip().endswith("#") or _PAIR_LABEL.search(text, max(0, a - 16), a):
         return True
     if text.endswith("/15", a, b) and _GCS.search(text, max(0, a - 16), a):

@@ -586,7 +586,8 @@ _FACILITY_SUFFIX = (
 # A facility noun right after a place name, in any case: a found place takes it in ("sacred heart Memorial")
 # ("LAWRENCE GENERAL", "Tri-County Regional", "Hogan Regional Center": after a found place these words name it)
 FACILITY_AFTER = re.compile(
-    rf"[ \t]+(?i:{_FACILITY_SUFFIX}|General(?:[ \t]+Hospital)?|Regional(?:[ \t]+(?:Medical[ \t]+Center|Hospital|Center))?|Center|Centre)(?![A-Za-z])"
+    rf"[ \t]+(?i:{_FACILITY_SUFFIX}|General(?:[ \t]+Hospital)?|Regional(?:[ \t]+(?:Medical[ \t]+Center|Hospital|Center))?"
+    r"|Center|Centre)(?![A-Za-z])"
 )
 # ... and a place that ends in one, after a word of its own ("general hospital", not "hospital")
 FACILITY_END = re.compile(rf"\S[ \t]+(?i:{_FACILITY_SUFFIX})\Z")
@@ -1994,8 +1995,9 @@ _RX_HONORIFIC = _compile(
 )
 _RX_HONORIFIC_LOWER = _compile(rf"(?=[dm])(?<![A-Za-z])(?:dr|mr|mrs|ms)\.[ \t]*(?=[{_LO}])")
 # Titles as nursing shorthand writes them, in any case and with or without a period: "per dr oyelowo", "DR
-# KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN", "fr. dunne" (clergy). The word after must look like a
-# name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per protocol" do not.
+# KESTENBAUM AWARE", "Dr. lindqvist", "mr abernathy", "NP ROSALIND", "PER HALVORSEN", "fr. dunne" (clergy). The
+# word after must look like a name (``NameRecognizer._titled``): "DR AWARE", "MS intact", "MR moderate", "per
+# protocol" do not.
 _RX_TITLE_ANY = _compile(
     r"(?=[DdMmNnPpFfRr])(?<![A-Za-z])(?:(?i:dr|drs|mr|mrs|ms|np)\.?|(?i:fr|rev)\.|(?i:per)(?:[ \t]+(?i:dr|np|md)\.?)?)"
     r"[ \t]+(?=[A-Za-z])"
@@ -2025,9 +2027,10 @@ _RX_CONTACT_VERB = _compile(
     r"notify|notified|updated|informed)[ \t]+(?=[A-Z][a-z])"
 )
 # A care role, then whom, in any case: "SEEN BY SW JOANNE", "attending, McAllister," (level "strict" in
-# ``_titled``: "RN AWARE", "resident will call" are no names). Not CM or RT: "the 24 CM MARK", "ACE TO RT LE".
+# ``_titled``: "RN AWARE", "resident will call" are no names). Not CM or RT: "the 24 CM MARK", "ACE TO RT LE";
+# not NP, which ``_RX_TITLE_ANY`` reads.
 _ROLES = (
-    r"sw|rn|rrt|ot|np|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
+    r"sw|rn|rrt|ot|ho|resident|fellow|intern|attending|chaplain|interpreter|nurse|social[ \t]+work(?:er)?|"
     r"case[ \t]+manager|nutritionist|dietitian|pharmacist"
 )
 _RX_ROLE_ANY = _compile(rf"{_initials(_ROLES)}(?<![A-Za-z])(?i:{_ROLES})[ \t]*[:,]?[ \t]+(?=[A-Za-z])")
